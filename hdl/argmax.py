@@ -1,0 +1,45 @@
+"""Index of the largest of several unsigned values."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, Value
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+
+class Argmax(wiring.Component):
+    """Index of the largest element of ``values``; ties go to the lowest index.
+
+    A balanced tree of comparators: each node keeps its left (lower-index) candidate unless the
+    right one is strictly greater, which gives lowest-index tie breaking at every level.
+
+    Members
+    -------
+    values : In(ArrayLayout(width, count))
+    index : Out(range(count))
+    """
+
+    def __init__(self, count: int, width: int) -> None:
+        if count < 1:
+            raise ValueError("Argmax needs at least one value")
+        self.count, self.value_width = count, width
+        super().__init__({"values": In(data.ArrayLayout(width, count)), "index": Out(range(count))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        level: list[tuple[Value, Value]] = [(self.values[i], i) for i in range(self.count)]
+        depth = 0
+        while len(level) > 1:
+            nxt = []
+            for k in range(0, len(level) - 1, 2):
+                (lv, li), (rv, ri) = level[k], level[k + 1]
+                right = Signal(name=f"right_l{depth}_{k // 2}")
+                v = Signal(self.value_width, name=f"max_l{depth}_{k // 2}")
+                i = Signal(range(self.count), name=f"arg_l{depth}_{k // 2}")
+                m.d.comb += [right.eq(rv > lv), v.eq(Mux(right, rv, lv)), i.eq(Mux(right, ri, li))]
+                nxt.append((v, i))
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level, depth = nxt, depth + 1
+        m.d.comb += self.index.eq(level[0][1])
+        return m

@@ -1,0 +1,1 @@
+"""The IR netlist, its file format and its reference executor."""

@@ -1,0 +1,67 @@
+"""The reference executor: numpy, bit-packed 64 samples to a word. It defines what the IR means."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lgn.ir import ops
+from lgn.ir.netlist import InputEncoding, Netlist
+
+_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+def encode(encoding: InputEncoding, raw: np.ndarray) -> np.ndarray:
+    """``(n, width)`` bool input bits for ``(n, num_features)`` raw samples."""
+    raw = np.asarray(raw, dtype=np.float32)
+    if raw.ndim != 2 or raw.shape[1] != encoding.num_features:
+        raise ValueError(f"expected samples with {encoding.num_features} features, "
+                         f"got an array of shape {raw.shape}")
+    return raw[:, encoding.feature] > encoding.threshold
+
+
+def pack(bits: np.ndarray) -> np.ndarray:
+    """``(n, w)`` bools to ``(w, ceil(n/64))`` uint64 words; sample ``s`` is bit ``s % 64`` of word ``s // 64``."""
+    n, w = bits.shape
+    padded = np.zeros((w, -(-n // 64) * 64), dtype=bool)
+    padded[:, :n] = bits.T
+    return np.packbits(padded, axis=1, bitorder="little").view("<u8")
+
+
+def unpack(words: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of :func:`pack`: ``(w, words)`` uint64 to ``(n, w)`` bools."""
+    return np.unpackbits(words.astype("<u8").view(np.uint8), axis=1, bitorder="little")[:, :n].T.astype(bool)
+
+
+def evaluate_bits(net: Netlist, bits: np.ndarray) -> np.ndarray:
+    """All bits of the netlist, packed: ``(num_bits, words)`` uint64 for ``(n, width)`` input bits."""
+    values = np.empty((net.num_bits, -(-len(bits) // 64)), dtype=np.uint64)
+    values[: net.inputs.width] = pack(bits)
+    tables = ops.truth_tables().astype(bool)
+    for layer, start in zip(net.layers, net.layer_offsets()):
+        a, b = values[layer.a], values[layer.b]
+        na, nb = ~a, ~b
+        masks = np.where(tables[layer.op], _ONES, np.uint64(0))[:, :, None]  # (n, 4, 1)
+        values[start:start + layer.size] = (
+            (na & nb & masks[:, 0]) | (na & b & masks[:, 1]) | (a & nb & masks[:, 2]) | (a & b & masks[:, 3]))
+    return values
+
+
+@dataclass(frozen=True)
+class Prediction:
+    scores: np.ndarray   # int64 (n, num_classes): group popcounts
+    classes: np.ndarray  # int64 (n,): argmax, lowest index on ties
+
+
+def run_bits(net: Netlist, bits: np.ndarray) -> Prediction:
+    """Class scores and classes for ``(n, width)`` input bits."""
+    head = net.head
+    hits = unpack(evaluate_bits(net, bits)[head.bits], len(bits))
+    scores = hits.reshape(len(bits), head.num_classes, head.group_size).sum(-1, dtype=np.int64)
+    return Prediction(scores, scores.argmax(axis=1))
+
+
+def run(net: Netlist, raw: np.ndarray) -> Prediction:
+    """Class scores and classes for ``(n, num_features)`` raw samples."""
+    return run_bits(net, encode(net.inputs, raw))

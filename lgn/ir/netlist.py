@@ -1,0 +1,127 @@
+"""The IR netlist: the contract between lgn's front ends (model lowering) and its targets.
+
+Bits are addressed in one flat space: the input bits come first (``0 .. inputs.width-1``),
+then each layer's outputs in layer order. A layer may read any bit before its own first
+output, which allows skip and residual wiring. The head reads any bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lgn.ir import ops
+
+
+class NetlistError(ValueError):
+    """The netlist's structure is inconsistent (the message says where)."""
+
+
+@dataclass(frozen=True)
+class InputEncoding:
+    """Bit ``i`` of the input is ``raw[feature[i]] > threshold[i]`` (compared in float32)."""
+
+    num_features: int
+    feature: np.ndarray    # int32 (width,)
+    threshold: np.ndarray  # float32 (width,)
+
+    @property
+    def width(self) -> int:
+        return len(self.feature)
+
+
+@dataclass(frozen=True)
+class GateLayer:
+    """Output ``j`` is ``ops.output(op[j], bit[a[j]], bit[b[j]])``."""
+
+    op: np.ndarray  # uint8 (n,)
+    a: np.ndarray   # int32 (n,), global bit indices
+    b: np.ndarray   # int32 (n,)
+
+    @property
+    def size(self) -> int:
+        return len(self.op)
+
+
+@dataclass(frozen=True)
+class GroupSumHead:
+    """Class ``c``'s score is the popcount of ``bits[c*g:(c+1)*g]`` with ``g = len(bits) // num_classes``.
+
+    The predicted class is the argmax of the scores, ties going to the lowest class index.
+    ``tau`` is the training temperature, kept for reference: it does not change the argmax.
+    """
+
+    num_classes: int
+    bits: np.ndarray  # int32 (num_classes * g,)
+    tau: float = 1.0
+
+    @property
+    def group_size(self) -> int:
+        return len(self.bits) // self.num_classes
+
+
+@dataclass(frozen=True)
+class Netlist:
+    inputs: InputEncoding
+    layers: tuple[GateLayer, ...]
+    head: GroupSumHead
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def num_gates(self) -> int:
+        return sum(layer.size for layer in self.layers)
+
+    @property
+    def num_bits(self) -> int:
+        return self.inputs.width + self.num_gates
+
+    def layer_offsets(self) -> list[int]:
+        """Global index of each layer's first output bit."""
+        offsets, at = [], self.inputs.width
+        for layer in self.layers:
+            offsets.append(at)
+            at += layer.size
+        return offsets
+
+    def validate(self) -> "Netlist":
+        """Check shapes, dtypes and index ranges; raise :class:`NetlistError` naming the first fault."""
+        enc = self.inputs
+        _check_vector("inputs.feature", enc.feature, np.int32)
+        _check_vector("inputs.threshold", enc.threshold, np.float32, length=enc.width)
+        if enc.num_features < 1 or enc.width < 1:
+            raise NetlistError("the input encoding is empty")
+        if enc.feature.min() < 0 or enc.feature.max() >= enc.num_features:
+            raise NetlistError(f"inputs.feature indexes outside 0..{enc.num_features - 1}")
+        if not np.isfinite(enc.threshold).all():
+            raise NetlistError("inputs.threshold holds a non-finite value")
+        for i, (layer, start) in enumerate(zip(self.layers, self.layer_offsets())):
+            _check_vector(f"layers.{i}.op", layer.op, np.uint8)
+            if layer.size == 0:
+                raise NetlistError(f"layer {i} has no gates")
+            if layer.op.max() >= ops.NUM_OPS:
+                raise NetlistError(f"layer {i} has an op code above {ops.NUM_OPS - 1}")
+            for pin in ("a", "b"):
+                src = getattr(layer, pin)
+                _check_vector(f"layers.{i}.{pin}", src, np.int32, length=layer.size)
+                if src.min() < 0 or src.max() >= start:
+                    raise NetlistError(f"layer {i} pin {pin} reads bit {int(src.max())}, "
+                                       f"but only bits 0..{start - 1} come before it")
+        head = self.head
+        _check_vector("head.bits", head.bits, np.int32)
+        if head.num_classes < 2:
+            raise NetlistError("the head needs at least two classes")
+        if len(head.bits) == 0 or len(head.bits) % head.num_classes:
+            raise NetlistError(f"the head's {len(head.bits)} bits do not split into "
+                               f"{head.num_classes} equal groups")
+        if head.bits.min() < 0 or head.bits.max() >= self.num_bits:
+            raise NetlistError(f"the head reads bits outside 0..{self.num_bits - 1}")
+        return self
+
+
+def _check_vector(name: str, arr: np.ndarray, dtype: type, length: int | None = None) -> None:
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != dtype:
+        got = f"{arr.dtype}{list(arr.shape)}" if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise NetlistError(f"{name} must be a 1-D {np.dtype(dtype).name} array, got {got}")
+    if length is not None and len(arr) != length:
+        raise NetlistError(f"{name} has {len(arr)} entries, expected {length}")

@@ -1,0 +1,40 @@
+"""The 16 two-input boolean functions, in difflogic's order.
+
+An op code *is* its truth table: bit ``3 - (2*a + b)`` of the code is the output for inputs
+``(a, b)``. So ``AND`` = 0b0001 (only ``f(1,1)``), ``NOR`` = 0b1000 (only ``f(0,0)``), and every
+stage (torch relaxation, executors, HDL) derives its view of a gate from this one fact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NUM_OPS = 16
+
+NAMES: tuple[str, ...] = (
+    "FALSE", "AND", "A_AND_NOT_B", "A", "NOT_A_AND_B", "B", "XOR", "OR",
+    "NOR", "XNOR", "NOT_B", "A_OR_NOT_B", "NOT_A", "NOT_A_OR_B", "NAND", "TRUE",
+)
+
+
+def output(op: int, a: int, b: int) -> int:
+    """The output of gate ``op`` for input bits ``a`` and ``b``."""
+    return (op >> (3 - (2 * a + b))) & 1
+
+
+def truth_tables() -> np.ndarray:
+    """``(16, 4)`` uint8 array: row ``op`` holds ``f(0,0), f(0,1), f(1,0), f(1,1)``."""
+    return np.array(
+        [[output(op, a, b) for a in (0, 1) for b in (0, 1)] for op in range(NUM_OPS)],
+        dtype=np.uint8,
+    )
+
+
+def polynomial_coefficients() -> np.ndarray:
+    """``(16, 4)`` float array ``C``: gate ``op`` on real inputs is ``C[op] @ (1, a, b, a*b)``.
+
+    This is the multilinear extension of the truth table, i.e. difflogic's real-valued
+    relaxation of each gate (``OR`` becomes ``a + b - a*b``, ``XOR`` ``a + b - 2*a*b``).
+    """
+    f00, f01, f10, f11 = truth_tables().astype(np.float64).T
+    return np.stack([f00, f10 - f00, f01 - f00, f11 - f10 - f01 + f00], axis=1)

@@ -1,0 +1,8 @@
+"""PyTorch layers of lgn's model families."""
+
+from lgn.nn.encoder import ThresholdEncoder
+from lgn.nn.groupsum import GroupSum
+from lgn.nn.logic import LogicLayer
+from lgn.nn.model import LogicNet, LogicNetConfig
+
+__all__ = ["GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "ThresholdEncoder"]

@@ -1,0 +1,31 @@
+"""Input encoding: raw features to bits."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def even_thresholds(num_features: int, per_feature: int, low: float, high: float) -> torch.Tensor:
+    """``(num_features, per_feature)`` thresholds spaced evenly inside ``(low, high)``."""
+    steps = torch.arange(1, per_feature + 1, dtype=torch.float32) / (per_feature + 1)
+    return (low + (high - low) * steps).expand(num_features, per_feature).clone()
+
+
+class ThresholdEncoder(nn.Module):
+    """Thermometer code: bit ``f * k + j`` is ``x[:, f] > thresholds[f, j]``.
+
+    Thresholds are in the raw data's units and travel into the IR, so a board or a user encodes
+    raw data exactly as training did.
+    """
+
+    def __init__(self, thresholds: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("thresholds", thresholds.float())
+
+    @property
+    def out_features(self) -> int:
+        return self.thresholds.numel()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float().unsqueeze(-1) > self.thresholds).flatten(-2).float()

@@ -1,0 +1,72 @@
+"""A complete logic-gate classifier: encoder, gate layers, GroupSum head."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from lgn.nn.encoder import ThresholdEncoder, even_thresholds
+from lgn.nn.groupsum import GroupSum
+from lgn.nn.logic import LogicLayer
+
+
+@dataclass(frozen=True)
+class LogicNetConfig:
+    """Everything needed to rebuild a :class:`LogicNet` before loading its ``state_dict``."""
+
+    num_features: int
+    num_classes: int
+    widths: tuple[int, ...]
+    thresholds_per_feature: int = 3
+    feature_range: tuple[float, float] = (0.0, 1.0)
+    tau: float = 10.0
+    residual_init: float | None = None
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LogicNetConfig":
+        d = dict(d)
+        d["widths"] = tuple(d["widths"])
+        d["feature_range"] = tuple(d["feature_range"])
+        return cls(**d)
+
+    def validate(self) -> None:
+        if not self.widths:
+            raise ValueError("a logic net needs at least one gate layer")
+        if any(w < 1 for w in self.widths):
+            raise ValueError(f"layer widths must be positive, got {list(self.widths)}")
+        if self.widths[-1] % self.num_classes:
+            raise ValueError(f"the last layer's width {self.widths[-1]} must be a multiple of the "
+                             f"{self.num_classes} classes (GroupSum splits it evenly)")
+        if self.thresholds_per_feature < 1:
+            raise ValueError("thresholds_per_feature must be at least 1")
+
+
+class LogicNet(nn.Module):
+    """``raw features -> ThresholdEncoder -> LogicLayer* -> GroupSum`` (class scores)."""
+
+    def __init__(self, config: LogicNetConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        generator = torch.Generator().manual_seed(config.seed)
+        self.encoder = ThresholdEncoder(even_thresholds(
+            config.num_features, config.thresholds_per_feature, *config.feature_range))
+        widths = (self.encoder.out_features, *config.widths)
+        self.layers = nn.Sequential(*(
+            LogicLayer(i, o, generator=generator, residual_init=config.residual_init)
+            for i, o in zip(widths, widths[1:])))
+        self.head = GroupSum(config.num_classes, config.tau)
+
+    @property
+    def num_gates(self) -> int:
+        return sum(layer.out_features for layer in self.layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.layers(self.encoder(x)))

@@ -1,0 +1,1 @@
+"""RTL simulation of emitted designs under cocotb (installed as ``lgn.sim``)."""

