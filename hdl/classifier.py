@@ -12,6 +12,11 @@ from lgn.hdl.popcount import Popcount
 from lgn.ir.netlist import Netlist
 
 
+def score_width(net: Netlist) -> int:
+    """Bits of each class score: enough for a full group's popcount."""
+    return net.head.group_size.bit_length()
+
+
 class Classifier(wiring.Component):
     """The whole netlist, combinational: input bits in, class scores and class out.
 
@@ -27,7 +32,7 @@ class Classifier(wiring.Component):
 
     def __init__(self, net: Netlist) -> None:
         self._net = net
-        self.score_width = net.head.group_size.bit_length()
+        self.score_width = score_width(net)
         super().__init__({
             "x": In(net.inputs.width),
             "scores": Out(data.ArrayLayout(self.score_width, net.head.num_classes)),

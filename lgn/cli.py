@@ -1,1 +1,142 @@
-def main(): pass
+"""The ``lgn`` command line: one command per pipeline stage, and ``run`` for all of them."""
+
+from __future__ import annotations
+
+import os
+
+# Busy-waiting OpenMP threads slow PyTorch down badly on shared machines; set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from lgn.errors import LgnError  # noqa: E402
+
+DEFAULT_OUT = Path("lgn-out")
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 1500,1500, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError("layer widths must be positive")
+    return widths
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    from lgn.boards.targets import BOARDS
+    from lgn.pipeline import TrainOptions
+    from lgn.sim.runner import SIMULATORS
+    from lgn.train.data import DATASETS, MNIST_ENV
+
+    d = TrainOptions()
+    parser = argparse.ArgumentParser(prog="lgn", description="Train logic-gate networks and compile them to FPGA bitstreams.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+        return p
+
+    def train_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dataset", choices=DATASETS, default=d.dataset, help=f"default: {d.dataset}")
+        p.add_argument("--widths", type=_widths, default=d.widths, help="gates per layer, e.g. 1500,1500")
+        p.add_argument("--thresholds", type=_positive(int), default=d.thresholds, help="input bits per feature")
+        p.add_argument("--tau", type=_positive(float), default=d.tau, help="GroupSum temperature")
+        p.add_argument("--epochs", type=_positive(int), default=d.epochs)
+        p.add_argument("--batch-size", type=_positive(int), default=d.batch_size)
+        p.add_argument("--lr", type=_positive(float), default=d.lr)
+        p.add_argument("--seed", type=int, default=d.seed)
+
+    def data_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, help=f"MNIST idx files (else ${MNIST_ENV}, else a download cache)")
+
+    def sim_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--simulator", choices=SIMULATORS, help="default: verilator if installed, else icarus")
+
+    def synth_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
+        p.add_argument("--pnr-seed", type=int, default=1, help="nextpnr placement seed")
+
+    p = command("train", "train a logic-gate network and write its checkpoint")
+    train_args(p)
+    data_arg(p)
+    p = command("compile", "harden a checkpoint into the IR netlist and emit Verilog")
+    p.add_argument("--checkpoint", type=Path, help="default: OUT/model.safetensors")
+    data_arg(p)
+    p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
+    p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
+    sim_args(p)
+    data_arg(p)
+    p = command("synth", "synthesize, place and route for a board and write the bitstream")
+    p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
+    synth_args(p)
+    p = command("run", "the whole pipeline: train, compile, sim, synth")
+    train_args(p)
+    data_arg(p)
+    sim_args(p)
+    synth_args(p)
+    return parser
+
+
+def _configure_torch() -> None:
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("LGN_THREADS", min(4, os.cpu_count() or 1))))
+
+
+def _dispatch(args: argparse.Namespace) -> dict:
+    from lgn import pipeline
+
+    if args.command in ("train", "run", "compile"):
+        _configure_torch()
+    if args.command in ("train", "run"):
+        opts = pipeline.TrainOptions(args.dataset, args.data_dir, args.widths, args.thresholds, args.tau,
+                                     args.epochs, args.batch_size, args.lr, args.seed)
+        rep = pipeline.train_stage(args.out, opts)
+        if args.command == "train":
+            return rep
+    if args.command == "compile":
+        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir)
+    if args.command == "sim":
+        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.data_dir)
+    if args.command == "synth":
+        return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
+    pipeline.compile_stage(args.out, None, args.data_dir)
+    pipeline.sim_stage(args.out, None, args.simulator, args.data_dir)
+    return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        rep = _dispatch(args)
+    except LgnError as e:
+        print(f"lgn: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lgn: interrupted", file=sys.stderr)
+        return 130
+    from lgn.pipeline import summary
+
+    print(f"\nlgn {args.command}: {args.out / 'report.json'}\n{summary(rep)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Board tops: a :class:`SerialClassifier` wired to a board's clock and UART pins."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Elaboratable, Module
+
+from lgn.hdl.serial_classifier import SerialClassifier
+from lgn.ir.netlist import Netlist
+
+BAUD = 115200
+
+
+class UARTTop(Elaboratable):
+    """The classifier on the board's default clock, talking over its first UART at :data:`BAUD`."""
+
+    def __init__(self, net: Netlist, baud: int = BAUD, settle_cycles: int = 16) -> None:
+        self._net = net
+        self.baud = baud
+        self.settle_cycles = settle_cycles
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        uart = platform.request("uart", 0)
+        divisor = round(platform.default_clk_frequency / self.baud)
+        m.submodules.serial = serial = SerialClassifier(self._net, divisor, self.settle_cycles)
+        m.d.comb += [serial.rx.eq(uart.rx.i), uart.tx.o.eq(serial.tx)]
+        return m

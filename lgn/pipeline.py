@@ -1,0 +1,239 @@
+"""The pipeline's stages. Each reads the previous stage's artifact from the output folder,
+writes its own, and extends ``report.json``; ``lgn run`` is all of them in order."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lgn import report
+from lgn.errors import LgnError
+from lgn.ir import executor, serialize
+from lgn.ir.netlist import Netlist
+
+CHECKPOINT = "model.safetensors"
+NETLIST = "netlist.safetensors"
+VERILOG = "classifier.v"
+SIM_LOG = "sim.log"
+NEXTPNR_REPORT = "nextpnr-report.json"
+TOPLEVEL = "classifier"
+RANDOM_VECTORS = 1000  # random samples simulated beside the test split
+
+
+def _say(stage: str, msg: str) -> None:
+    print(f"[{stage}] {msg}", file=sys.stderr, flush=True)
+
+
+def prepare_out(out: Path) -> Path:
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LgnError(f"cannot create output folder {out}: {e.strerror}", "choose another --out") from None
+    probe = out / ".lgn-write-test"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise LgnError(f"output folder {out} is not writable: {e.strerror}", "choose another --out") from None
+    return out
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    dataset: str = "digits"
+    data_dir: Path | None = None
+    widths: tuple[int, ...] = (1500, 1500)
+    thresholds: int = 4
+    tau: float = 15.0
+    epochs: int = 80
+    batch_size: int = 64
+    lr: float = 0.01
+    seed: int = 0
+
+
+def train_stage(out: Path, opts: TrainOptions) -> dict:
+    """Train a logic-gate network; write the checkpoint and start a fresh report."""
+    import torch
+
+    from lgn.nn import LogicNet, LogicNetConfig
+    from lgn.train import checkpoint, data, loop
+
+    out = prepare_out(out)
+    ds = data.load(opts.dataset, opts.data_dir)
+    torch.manual_seed(opts.seed)
+    try:
+        config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
+                                ds.feature_range, opts.tau, seed=opts.seed)
+        model = LogicNet(config)
+    except ValueError as e:
+        raise LgnError(f"invalid architecture: {e}", "adjust --widths/--thresholds") from None
+    _say("train", f"{ds.name}: {len(ds.x_train)} train / {len(ds.x_test)} test samples, "
+                  f"{config.num_features}x{config.thresholds_per_feature} input bits, layers {list(config.widths)}, "
+                  f"{model.num_gates} gates")
+    start = time.perf_counter()
+    loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs, batch_size=opts.batch_size,
+             lr=opts.lr, seed=opts.seed, on_epoch=loop.print_progress(opts.epochs))
+    wall = time.perf_counter() - start
+    checkpoint.save(model, out / CHECKPOINT, {"dataset": ds.name})
+    return report.update(out, {
+        "dataset": ds.name,
+        "test_samples": len(ds.x_test),
+        "accuracy": {"trained": loop.accuracy(model, ds.x_test, ds.y_test, hardened=False),
+                     "hardened": loop.accuracy(model, ds.x_test, ds.y_test, hardened=True)},
+        "gates": {"trained": model.num_gates},
+        "train": {"epochs": opts.epochs, "wall_s": round(wall, 2), "widths": list(config.widths),
+                  "thresholds_per_feature": config.thresholds_per_feature, "tau": config.tau, "seed": opts.seed},
+        "artifacts": {"checkpoint": CHECKPOINT},
+    }, fresh=True)
+
+
+def _dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):
+    from lgn.train import data
+
+    name = dataset or net.meta.get("dataset")
+    if not name:
+        raise LgnError("the netlist does not say which dataset it was trained on", "pass --dataset")
+    ds = data.load(name, data_dir)
+    if ds.num_features != net.inputs.num_features:
+        raise LgnError(f"the netlist takes {net.inputs.num_features} features but {ds.name} samples have "
+                       f"{ds.num_features}", "pass the dataset the model was trained on")
+    return ds
+
+
+def _random_samples(net: Netlist, ds, n: int, seed: int = 0) -> np.ndarray:
+    low, high = ds.feature_range
+    return np.random.default_rng(seed).uniform(low, high, (n, net.inputs.num_features)).astype(np.float32)
+
+
+def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None) -> dict:
+    """Harden the checkpoint into the IR netlist, check it against torch, emit Verilog."""
+    from lgn.harden import harden, hardened_scores
+    from lgn.hdl import Classifier
+    from lgn.hdl.emit import to_verilog
+    from lgn.train import checkpoint
+
+    out = prepare_out(out)
+    model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
+    net = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
+    serialize.save(net, out / NETLIST)
+    _say("compile", f"netlist: {net.inputs.width} inputs, {len(net.layers)} layers, {net.num_gates} gates -> {out / NETLIST}")
+
+    ds = _dataset_of(net, None, data_dir)
+    matched = {}
+    for split, x in (("test", ds.x_test), ("random", _random_samples(net, ds, RANDOM_VECTORS))):
+        torch_scores = hardened_scores(model, x)
+        ref = executor.run(net, x)
+        matched[split] = [int((torch_scores == ref.scores).all(1).sum()), len(x)]
+        if split == "test":
+            netlist_acc = float((ref.classes == ds.y_test).mean())
+    _say("compile", f"netlist vs torch: {matched['test'][0]}/{matched['test'][1]} test samples, "
+                    f"{matched['random'][0]}/{matched['random'][1]} random samples bit-exact")
+
+    to_verilog(Classifier(net), TOPLEVEL, out / VERILOG)
+    _say("compile", f"verilog -> {out / VERILOG}")
+    rep = report.update(out, {
+        "accuracy": {"netlist": netlist_acc},
+        "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
+        "gates": {"netlist": net.num_gates},
+        "artifacts": {"netlist": NETLIST, "verilog": VERILOG},
+    })
+    for split, (ok, total) in matched.items():
+        if ok != total:
+            raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
+                           f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
+    return rep
+
+
+def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None = None,
+        data_dir: Path | None = None) -> dict:
+    """Simulate the emitted Verilog under cocotb against the reference executor."""
+    from lgn.hdl.classifier import score_width
+    from lgn.sim.runner import simulate
+
+    out = prepare_out(out)
+    net = serialize.load(netlist_path or out / NETLIST)
+    verilog = out / VERILOG
+    if not verilog.exists():
+        raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
+    ds = _dataset_of(net, None, data_dir)
+    x = np.concatenate([ds.x_test, _random_samples(net, ds, RANDOM_VECTORS)])
+    bits = executor.encode(net.inputs, x)
+    expected = executor.run_bits(net, bits)
+    n_test = len(ds.x_test)
+    _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) ...")
+    result = simulate(verilog, TOPLEVEL, bits, expected, score_width(net),
+                      build_dir=out / "build" / "sim", log=out / SIM_LOG, simulator=simulator)
+    same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
+    test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
+    _say("sim", f"{result.simulator}: rtl vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "
+                f"bit-exact ({result.wall_s:.1f} s)")
+    rep = report.update(out, {
+        "accuracy": {"rtl": float((result.prediction.classes[:n_test] == ds.y_test).mean())},
+        "bit_exact": {"rtl_vs_netlist": [test_ok, n_test], "rtl_vs_netlist_random": [random_ok, RANDOM_VECTORS]},
+        "sim": {"simulator": result.simulator, "vectors": len(x), "wall_s": round(result.wall_s, 2)},
+        "artifacts": {"sim_log": SIM_LOG},
+    })
+    if result.matched != result.total:
+        raise LgnError(f"the RTL differs from the netlist on {result.total - result.matched} of {result.total} "
+                       f"vectors", f"see {out / SIM_LOG}")
+    return rep
+
+
+def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1) -> dict:
+    """Synthesize the board top, place and route it, pack the bitstream."""
+    from lgn.boards import targets
+    from lgn.boards.flow import synthesize
+
+    out = prepare_out(out)
+    board = targets.get(board_name)
+    net = serialize.load(netlist_path or out / NETLIST)
+    result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed)
+    final = out / f"{board.name}.bin"
+    shutil.copyfile(bitstream, out / f".{final.name}.tmp")
+    (out / f".{final.name}.tmp").replace(final)
+    shutil.copyfile(nextpnr_report, out / NEXTPNR_REPORT)
+    fields = result.to_dict() | {"bitstream": final.name}
+    _say("synth", f"{board.device}: {result.luts} LUTs, {result.ffs} FFs, Fmax {result.fmax_mhz} MHz -> {final}")
+    return report.update(out, {"synth": fields, "artifacts": {"bitstream": final.name,
+                                                               "nextpnr_report": NEXTPNR_REPORT}})
+
+
+def summary(rep: dict) -> str:
+    """A table of the figures a person looks at after a run."""
+    def frac(key: str) -> str:
+        v = rep.get("accuracy", {}).get(key)
+        return "-" if v is None else f"{v:.4f}"
+
+    def pair(key: str) -> str:
+        v = rep.get("bit_exact", {}).get(key)
+        return "-" if v is None else f"{v[0]}/{v[1]}" + ("" if v[0] == v[1] else "  MISMATCH")
+
+    s = rep.get("synth", {})
+    rows = [
+        ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
+        ("gates (trained / netlist)", f"{rep.get('gates', {}).get('trained', '-')} / {rep.get('gates', {}).get('netlist', '-')}"),
+        ("accuracy trained (relaxed)", frac("trained")),
+        ("accuracy hardened (torch)", frac("hardened")),
+        ("accuracy netlist (executor)", frac("netlist")),
+        ("accuracy rtl (simulation)", frac("rtl")),
+        ("bit-exact netlist vs torch", pair("netlist_vs_torch")),
+        ("bit-exact rtl vs netlist", pair("rtl_vs_netlist")),
+    ]
+    if s:
+        rows += [
+            ("device", s["device"]),
+            ("LUTs / FFs / carry", f"{s['luts']} / {s['ffs']} / {s['carries']}"),
+            ("logic cells", f"{s['logic_cells']} of {s['logic_cells_available']} "
+                            f"({100 * s['logic_cells'] / s['logic_cells_available']:.0f}%)"),
+            ("Fmax (classifier path)", f"{s['fmax_mhz']} MHz (board clock {s['clock_mhz']} MHz, "
+                                       f"{s['settle_cycles']} cycles to settle)"),
+            ("bitstream", s["bitstream"]),
+        ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
