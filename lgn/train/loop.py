@@ -52,7 +52,7 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += float(loss) * len(idx)
+            total_loss += loss.item() * len(idx)
             correct += int((scores.argmax(1) == yt[idx]).sum())
         elapsed = time.perf_counter() - start
         stats = EpochStats(epoch, total_loss / len(xt), correct / len(xt),
