@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from amaranth.hdl import Elaboratable, Module
+from amaranth.lib import io
 
 from lgn.hdl.serial_classifier import SerialClassifier
 from lgn.ir.netlist import Netlist
@@ -20,8 +21,10 @@ class UARTTop(Elaboratable):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        uart = platform.request("uart", 0)
+        uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
+        m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
         divisor = round(platform.default_clk_frequency / self.baud)
         m.submodules.serial = serial = SerialClassifier(self._net, divisor, self.settle_cycles)
-        m.d.comb += [serial.rx.eq(uart.rx.i), uart.tx.o.eq(serial.tx)]
+        m.d.comb += [serial.rx.eq(rx.i), tx.o.eq(serial.tx)]
         return m

@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     data_arg(p)
     p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
+    p.add_argument("--dataset", choices=DATASETS, help="default: the one the netlist was trained on")
     sim_args(p)
     data_arg(p)
     p = command("synth", "synthesize, place and route for a board and write the bitstream")
@@ -114,11 +115,11 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command == "compile":
         return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir)
     if args.command == "sim":
-        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.data_dir)
+        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
     pipeline.compile_stage(args.out, None, args.data_dir)
-    pipeline.sim_stage(args.out, None, args.simulator, args.data_dir)
+    pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir)
     return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
 
 

@@ -151,17 +151,17 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
 
 
 def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None = None,
-        data_dir: Path | None = None) -> dict:
+              dataset: str | None = None, data_dir: Path | None = None) -> dict:
     """Simulate the emitted Verilog under cocotb against the reference executor."""
     from lgn.hdl.classifier import score_width
     from lgn.sim.runner import simulate
 
     out = prepare_out(out)
     net = serialize.load(netlist_path or out / NETLIST)
+    ds = _dataset_of(net, dataset, data_dir)
     verilog = out / VERILOG
     if not verilog.exists():
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
-    ds = _dataset_of(net, None, data_dir)
     x = np.concatenate([ds.x_test, _random_samples(net, ds, RANDOM_VECTORS)])
     bits = executor.encode(net.inputs, x)
     expected = executor.run_bits(net, bits)

@@ -1,0 +1,116 @@
+"""The command line: stage by stage, and bad input ending in one clear line."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import random_netlist
+from lgn.ir import serialize
+
+
+def lgn(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lgn.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=900)
+
+
+def assert_clean_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("lgn: error:"), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]
+
+
+@pytest.fixture(scope="module")
+def netlist_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("net")
+    serialize.save(random_netlist(np.random.default_rng(0)), out / "netlist.safetensors")
+    return out
+
+
+def test_compile_without_checkpoint(tmp_path):
+    assert_clean_error(lgn("compile", "--out", tmp_path), "model.safetensors does not exist", "lgn train")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compile_with_corrupt_checkpoint(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"\x10" * 100)
+    assert_clean_error(lgn("compile", "--out", tmp_path), "not a readable lgn checkpoint")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
+
+
+def test_sim_with_corrupt_netlist(tmp_path):
+    (tmp_path / "netlist.safetensors").write_bytes(b"{}")
+    assert_clean_error(lgn("sim", "--out", tmp_path), "not a readable lgn netlist", "lgn compile")
+
+
+def test_synth_unknown_board(netlist_dir):
+    assert_clean_error(lgn("synth", "--out", netlist_dir, "--board", "nosuchboard"),
+                       "unknown board 'nosuchboard'", "icebreaker")
+
+
+def test_unknown_dataset_is_a_usage_error(tmp_path):
+    result = lgn("train", "--dataset", "cifar", "--out", tmp_path)
+    assert result.returncode == 2 and "invalid choice: 'cifar'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_architecture(tmp_path):
+    assert_clean_error(lgn("train", "--widths", "100,35", "--epochs", "1", "--out", tmp_path),
+                       "must be a multiple of the 10 classes")
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert_clean_error(lgn("train", "--out", blocker / "sub", "--epochs", "1"), "cannot create output folder")
+
+
+def test_sim_needs_the_dataset_the_netlist_was_trained_on(netlist_dir):
+    assert_clean_error(lgn("sim", "--out", netlist_dir), "does not say which dataset", "--dataset")
+
+
+def test_sim_rejects_data_of_the_wrong_shape(netlist_dir):
+    assert_clean_error(lgn("sim", "--out", netlist_dir, "--dataset", "digits"),
+                       "takes 12 features but digits samples have 64")
+
+
+def test_design_too_big_for_the_device(netlist_dir, tmp_path):
+    from dataclasses import replace
+
+    from lgn.boards import targets
+    from lgn.boards.flow import synthesize
+    from lgn.errors import LgnError
+
+    tiny = replace(targets.get("icebreaker"), luts=20)
+    with pytest.raises(LgnError, match=r"needs \d+ LUTs but the iCE40UP5K-SG48 on icebreaker has 20"):
+        synthesize(serialize.load(netlist_dir / "netlist.safetensors"), tiny, tmp_path)
+
+
+def test_stages_one_by_one_end_to_end(tmp_path):
+    """A small digits model through train, compile, sim and synth as separate commands."""
+    out = tmp_path / "out"
+    small = ["--widths", "300,300", "--thresholds", "2", "--epochs", "4"]
+    for args in (["train", *small], ["compile"], ["sim"], ["synth"]):
+        result = lgn(*args, "--out", out)
+        assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["dataset"] == "digits" and report["test_samples"] == 360
+    n = report["test_samples"]
+    assert report["bit_exact"]["netlist_vs_torch"] == [n, n]
+    assert report["bit_exact"]["rtl_vs_netlist"] == [n, n]
+    assert report["bit_exact"]["rtl_vs_netlist_random"][0] == report["bit_exact"]["rtl_vs_netlist_random"][1]
+    acc = report["accuracy"]
+    assert acc["hardened"] == acc["netlist"] == acc["rtl"] and acc["hardened"] > 0.5
+    assert report["gates"] == {"trained": 600, "netlist": 600}
+    synth = report["synth"]
+    assert synth["device"] == "iCE40UP5K-SG48" and 0 < synth["luts"] <= 5280 and synth["fmax_mhz"] > 0
+    bitstream = out / synth["bitstream"]
+    assert bitstream.stat().st_size > 100_000  # an UP5K image is ~104 kB
+    for name in ("model.safetensors", "netlist.safetensors", "classifier.v", "sim.log", "nextpnr-report.json"):
+        assert (out / name).exists(), name
+    assert not list(out.glob(".*.tmp"))
