@@ -7,6 +7,12 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 
+def _check_divisor(divisor: int) -> int:
+    if divisor < 2:
+        raise ValueError(f"the UART divisor must be at least 2 clock cycles per bit, got {divisor}")
+    return divisor
+
+
 class UARTReceiver(wiring.Component):
     """Receives 8N1 frames; ``divisor`` is clock cycles per bit.
 
@@ -25,9 +31,7 @@ class UARTReceiver(wiring.Component):
     valid: Out(1)
 
     def __init__(self, divisor: int) -> None:
-        if divisor < 2:
-            raise ValueError("the UART divisor must be at least 2")
-        self.divisor = divisor
+        self.divisor = _check_divisor(divisor)
         super().__init__()
 
     def elaborate(self, platform) -> Module:
@@ -88,9 +92,7 @@ class UARTTransmitter(wiring.Component):
     tx: Out(1, init=1)
 
     def __init__(self, divisor: int) -> None:
-        if divisor < 2:
-            raise ValueError("the UART divisor must be at least 2")
-        self.divisor = divisor
+        self.divisor = _check_divisor(divisor)
         super().__init__()
 
     def elaborate(self, platform) -> Module:

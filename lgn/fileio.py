@@ -27,3 +27,24 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, obj: object) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def safetensors_header(data: bytes, key: str = "lgn") -> dict:
+    """The JSON object stored under metadata ``key`` of a safetensors file's bytes.
+
+    Raises ``ValueError`` for truncated files or a missing or malformed header; the arrays are
+    left for ``safetensors`` to read.
+    """
+    if len(data) < 8:
+        raise ValueError("file is truncated")
+    length = int.from_bytes(data[:8], "little")
+    if length > len(data) - 8:
+        raise ValueError("file is truncated")
+    outer = json.loads(data[8:8 + length])
+    meta = outer.get("__metadata__") if isinstance(outer, dict) else None
+    if not isinstance(meta, dict) or key not in meta:
+        raise ValueError(f"no {key} header")
+    header = json.loads(meta[key])
+    if not isinstance(header, dict):
+        raise ValueError(f"the {key} header is not a JSON object")
+    return header

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from lgn.errors import FormatError
-from lgn.fileio import write_bytes
+from lgn.fileio import safetensors_header, write_bytes
 from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist, NetlistError
 
 FORMAT = "lgn-netlist"
@@ -52,8 +51,8 @@ def load(path: Path) -> Netlist:
     except OSError as e:
         raise FormatError(f"cannot read netlist {path}: {e.strerror}") from None
     try:
-        header, arrays = _parse(data)
-    except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+        header, arrays = safetensors_header(data), st_load(data)
+    except (SafetensorError, ValueError) as e:
         raise FormatError(f"{path} is not a readable lgn netlist ({e})", fix) from None
     if header.get("format") != FORMAT:
         raise FormatError(f"{path} is not an lgn netlist (format {header.get('format')!r})", fix)
@@ -77,19 +76,3 @@ def load(path: Path) -> Netlist:
         raise FormatError(f"{path} lacks {e}: the file is incomplete", fix) from None
     except (NetlistError, TypeError, ValueError) as e:
         raise FormatError(f"{path} is an inconsistent netlist: {e}", fix) from None
-
-
-def _parse(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
-    if len(data) < 8:
-        raise ValueError("file is truncated")
-    header_len = int.from_bytes(data[:8], "little")
-    if header_len > len(data) - 8:
-        raise ValueError("file is truncated")
-    st_header = json.loads(data[8:8 + header_len])
-    meta = st_header.get("__metadata__") or {}
-    if "lgn" not in meta:
-        raise ValueError("no lgn header")
-    header = json.loads(meta["lgn"])
-    if not isinstance(header, dict):
-        raise ValueError("lgn header is not an object")
-    return header, st_load(data)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from lgn.errors import FormatError
-from lgn.fileio import write_bytes
+from lgn.fileio import safetensors_header, write_bytes
 from lgn.nn import LogicNet, LogicNetConfig
 
 FORMAT = "lgn-checkpoint"
@@ -36,12 +35,8 @@ def load(path: Path) -> tuple[LogicNet, dict]:
     except OSError as e:
         raise FormatError(f"cannot read checkpoint {path}: {e.strerror}") from None
     try:
-        header_len = int.from_bytes(data[:8], "little")
-        if len(data) < 8 or header_len > len(data) - 8:
-            raise ValueError("file is truncated")
-        header = json.loads(json.loads(data[8:8 + header_len])["__metadata__"]["lgn"])
-        state = st_load(data)
-    except (SafetensorError, ValueError, KeyError, TypeError) as e:
+        header, state = safetensors_header(data), st_load(data)
+    except (SafetensorError, ValueError) as e:
         raise FormatError(f"{path} is not a readable lgn checkpoint ({e})", fix) from None
     if header.get("format") != FORMAT:
         raise FormatError(f"{path} is not an lgn checkpoint (format {header.get('format')!r})", fix)
