@@ -3,7 +3,6 @@ writes its own, and extends ``report.json``; ``lgn run`` is all of them in order
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import numpy as np
 
 from lgn import report
 from lgn.errors import LgnError
+from lgn.fileio import write_bytes
 from lgn.ir import executor, serialize
 from lgn.ir.netlist import Netlist
 
@@ -195,9 +195,8 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     net = serialize.load(netlist_path or out / NETLIST)
     result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed)
     final = out / f"{board.name}.bin"
-    shutil.copyfile(bitstream, out / f".{final.name}.tmp")
-    (out / f".{final.name}.tmp").replace(final)
-    shutil.copyfile(nextpnr_report, out / NEXTPNR_REPORT)
+    write_bytes(final, bitstream.read_bytes())
+    write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     fields = result.to_dict() | {"bitstream": final.name}
     _say("synth", f"{board.device}: {result.luts} LUTs, {result.ffs} FFs, Fmax {result.fmax_mhz} MHz -> {final}")
     return report.update(out, {"synth": fields, "artifacts": {"bitstream": final.name,
