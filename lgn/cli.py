@@ -40,11 +40,11 @@ def _positive(kind):
 
 def _parser() -> argparse.ArgumentParser:
     from lgn.boards.targets import BOARDS
-    from lgn.pipeline import TrainOptions
+    from lgn.nn.logic import WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.train.data import DATASETS, MNIST_ENV
+    from lgn.train.options import PRESETS
 
-    d = TrainOptions()
     parser = argparse.ArgumentParser(prog="lgn", description="Train logic-gate networks and compile them to FPGA bitstreams.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -54,14 +54,20 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     def train_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dataset", choices=DATASETS, default=d.dataset, help=f"default: {d.dataset}")
-        p.add_argument("--widths", type=_widths, default=d.widths, help="gates per layer, e.g. 1500,1500")
-        p.add_argument("--thresholds", type=_positive(int), default=d.thresholds, help="input bits per feature")
-        p.add_argument("--tau", type=_positive(float), default=d.tau, help="GroupSum temperature")
-        p.add_argument("--epochs", type=_positive(int), default=d.epochs)
-        p.add_argument("--batch-size", type=_positive(int), default=d.batch_size)
-        p.add_argument("--lr", type=_positive(float), default=d.lr)
-        p.add_argument("--seed", type=int, default=d.seed)
+        g = p.add_argument_group("training (each option overrides the preset's value)")
+        g.add_argument("--preset", choices=PRESETS, default="digits", help="default: digits")
+        g.add_argument("--dataset", choices=DATASETS)
+        g.add_argument("--widths", type=_widths, help="gates per layer, e.g. 1500,1500")
+        g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
+        g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
+        g.add_argument("--wiring", choices=WIRINGS, help="how gates are connected at initialisation")
+        g.add_argument("--residual-init", type=_positive(float), metavar="LOGIT",
+                       help="start every gate near pass-through A with this logit")
+        g.add_argument("--grad-factor", type=_positive(float), help="input-gradient factor per layer")
+        g.add_argument("--epochs", type=_positive(int))
+        g.add_argument("--batch-size", type=_positive(int))
+        g.add_argument("--lr", type=_positive(float))
+        g.add_argument("--seed", type=int)
 
     def data_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", type=Path, help=f"MNIST idx files (else ${MNIST_ENV}, else a download cache)")
@@ -75,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("train", "train a logic-gate network and write its checkpoint")
     train_args(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out (only --epochs may change)")
     data_arg(p)
     p = command("compile", "harden a checkpoint into the IR netlist and emit Verilog")
     p.add_argument("--checkpoint", type=Path, help="default: OUT/model.safetensors")
@@ -95,10 +103,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TRAIN_FIELDS = ("dataset", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "epochs",
+                 "batch_size", "lr", "seed")
+
+
 def _configure_torch() -> None:
     import torch
 
-    torch.set_num_threads(int(os.environ.get("LGN_THREADS", min(4, os.cpu_count() or 1))))
+    # torchrun's processes share the cores between them.
+    share = max(1, (os.cpu_count() or 1) // int(os.environ.get("WORLD_SIZE", "1")))
+    torch.set_num_threads(int(os.environ.get("LGN_THREADS", min(4, share))))
+
+
+def _train(args: argparse.Namespace) -> dict:
+    from lgn import pipeline
+    from lgn.train.options import resolve
+
+    overrides = {k: getattr(args, k) for k in _TRAIN_FIELDS}
+    if getattr(args, "resume", False):
+        fixed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None and k != "epochs"]
+        if fixed:
+            raise LgnError(f"--resume continues the stored run with its own options, but {', '.join(fixed)} "
+                           "was given", "drop those options (only --epochs may change on resume)")
+        return pipeline.resume_stage(args.out, args.epochs, args.data_dir)
+    return pipeline.train_stage(args.out, resolve(args.preset, overrides), args.data_dir)
 
 
 def _dispatch(args: argparse.Namespace) -> dict:
@@ -107,9 +135,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command in ("train", "run", "compile"):
         _configure_torch()
     if args.command in ("train", "run"):
-        opts = pipeline.TrainOptions(args.dataset, args.data_dir, args.widths, args.thresholds, args.tau,
-                                     args.epochs, args.batch_size, args.lr, args.seed)
-        rep = pipeline.train_stage(args.out, opts)
+        rep = _train(args)
         if args.command == "train":
             return rep
     if args.command == "compile":
@@ -131,11 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lgn: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("lgn: interrupted", file=sys.stderr)
+        hint = f"; continue with `lgn train --out {args.out} --resume`" if args.command in ("train", "run") else ""
+        print(f"lgn: interrupted{hint}", file=sys.stderr)
         return 130
-    from lgn.pipeline import summary
+    if rep:  # under torchrun only rank 0 reports
+        from lgn.pipeline import summary
 
-    print(f"\nlgn {args.command}: {args.out / 'report.json'}\n{summary(rep)}")
+        print(f"\nlgn {args.command}: {args.out / 'report.json'}\n{summary(rep)}")
     return 0
 
 

@@ -4,8 +4,7 @@ writes its own, and extends ``report.json``; ``lgn run`` is all of them in order
 from __future__ import annotations
 
 import sys
-import time
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,11 @@ from lgn.errors import LgnError
 from lgn.fileio import write_bytes
 from lgn.ir import executor, serialize
 from lgn.ir.netlist import Netlist
+from lgn.train.options import TrainOptions
 
 CHECKPOINT = "model.safetensors"
+TRAIN_STATE = "train-state.safetensors"
+TRAIN_PLOT = "training.png"
 NETLIST = "netlist.safetensors"
 VERILOG = "classifier.v"
 SIM_LOG = "sim.log"
@@ -44,53 +46,101 @@ def prepare_out(out: Path) -> Path:
     return out
 
 
-@dataclass(frozen=True)
-class TrainOptions:
-    dataset: str = "digits"
-    data_dir: Path | None = None
-    widths: tuple[int, ...] = (1500, 1500)
-    thresholds: int = 4
-    tau: float = 15.0
-    epochs: int = 80
-    batch_size: int = 64
-    lr: float = 0.01
-    seed: int = 0
-
-
-def train_stage(out: Path, opts: TrainOptions) -> dict:
-    """Train a logic-gate network; write the checkpoint and start a fresh report."""
-    import torch
-
+def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> dict:
+    """Train a logic-gate network from scratch; checkpoint every epoch, then write the model and a fresh report."""
     from lgn.nn import LogicNet, LogicNetConfig
-    from lgn.train import checkpoint, data, loop
+    from lgn.train import checkpoint
 
     out = prepare_out(out)
-    ds = data.load(opts.dataset, opts.data_dir)
-    torch.manual_seed(opts.seed)
+    state = out / TRAIN_STATE
+    if state.exists():
+        _, _, epoch, extra = checkpoint.load_state(state)
+        target = extra.get("options", {}).get("epochs", epoch)
+        if epoch < target:
+            raise LgnError(f"{out} holds an interrupted training run (epoch {epoch} of {target})",
+                           f"resume it with `lgn train --out {out} --resume`, or delete {state} to start afresh")
+    for stale in (CHECKPOINT, NETLIST, VERILOG):  # they would belong to the previous run
+        (out / stale).unlink(missing_ok=True)
+    ds = _load_dataset(opts.dataset, data_dir)
     try:
         config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
-                                ds.feature_range, opts.tau, seed=opts.seed)
+                                ds.feature_range, opts.tau, opts.residual_init, opts.wiring, opts.grad_factor,
+                                seed=opts.seed)
         model = LogicNet(config)
     except ValueError as e:
-        raise LgnError(f"invalid architecture: {e}", "adjust --widths/--thresholds") from None
-    _say("train", f"{ds.name}: {len(ds.x_train)} train / {len(ds.x_test)} test samples, "
-                  f"{config.num_features}x{config.thresholds_per_feature} input bits, layers {list(config.widths)}, "
-                  f"{model.num_gates} gates")
-    start = time.perf_counter()
-    loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs, batch_size=opts.batch_size,
-             lr=opts.lr, seed=opts.seed, on_epoch=loop.print_progress(opts.epochs))
-    wall = time.perf_counter() - start
-    checkpoint.save(model, out / CHECKPOINT, {"dataset": ds.name})
+        raise LgnError(f"invalid architecture: {e}", "adjust --widths/--thresholds/--tau") from None
+    return _train(out, model, opts, ds, None, [])
+
+
+def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = None) -> dict:
+    """Continue the run whose training state is in ``out`` (to ``epochs`` if given, else its own target)."""
+    from lgn.train import checkpoint
+    from lgn.train.loop import EpochStats
+    from lgn.train.options import TrainOptions
+
+    out = Path(out)
+    model, optimizer_state, epoch, extra = checkpoint.load_state(out / TRAIN_STATE)
+    try:
+        opts = TrainOptions.from_dict(extra["options"])
+        history = [EpochStats.from_dict(h) for h in extra["history"]]
+    except (KeyError, TypeError) as e:
+        raise LgnError(f"{out / TRAIN_STATE} is a damaged training state ({e})", "start afresh without --resume") from None
+    if epochs is not None:
+        opts = replace(opts, epochs=epochs)
+    ds = _load_dataset(opts.dataset, data_dir)
+    if ds.num_features != model.config.num_features:
+        raise LgnError(f"the interrupted run trained on {model.config.num_features} features but {ds.name} has "
+                       f"{ds.num_features}", "point --data-dir at the data the run started with")
+    _say("train", f"resuming {out} after epoch {epoch} of {opts.epochs}")
+    return _train(out, model, opts, ds, optimizer_state, history[:epoch])
+
+
+def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | None, history: list) -> dict:
+    from lgn.train import checkpoint, distributed, loop
+    from lgn.train.plot import plot_history
+
+    rank, world = distributed.init_from_env()
+    main = rank == 0
+    if main:
+        _say("train", f"{opts.preset} preset on {ds.name}: {len(ds.x_train)} train / {len(ds.x_test)} test samples, "
+                      f"{model.encoder.out_features} input bits, layers {list(model.config.widths)}, "
+                      f"{model.num_gates} gates" + (f", {world} processes" if world > 1 else ""))
+    progress = loop.print_progress(opts.epochs)
+
+    def on_epoch(hist: list, optimizer) -> None:
+        if not main:
+            return
+        progress(hist[-1])
+        checkpoint.save_state(out / TRAIN_STATE, model, optimizer, hist[-1].epoch, {
+            "options": opts.to_dict(), "dataset": ds.name, "history": [h.to_dict() for h in hist]})
+        plot_history(hist, out / TRAIN_PLOT, f"{opts.preset}: {model.num_gates} gates on {ds.name}")
+
+    try:
+        history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
+                           batch_size=opts.batch_size, lr=opts.lr, seed=opts.seed,
+                           optimizer_state=optimizer_state, history=history, on_epoch=on_epoch)
+    finally:
+        distributed.shutdown()
+    if not main:
+        return {}
+    checkpoint.save(model, out / CHECKPOINT, {"dataset": ds.name, "preset": opts.preset})
+    last = history[-1]
     return report.update(out, {
         "dataset": ds.name,
         "test_samples": len(ds.x_test),
         "accuracy": {"trained": loop.accuracy(model, ds.x_test, ds.y_test, hardened=False),
                      "hardened": loop.accuracy(model, ds.x_test, ds.y_test, hardened=True)},
         "gates": {"trained": model.num_gates},
-        "train": {"epochs": opts.epochs, "wall_s": round(wall, 2), "widths": list(config.widths),
-                  "thresholds_per_feature": config.thresholds_per_feature, "tau": config.tau, "seed": opts.seed},
-        "artifacts": {"checkpoint": CHECKPOINT},
+        "train": opts.to_dict() | {"widths": list(opts.widths), "wall_s": round(sum(h.wall_s for h in history), 2),
+                                   "samples_per_s": round(last.samples_per_s), "processes": world},
+        "artifacts": {"checkpoint": CHECKPOINT, "train_state": TRAIN_STATE, "train_plot": TRAIN_PLOT},
     }, fresh=True)
+
+
+def _load_dataset(name: str, data_dir: Path | None):
+    from lgn.train import data
+
+    return data.load(name, data_dir)
 
 
 def _dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):

@@ -1,44 +1,66 @@
+import pytest
 import torch
 
 from lgn.nn import GroupSum, LogicLayer, LogicNet, LogicNetConfig
+from lgn.nn.logic import random_connections
+from lgn.nn.reference import sixteen_term
 
 
-def sixteen_term(x: torch.Tensor, layer: LogicLayer) -> torch.Tensor:
-    """difflogic's plain relaxation: the softmax-weighted sum of all 16 real-valued gates."""
-    a, b = x[:, layer.connections[0]], x[:, layer.connections[1]]
-    ab = a * b
-    gates = torch.stack([
-        torch.zeros_like(a), ab, a - ab, a, b - ab, b, a + b - 2 * ab, a + b - ab,
-        1 - (a + b - ab), 1 - (a + b - 2 * ab), 1 - b, 1 - b + ab, 1 - a, 1 - a + ab, 1 - ab, torch.ones_like(a),
-    ], dim=-1)
-    return (gates * torch.softmax(layer.logits, -1)).sum(-1)
+def _layer_pair(seed: int, grad_factor: float = 1.0):
+    layer = LogicLayer(37, 53, generator=torch.Generator().manual_seed(seed), grad_factor=grad_factor).train()
+    x = torch.rand(17, 37, dtype=torch.float32, requires_grad=True)
+    return layer, x
 
 
-def test_closed_form_equals_sixteen_term_values_and_gradients():
-    layer = LogicLayer(37, 53, generator=torch.Generator().manual_seed(0)).train()
-    x = torch.rand(17, 37, dtype=torch.float32)
-    out = layer(x)
-    grad_fast, = torch.autograd.grad(out.square().sum(), layer.logits)
-    ref = sixteen_term(x, layer)
-    grad_ref, = torch.autograd.grad(ref.square().sum(), layer.logits)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_closed_form_equals_sixteen_term_values_and_gradients(seed):
+    layer, x = _layer_pair(seed)
+    weight = torch.randn(17, 53)  # a loss that weights every output differently
+    out = layer(x.t()).t()
+    grads_fast = torch.autograd.grad((out * weight).sum(), (layer.logits, x))
+    ref = sixteen_term(x, layer.logits, layer.connections)
+    grads_ref = torch.autograd.grad((ref * weight).sum(), (layer.logits, x))
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(grad_fast, grad_ref, rtol=1e-4, atol=1e-6)
+    for fast, slow in zip(grads_fast, grads_ref):
+        torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-5)
+
+
+def test_grad_factor_scales_only_the_input_gradient():
+    plain, x = _layer_pair(4)
+    scaled, _ = _layer_pair(4, grad_factor=2.5)
+    g_plain = torch.autograd.grad(plain(x.t()).sum(), (plain.logits, x))
+    g_scaled = torch.autograd.grad(scaled(x.t()).sum(), (scaled.logits, x))
+    torch.testing.assert_close(g_scaled[0], g_plain[0])
+    torch.testing.assert_close(g_scaled[1], 2.5 * g_plain[1])
 
 
 def test_hardened_layer_outputs_bits_of_its_argmax_gate():
     layer = LogicLayer(8, 64, generator=torch.Generator().manual_seed(1)).eval()
     x = torch.randint(0, 2, (32, 8)).float()
-    out = layer(x)
+    out = layer(x.t()).t()
     assert set(out.unique().tolist()) <= {0.0, 1.0}
-    hard = layer.hardened_ops()
-    layer.logits.data = torch.nn.functional.one_hot(hard, 16).float() * 100
-    torch.testing.assert_close(out, sixteen_term(x, layer), rtol=0, atol=1e-6)
+    one_hot = torch.nn.functional.one_hot(layer.hardened_ops(), 16).float() * 100
+    torch.testing.assert_close(out, sixteen_term(x, one_hot, layer.connections), rtol=0, atol=1e-6)
 
 
-def test_random_connections_cover_every_input():
-    layer = LogicLayer(100, 60, generator=torch.Generator().manual_seed(2))
-    assert set(layer.connections.flatten().tolist()) == set(range(100))
-    assert (layer.connections[0] != layer.connections[1]).all()
+def test_layer_rejects_batch_first_input():
+    layer = LogicLayer(8, 4, generator=torch.Generator().manual_seed(1))
+    with pytest.raises(ValueError, match="in_features=8, batch"):
+        layer(torch.zeros(5, 8))
+
+
+def test_unique_wiring_reads_every_input_and_no_pair_twice():
+    conn = random_connections(100, 400, torch.Generator().manual_seed(2), "unique")
+    assert set(conn.flatten().tolist()) == set(range(100))
+    assert (conn[0] != conn[1]).all()
+    pairs = {tuple(sorted(p)) for p in conn.t().tolist()}
+    assert len(pairs) == 400
+
+
+def test_random_wiring_is_uniform_draws():
+    conn = random_connections(10, 5000, torch.Generator().manual_seed(2), "random")
+    counts = torch.bincount(conn.flatten(), minlength=10).float()
+    assert counts.min() > 800 and counts.max() < 1200  # 1000 expected per input
 
 
 def test_groupsum_sums_groups_and_divides_by_tau():
@@ -47,7 +69,7 @@ def test_groupsum_sums_groups_and_divides_by_tau():
 
 
 def test_model_rebuilds_from_config_and_state_dict():
-    config = LogicNetConfig(5, 2, (10, 4), 3, (0.0, 1.0), 2.0, seed=7)
+    config = LogicNetConfig(5, 2, (10, 4), 3, (0.0, 1.0), 2.0, wiring="random", grad_factor=1.5, seed=7)
     a, b = LogicNet(config), LogicNet(LogicNetConfig.from_dict(config.to_dict()))
     b.load_state_dict(a.state_dict())
     x = torch.rand(9, 5)

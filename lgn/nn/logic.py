@@ -1,6 +1,13 @@
-"""Differentiable logic-gate layers (difflogic's relaxation, computed in closed form)."""
+"""Differentiable logic-gate layers: difflogic's relaxation, computed in closed form.
+
+Activations are *feature-major*: a layer maps ``(in_features, batch)`` to ``(out_features,
+batch)``. Gathering a gate's inputs is then a copy of whole contiguous rows, and scattering
+their gradients back an ``index_add_`` over rows, which is what makes training fast on a CPU.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
@@ -9,33 +16,93 @@ from lgn.ir import ops
 
 _COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
 
+Wiring = Literal["random", "unique"]
+WIRINGS: tuple[str, ...] = ("random", "unique")
 
-def random_connections(in_features: int, out_features: int, generator: torch.Generator) -> torch.Tensor:
+
+def random_connections(in_features: int, out_features: int, generator: torch.Generator,
+                       wiring: Wiring = "unique") -> torch.Tensor:
     """``(2, out_features)`` input indices for a gate layer.
 
-    Inputs are dealt out from shuffled copies of ``range(in_features)``, so when
-    ``2 * out_features >= in_features`` every input feeds at least one gate, and a gate never reads
-    the same input on both pins unless the layer has a single input.
+    ``"random"`` draws both pins of every gate uniformly (difflogic's ``random``). ``"unique"``
+    deals the pins out from shuffled copies of ``range(in_features)``, so when
+    ``2 * out_features >= in_features`` every input feeds a gate (but for the few pins re-dealt
+    next), then re-deals the second pin of gates whose pins coincide or whose pair an earlier
+    gate already reads (while distinct pairs remain).
     """
+    if wiring == "random":
+        return torch.randint(in_features, (2, out_features), generator=generator)
+    if wiring != "unique":
+        raise ValueError(f"unknown wiring {wiring!r}; choose one of {', '.join(WIRINGS)}")
     need = 2 * out_features
     deck = torch.cat([torch.randperm(in_features, generator=generator)
                       for _ in range(-(-need // in_features))])[:need]
     a, b = deck.view(2, out_features).clone()
-    clash = a == b
-    if in_features > 1 and clash.any():
-        b[clash] = (b[clash] + 1 + torch.randint(in_features - 1, (int(clash.sum()),), generator=generator)) % in_features
+    if in_features == 1:
+        return torch.stack([a, b])
+    repeats_allowed = out_features > in_features * (in_features - 1) // 2
+    for _ in range(32):  # each round re-deals the few clashes left; a handful suffice
+        bad = (a == b) if repeats_allowed else (a == b) | _repeated_pairs(a, b, in_features)
+        if not bad.any():
+            break
+        b[bad] = (a[bad] + 1 + torch.randint(in_features - 1, (int(bad.sum()),), generator=generator)) % in_features
     return torch.stack([a, b])
+
+
+def _repeated_pairs(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
+    """Marks every gate whose unordered input pair an earlier gate already reads."""
+    key, order = (torch.minimum(a, b) * n + torch.maximum(a, b)).sort(stable=True)
+    repeated = torch.zeros_like(a, dtype=torch.bool)
+    repeated[order[1:]] = key[1:] == key[:-1]
+    return repeated
+
+
+class _GateMixture(torch.autograd.Function):
+    """``y = c0 + c1*a + c2*b + c3*a*b`` per gate, with ``a, b`` gathered rows of ``x``.
+
+    One fused forward and a hand-written backward: autograd of the same expression keeps four
+    full-size temporaries alive and scatters twice as often.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, connections: torch.Tensor, c: torch.Tensor, grad_factor: float) -> torch.Tensor:
+        a, b = x.index_select(0, connections[0]), x.index_select(0, connections[1])
+        c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
+        ctx.save_for_backward(a, b, c, connections)
+        ctx.in_features, ctx.grad_factor = x.shape[0], grad_factor
+        return torch.addcmul(c1, c3, b).mul_(a).add_(torch.addcmul(c0, c2, b))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        a, b, c, connections = ctx.saved_tensors
+        _, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
+        grad_c = grad_x = None
+        if ctx.needs_input_grad[2]:
+            gb = grad * b
+            grad_c = torch.stack([grad.sum(1), (grad * a).sum(1), gb.sum(1), (gb * a).sum(1)], 1)
+        if ctx.needs_input_grad[0]:
+            grad_a = torch.addcmul(c1, c3, b).mul_(grad)
+            grad_b = torch.addcmul(c2, c3, a).mul_(grad)
+            if ctx.grad_factor != 1.0:
+                grad_a.mul_(ctx.grad_factor)
+                grad_b.mul_(ctx.grad_factor)
+            grad_x = grad.new_zeros(ctx.in_features, grad.shape[1])
+            grad_x.index_add_(0, connections[0], grad_a).index_add_(0, connections[1], grad_b)
+        return grad_x, None, grad_c, None
 
 
 class LogicLayer(nn.Module):
     """A layer of two-input gates, each a softmax mixture over the 16 boolean functions.
 
-    Each gate ``j`` reads inputs ``a[j]`` and ``b[j]`` (fixed at construction) and holds 16
-    logits. Training computes the expectation of the gate under ``softmax(logits)``; because every
-    relaxed gate is an affine function of ``1, a, b, a*b``, the mixture is
-    ``softmax(logits) @ C`` with a fixed ``16 x 4`` matrix ``C`` applied to those four terms,
-    equal in value to difflogic's 16-term sum at a quarter of the work. In eval mode the layer is
-    *hardened*: each gate is its argmax function, and on 0/1 inputs it outputs exact 0/1 values.
+    Each gate ``j`` reads inputs ``connections[0, j]`` and ``connections[1, j]`` (fixed at
+    construction) and holds 16 logits. Training computes the expectation of the gate under
+    ``softmax(logits)``; because every relaxed gate is an affine function of ``1, a, b, a*b``,
+    the mixture is ``softmax(logits) @ C`` with a fixed ``16 x 4`` matrix ``C`` applied to those
+    four terms, equal in value and gradient to difflogic's 16-term sum
+    (:mod:`lgn.nn.reference`). In eval mode the layer is *hardened*: each gate is its argmax
+    function, and on 0/1 inputs it outputs exact 0/1 values.
+
+    Input and output are feature-major: ``(in_features, batch) -> (out_features, batch)``.
 
     Parameters
     ----------
@@ -43,24 +110,31 @@ class LogicLayer(nn.Module):
         Input bits read and gates built.
     generator:
         Source of the random wiring (seeded by the caller for reproducibility).
+    wiring:
+        ``"unique"`` (every input read, no pair read twice) or ``"random"``; see
+        :func:`random_connections`.
     residual_init:
         If given, the logit of the pass-through gate ``A`` starts at this value and the others at
         zero, so a deep net starts close to the identity (as in the convolutional LGN paper);
         otherwise logits start as standard normals, as in difflogic.
+    grad_factor:
+        Multiplies the gradient passed to the layer's input (difflogic's ``grad_factor``), which
+        keeps gradients from vanishing through deep stacks.
     """
 
     def __init__(self, in_features: int, out_features: int, *, generator: torch.Generator,
-                 residual_init: float | None = None) -> None:
+                 wiring: Wiring = "unique", residual_init: float | None = None, grad_factor: float = 1.0) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
+        self.grad_factor = grad_factor
         if residual_init is None:
             logits = torch.randn(out_features, ops.NUM_OPS, generator=generator)
         else:
             logits = torch.zeros(out_features, ops.NUM_OPS)
             logits[:, ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)
-        self.register_buffer("connections", random_connections(in_features, out_features, generator))
+        self.register_buffer("connections", random_connections(in_features, out_features, generator, wiring))
         self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
 
     def gate_weights(self) -> torch.Tensor:
@@ -74,10 +148,9 @@ class LogicLayer(nn.Module):
         return self.logits.argmax(dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = x[:, self.connections[0]]
-        b = x[:, self.connections[1]]
-        c = self.gate_weights() @ self.coefficients
-        return c[:, 0] + c[:, 1] * a + c[:, 2] * b + c[:, 3] * (a * b)
+        if x.dim() != 2 or x.shape[0] != self.in_features:
+            raise ValueError(f"LogicLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
+        return _GateMixture.apply(x, self.connections, self.gate_weights() @ self.coefficients, self.grad_factor)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"

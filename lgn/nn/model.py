@@ -9,7 +9,7 @@ from torch import nn
 
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.groupsum import GroupSum
-from lgn.nn.logic import LogicLayer
+from lgn.nn.logic import WIRINGS, LogicLayer
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class LogicNetConfig:
     feature_range: tuple[float, float] = (0.0, 1.0)
     tau: float = 10.0
     residual_init: float | None = None
+    wiring: str = "unique"
+    grad_factor: float = 1.0
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -46,10 +48,18 @@ class LogicNetConfig:
                              f"{self.num_classes} classes (GroupSum splits it evenly)")
         if self.thresholds_per_feature < 1:
             raise ValueError("thresholds_per_feature must be at least 1")
+        if self.wiring not in WIRINGS:
+            raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
+        if not self.tau > 0 or not self.grad_factor > 0:
+            raise ValueError("tau and grad_factor must be positive")
 
 
 class LogicNet(nn.Module):
-    """``raw features -> ThresholdEncoder -> LogicLayer* -> GroupSum`` (class scores)."""
+    """``raw features -> ThresholdEncoder -> LogicLayer* -> GroupSum`` (class scores).
+
+    Batch-first at both ends, ``(batch, num_features) -> (batch, num_classes)``; the gate layers
+    in between run feature-major (see :mod:`lgn.nn.logic`).
+    """
 
     def __init__(self, config: LogicNetConfig) -> None:
         super().__init__()
@@ -60,7 +70,8 @@ class LogicNet(nn.Module):
             config.num_features, config.thresholds_per_feature, *config.feature_range))
         widths = (self.encoder.out_features, *config.widths)
         self.layers = nn.Sequential(*(
-            LogicLayer(i, o, generator=generator, residual_init=config.residual_init)
+            LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
+                       grad_factor=config.grad_factor)
             for i, o in zip(widths, widths[1:])))
         self.head = GroupSum(config.num_classes, config.tau)
 
@@ -69,4 +80,5 @@ class LogicNet(nn.Module):
         return sum(layer.out_features for layer in self.layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.layers(self.encoder(x)))
+        bits = self.encoder(x).t().contiguous()
+        return self.head(self.layers(bits).t())

@@ -1,25 +1,35 @@
-"""The training loop: Adam on cross-entropy over GroupSum scores, progress per epoch."""
+"""The training loop: Adam on cross-entropy over GroupSum scores, resumable, optionally data-parallel."""
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable, TextIO
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from lgn.nn import LogicNet
 
 
-@dataclass
+@dataclass(frozen=True)
 class EpochStats:
     epoch: int
     loss: float
     train_accuracy: float      # relaxed model, on the training batches seen
     hardened_accuracy: float   # hardened model on the test split
     samples_per_s: float
+    wall_s: float              # the epoch's training and evaluation time
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EpochStats":
+        return cls(**d)
 
 
 @torch.no_grad()
@@ -35,38 +45,64 @@ def accuracy(model: LogicNet, x: np.ndarray, y: np.ndarray, *, hardened: bool, b
     return correct / len(x)
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The sample order of ``epoch``: a function of the seed and the epoch alone, so a resumed run
+    visits the same batches as an uninterrupted one."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
         epochs: int, batch_size: int = 64, lr: float = 0.01, seed: int = 0,
-        on_epoch: Callable[[EpochStats], None] | None = None) -> list[EpochStats]:
-    """Train ``model`` in place; call ``on_epoch`` after each epoch and return the history."""
-    generator = torch.Generator().manual_seed(seed)
+        optimizer_state: dict | None = None, history: list[EpochStats] | None = None,
+        on_epoch: Callable[[list[EpochStats], torch.optim.Optimizer], None] | None = None) -> list[EpochStats]:
+    """Train ``model`` in place up to epoch ``epochs`` and return the history.
+
+    Resumes after ``history[-1].epoch`` when given ``history`` and the optimizer's
+    ``optimizer_state``. Calls ``on_epoch(history, optimizer)`` after each epoch (to checkpoint).
+    Under ``torch.distributed`` every rank takes an interleaved share of each batch and
+    gradients are averaged so that a step equals the single-process step on the whole batch.
+    """
+    rank, world = _world()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    net = DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(y_train)
-    history = []
-    for epoch in range(1, epochs + 1):
+    history = list(history or [])
+    for epoch in range(len(history) + 1, epochs + 1):
         model.train()
-        start, total_loss, correct = time.perf_counter(), 0.0, 0
-        for idx in torch.randperm(len(xt), generator=generator).split(batch_size):
-            scores = model(xt[idx])
-            loss = torch.nn.functional.cross_entropy(scores, yt[idx])
+        start = time.perf_counter()
+        totals = torch.zeros(2, dtype=torch.float64)  # loss sum, correct
+        for idx in epoch_order(len(xt), seed, epoch).split(batch_size):
+            mine = idx[rank::world]
+            scores = net(xt[mine])
+            loss = torch.nn.functional.cross_entropy(scores, yt[mine], reduction="sum")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * (world / len(idx))).backward()  # DDP averages over ranks: the whole batch's mean
             optimizer.step()
-            total_loss += loss.item() * len(idx)
-            correct += int((scores.argmax(1) == yt[idx]).sum())
-        elapsed = time.perf_counter() - start
-        stats = EpochStats(epoch, total_loss / len(xt), correct / len(xt),
-                           accuracy(model, x_test, y_test, hardened=True), len(xt) / elapsed)
-        history.append(stats)
+            totals += torch.tensor([loss.item(), int((scores.argmax(1) == yt[mine]).sum())], dtype=torch.float64)
+        if world > 1:
+            dist.all_reduce(totals)
+        trained = time.perf_counter() - start
+        hardened = accuracy(model, x_test, y_test, hardened=True)
+        history.append(EpochStats(epoch, float(totals[0]) / len(xt), float(totals[1]) / len(xt), hardened,
+                                  len(xt) / trained, time.perf_counter() - start))
         if on_epoch:
-            on_epoch(stats)
+            on_epoch(history, optimizer)
     model.eval()
     return history
 
 
 def print_progress(epochs: int, stream: TextIO = sys.stderr) -> Callable[[EpochStats], None]:
-    """An ``on_epoch`` callback printing one line per epoch."""
+    """A function printing one line for an epoch's stats."""
     def report(s: EpochStats) -> None:
         print(f"epoch {s.epoch:>{len(str(epochs))}}/{epochs}  loss {s.loss:.4f}  train acc {s.train_accuracy:.4f}  "
-              f"hardened test acc {s.hardened_accuracy:.4f}  {s.samples_per_s:,.0f} samples/s", file=stream, flush=True)
+              f"hardened test acc {s.hardened_accuracy:.4f}  {s.samples_per_s:,.0f} samples/s  {s.wall_s:.1f} s",
+              file=stream, flush=True)
     return report

@@ -1,0 +1,56 @@
+"""Training options and the named presets ``lgn train --preset`` starts from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Everything that decides what ``lgn train`` produces (with the seed, bit for bit)."""
+
+    preset: str = "digits"
+    dataset: str = "digits"
+    widths: tuple[int, ...] = (1500, 1500)
+    thresholds: int = 4          # input bits per feature (thermometer code)
+    tau: float = 15.0            # GroupSum temperature
+    wiring: str = "unique"       # "unique" or "random" connections
+    residual_init: float | None = None
+    grad_factor: float = 1.0
+    epochs: int = 80
+    batch_size: int = 64
+    lr: float = 0.01
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainOptions":
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        if "widths" in d:
+            d["widths"] = tuple(d["widths"])
+        return cls(**d)
+
+    @property
+    def num_gates(self) -> int:
+        return sum(self.widths)
+
+
+PRESETS: dict[str, TrainOptions] = {
+    # Embedded sklearn digits: seconds per epoch, the demo's model.
+    "digits": TrainOptions(),
+    # MNIST with at most 16K gates (the issue's budget); two thresholds per pixel.
+    "mnist-s": TrainOptions(preset="mnist-s", dataset="mnist", widths=(4000, 4000, 4000, 4000), thresholds=2,
+                            tau=20.0, epochs=40, batch_size=256, lr=0.01),
+    # MNIST with at most 64K gates.
+    "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
+                            tau=40.0, epochs=40, batch_size=256, lr=0.01),
+}
+
+
+def resolve(preset: str, overrides: dict) -> TrainOptions:
+    """The options of ``preset`` with every non-``None`` value of ``overrides`` replacing its field."""
+    base = PRESETS[preset]
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,133 @@
+"""Training: presets, checkpoints that survive SIGKILL, and data-parallel runs equal to one process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lgn.errors import FormatError
+from lgn.nn import LogicNet, LogicNetConfig
+from lgn.train import checkpoint, loop
+from lgn.train.options import PRESETS, resolve
+
+SMALL = ["--dataset", "digits", "--widths", "120,100", "--thresholds", "2", "--batch-size", "32", "--seed", "5"]
+ENV = dict(os.environ, LGN_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+
+
+def lgn_train(out, *args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(out), *SMALL, *args],
+                          capture_output=True, text=True, env=ENV, timeout=timeout)
+
+
+def model_tensors(out):
+    return load_file(str(out / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    result = lgn_train(out, "--epochs", "6")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_report_has_the_training_fields(uninterrupted):
+    import json
+    rep = json.loads((uninterrupted / "report.json").read_text())
+    assert rep["gates"]["trained"] == 220
+    assert rep["train"]["epochs"] == 6 and rep["train"]["preset"] == "digits" and rep["train"]["wall_s"] > 0
+    assert 0.3 < rep["accuracy"]["hardened"] <= 1 and 0.3 < rep["accuracy"]["trained"] <= 1
+    assert (uninterrupted / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sigkill_then_resume_ends_with_the_uninterrupted_model(tmp_path, uninterrupted):
+    proc = subprocess.Popen([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), *SMALL,
+                             "--epochs", "6"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "train-state.safetensors"
+    deadline = time.monotonic() + 120
+    while not state.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert state.exists(), "training never wrote a checkpoint"
+    _, _, epoch, _ = checkpoint.load_state(state)
+    if epoch < 6:  # killed mid-run: no finished model may be left for `lgn compile`
+        assert not (tmp_path / "model.safetensors").exists()
+        refused = lgn_train(tmp_path, "--epochs", "6")
+        assert refused.returncode == 1 and "interrupted training run" in refused.stderr
+    resumed = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), "--resume"],
+                             capture_output=True, text=True, env=ENV, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    want, got = model_tensors(uninterrupted), model_tensors(tmp_path)
+    assert want.keys() == got.keys()
+    for key in want:
+        assert torch.equal(want[key], got[key]), key
+
+
+def test_resume_extends_epochs_and_keeps_history(tmp_path):
+    assert lgn_train(tmp_path, "--epochs", "2").returncode == 0
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), "--resume",
+                             "--epochs", "3"], capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 3/3" in result.stderr and "epoch 1/" not in result.stderr
+    _, _, epoch, extra = checkpoint.load_state(tmp_path / "train-state.safetensors")
+    assert epoch == 3 and [h["epoch"] for h in extra["history"]] == [1, 2, 3]
+
+
+def test_resume_refuses_changed_options(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), "--resume",
+                             "--lr", "0.1"], capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 1 and "--lr" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_resume_without_a_state_says_so(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), "--resume"],
+                            capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 1
+    assert "training state" in result.stderr and "does not exist" in result.stderr
+
+
+def test_two_gloo_processes_train_the_single_process_model(tmp_path, uninterrupted):
+    """DDP splits each batch across ranks; with the loss scaled to the whole batch, its steps are the
+    single-process steps up to float summation order."""
+    out = tmp_path / "ddp"
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                             "--standalone", "-m", "lgn.train", "--out", str(out), *SMALL, "--epochs", "6"],
+                            capture_output=True, text=True, env=ENV, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 processes" in result.stderr
+    want, got = model_tensors(uninterrupted), model_tensors(out)
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=1e-3, atol=1e-3)
+
+
+def test_optimizer_state_round_trips_exactly(tmp_path, digits):
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (50, 40), 2, digits.feature_range, 5.0, seed=1))
+    saved = {}
+    loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=1, seed=1,
+             on_epoch=lambda hist, opt: saved.update(opt=opt.state_dict()) or
+             checkpoint.save_state(tmp_path / "s", model, opt, hist[-1].epoch, {"note": "x"}))
+    restored, opt_state, epoch, extra = checkpoint.load_state(tmp_path / "s")
+    assert epoch == 1 and extra == {"note": "x"}
+    for pid, slots in saved["opt"]["state"].items():
+        for name, value in slots.items():
+            assert torch.equal(opt_state["state"][pid][name], value)
+    for key, value in model.state_dict().items():
+        assert torch.equal(restored.state_dict()[key], value)
+
+
+def test_model_checkpoint_is_not_a_training_state(tmp_path, uninterrupted):
+    with pytest.raises(FormatError, match="not an lgn training state"):
+        checkpoint.load_state(uninterrupted / "model.safetensors")
+
+
+def test_presets_resolve_with_overrides():
+    assert resolve("digits", {}) == PRESETS["digits"]
+    opts = resolve("mnist-s", {"epochs": 3, "lr": None})
+    assert opts.epochs == 3 and opts.lr == PRESETS["mnist-s"].lr and opts.dataset == "mnist"
+    assert PRESETS["mnist-s"].num_gates <= 16_000 and PRESETS["mnist-m"].num_gates <= 64_000
