@@ -26,6 +26,10 @@ def _widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def _positive(kind):
     def parse(text: str):
         try:
@@ -40,6 +44,7 @@ def _positive(kind):
 
 def _parser() -> argparse.ArgumentParser:
     from lgn.boards.targets import BOARDS
+    from lgn.ir import passes
     from lgn.nn.logic import WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.train.data import DATASETS, MNIST_ENV
@@ -69,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--lr", type=_positive(float))
         g.add_argument("--seed", type=int)
 
+    def opt_args(p: argparse.ArgumentParser) -> None:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--passes", type=_names, metavar="P1,P2",
+                       help=f"IR passes to run, in order (default: {','.join(passes.DEFAULT)}; "
+                            f"available: {', '.join(passes.PASSES)})")
+        g.add_argument("--no-opt", action="store_true", help="run no IR passes")
+
     def data_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", type=Path, help=f"MNIST idx files (else ${MNIST_ENV}, else a download cache)")
 
@@ -84,8 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in --out (only --epochs may change)")
     data_arg(p)
-    p = command("compile", "harden a checkpoint into the IR netlist and emit Verilog")
+    p = command("compile", "harden a checkpoint into the IR netlist, optimise it and emit Verilog")
     p.add_argument("--checkpoint", type=Path, help="default: OUT/model.safetensors")
+    opt_args(p)
     data_arg(p)
     p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
@@ -97,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     synth_args(p)
     p = command("run", "the whole pipeline: train, compile, sim, synth")
     train_args(p)
+    opt_args(p)
     data_arg(p)
     sim_args(p)
     synth_args(p)
@@ -138,13 +152,14 @@ def _dispatch(args: argparse.Namespace) -> dict:
         rep = _train(args)
         if args.command == "train":
             return rep
+    opt_passes = () if getattr(args, "no_opt", False) else getattr(args, "passes", None)
     if args.command == "compile":
-        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir)
+        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes)
     if args.command == "sim":
         return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
-    pipeline.compile_stage(args.out, None, args.data_dir)
+    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes)
     pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir)
     return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
 

@@ -161,18 +161,32 @@ def _random_samples(net: Netlist, ds, n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(low, high, (n, net.inputs.num_features)).astype(np.float32)
 
 
-def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None) -> dict:
-    """Harden the checkpoint into the IR netlist, check it against torch, emit Verilog."""
+def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None,
+                  opt_passes: tuple[str, ...] | None = None) -> dict:
+    """Harden the checkpoint into the IR netlist, optimise it, check it against torch, emit Verilog.
+
+    ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none).
+    """
     from lgn.harden import harden, hardened_scores
     from lgn.hdl import Classifier
     from lgn.hdl.emit import to_verilog
+    from lgn.ir import passes
     from lgn.train import checkpoint
 
     out = prepare_out(out)
     model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
-    net = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
+    hardened = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
+    names = passes.DEFAULT if opt_passes is None else tuple(opt_passes)
+    try:
+        net, pass_reports = passes.run(hardened, names)
+    except ValueError as e:
+        raise LgnError(str(e), "see `lgn compile --help` for the pass names") from None
+    opt = _opt_summary(names, hardened, net, pass_reports)
+    for name, rewrites in opt["rewrites"].items():
+        _say("compile", f"pass {name:<9} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rewrites.items()))
     serialize.save(net, out / NETLIST)
-    _say("compile", f"netlist: {net.inputs.width} inputs, {len(net.layers)} layers, {net.num_gates} gates -> {out / NETLIST}")
+    _say("compile", f"netlist: {net.inputs.width} inputs, {len(net.layers)} layers, {hardened.num_gates} -> "
+                    f"{net.num_gates} gates -> {out / NETLIST}")
 
     ds = _dataset_of(net, None, data_dir)
     matched = {}
@@ -190,7 +204,8 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     rep = report.update(out, {
         "accuracy": {"netlist": netlist_acc},
         "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
-        "gates": {"netlist": net.num_gates},
+        "gates": {"hardened": hardened.num_gates, "netlist": net.num_gates},
+        "opt": opt,
         "artifacts": {"netlist": NETLIST, "verilog": VERILOG},
     })
     for split, (ok, total) in matched.items():
@@ -198,6 +213,18 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
             raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
                            f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
     return rep
+
+
+def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, reports: list) -> dict:
+    """report.json's ``opt`` section: the passes, the rounds run, gates before and after, and
+    each pass's rewrites summed over the rounds."""
+    rewrites: dict[str, dict[str, int]] = {}
+    for rep in reports:
+        totals = rewrites.setdefault(rep.name, {})
+        for key, value in rep.rewrites.items():
+            totals[key] = totals.get(key, 0) + int(value)
+    return {"passes": list(names), "rounds": len(reports) // max(1, len(names)),
+            "gates_before": before.num_gates, "gates_after": after.num_gates, "rewrites": rewrites}
 
 
 def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None = None,
@@ -266,7 +293,7 @@ def summary(rep: dict) -> str:
     s = rep.get("synth", {})
     rows = [
         ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
-        ("gates (trained / netlist)", f"{rep.get('gates', {}).get('trained', '-')} / {rep.get('gates', {}).get('netlist', '-')}"),
+        ("gates (trained / optimised)", f"{rep.get('gates', {}).get('trained', '-')} / {rep.get('gates', {}).get('netlist', '-')}"),
         ("accuracy trained (relaxed)", frac("trained")),
         ("accuracy hardened (torch)", frac("hardened")),
         ("accuracy netlist (executor)", frac("netlist")),

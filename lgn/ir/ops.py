@@ -38,3 +38,25 @@ def polynomial_coefficients() -> np.ndarray:
     """
     f00, f01, f10, f11 = truth_tables().astype(np.float64).T
     return np.stack([f00, f10 - f00, f01 - f00, f11 - f10 - f01 + f00], axis=1)
+
+
+def from_function(f) -> int:
+    """The op code of the boolean function ``f(a, b)``."""
+    return sum(f(a, b) << (3 - (2 * a + b)) for a in (0, 1) for b in (0, 1))
+
+
+def _table(transform) -> np.ndarray:
+    """uint8 lookup ``T[op]`` of an op-to-op rewrite given as ``transform(op) -> f(a, b)``."""
+    return np.array([from_function(transform(op)) for op in range(NUM_OPS)], dtype=np.uint8)
+
+
+# Rewrites used by the optimising passes, as 16-entry lookup tables over op codes.
+FLIP_A = _table(lambda op: lambda a, b: output(op, 1 - a, b))   # f(~a, b)
+FLIP_B = _table(lambda op: lambda a, b: output(op, a, 1 - b))   # f(a, ~b)
+SWAP = _table(lambda op: lambda a, b: output(op, b, a))         # f(b, a)
+FIX_A = np.stack([_table(lambda op, c=c: lambda a, b: output(op, c, b)) for c in (0, 1)])  # f(c, b)
+FIX_B = np.stack([_table(lambda op, c=c: lambda a, b: output(op, a, c)) for c in (0, 1)])  # f(a, c)
+# f(x, x) for a gate whose pins read the same bit x, as FALSE, TRUE, A or NOT_A on (x, x).
+SAME = _table(lambda op: lambda a, b: output(op, a, a))
+USES_A = np.array([FIX_A[0, op] != FIX_A[1, op] for op in range(NUM_OPS)])
+USES_B = np.array([FIX_B[0, op] != FIX_B[1, op] for op in range(NUM_OPS)])
