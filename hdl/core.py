@@ -8,27 +8,19 @@ from amaranth.hdl import Cat, Const, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from lgn.ir import ops
 from lgn.ir.netlist import Netlist
 
-# The 16 ops in difflogic's order (lgn.ir.ops), written as readable expressions.
-GATE_EXPRESSIONS: tuple[Callable[[Value, Value], Value], ...] = (
-    lambda a, b: Const(0, 1),
-    lambda a, b: a & b,
-    lambda a, b: a & ~b,
-    lambda a, b: a,
-    lambda a, b: ~a & b,
-    lambda a, b: b,
-    lambda a, b: a ^ b,
-    lambda a, b: a | b,
-    lambda a, b: ~(a | b),
-    lambda a, b: ~(a ^ b),
-    lambda a, b: ~b,
-    lambda a, b: a | ~b,
-    lambda a, b: ~a,
-    lambda a, b: ~a | b,
-    lambda a, b: ~(a & b),
-    lambda a, b: Const(1, 1),
-)
+
+
+def _gate(expression: str) -> Callable[[Value, Value], Value]:
+    if expression in ("0", "1"):
+        return lambda a, b: Const(int(expression), 1)
+    return eval(f"lambda a, b: {expression}")  # one of ops.EXPRESSIONS: ~ & | ^ on two names
+
+
+# The 16 ops in difflogic's order, built from the expressions every backend shares.
+GATE_EXPRESSIONS: tuple[Callable[[Value, Value], Value], ...] = tuple(_gate(e) for e in ops.EXPRESSIONS)
 
 
 class GateCore(wiring.Component):

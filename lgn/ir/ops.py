@@ -16,6 +16,13 @@ NAMES: tuple[str, ...] = (
     "NOR", "XNOR", "NOT_B", "A_OR_NOT_B", "NOT_A", "NOT_A_OR_B", "NAND", "TRUE",
 )
 
+# Each op as an expression over pins ``a`` and ``b`` with ``~ & | ^``, the operators C, Verilog,
+# numpy and Amaranth share; the constants are the bare literals "0" and "1".
+EXPRESSIONS: tuple[str, ...] = (
+    "0", "a & b", "a & ~b", "a", "~a & b", "b", "a ^ b", "a | b",
+    "~(a | b)", "~(a ^ b)", "~b", "a | ~b", "~a", "~a | b", "~(a & b)", "1",
+)
+
 
 def output(op: int, a: int, b: int) -> int:
     """The output of gate ``op`` for input bits ``a`` and ``b``."""

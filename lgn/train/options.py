@@ -43,10 +43,10 @@ PRESETS: dict[str, TrainOptions] = {
     "digits": TrainOptions(),
     # MNIST with at most 16K gates (the budget); two thresholds per pixel.
     "mnist-s": TrainOptions(preset="mnist-s", dataset="mnist", widths=(4000, 4000, 4000, 4000), thresholds=2,
-                            tau=20.0, epochs=40, batch_size=256, lr=0.01),
+                            tau=8.0, epochs=40, batch_size=256, lr=0.1),
     # MNIST with at most 64K gates.
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
-                            tau=40.0, epochs=40, batch_size=256, lr=0.01),
+                            tau=16.0, epochs=30, batch_size=256, lr=0.1),
 }
 
 
