@@ -108,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     p = command("synth", "synthesize, place and route for a board and write the bitstream")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
     synth_args(p)
+    p = sub.add_parser("predict", help="classify samples with the fast CPU engine",
+                       description="classify samples with the fast CPU engine")
+    p.add_argument("model", type=Path, help="an IR netlist (netlist.safetensors from `lgn compile`)")
+    p.add_argument("--data", required=True, help=f"a dataset name ({', '.join(DATASETS)}: its test split) "
+                                                 "or a .npy file of raw samples")
+    p.add_argument("--output", type=Path, help="write the predicted classes here (.npy, .csv or .txt)")
+    p.add_argument("--engine", choices=("auto", "c", "numpy"), default="auto",
+                   help="compiled C kernel or numpy (default: C when a compiler is found)")
+    data_arg(p)
     p = command("run", "the whole pipeline: train, compile, sim, synth")
     train_args(p)
     opt_args(p)
@@ -146,6 +155,10 @@ def _train(args: argparse.Namespace) -> dict:
 def _dispatch(args: argparse.Namespace) -> dict:
     from lgn import pipeline
 
+    if args.command == "predict":
+        result = pipeline.predict(args.model, args.data, args.data_dir, args.output, args.engine)
+        print("  ".join(f"{k} {v}" for k, v in result.items()))
+        return {}
     if args.command in ("train", "run", "compile"):
         _configure_torch()
     if args.command in ("train", "run"):

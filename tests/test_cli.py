@@ -114,3 +114,32 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     for name in ("model.safetensors", "netlist.safetensors", "classifier.v", "sim.log", "nextpnr-report.json"):
         assert (out / name).exists(), name
     assert not list(out.glob(".*.tmp"))
+
+
+def test_predict_writes_the_executors_classes(netlist_dir, tmp_path):
+    from lgn.ir import executor
+
+    raw = np.random.default_rng(1).uniform(0, 1, (300, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", raw)
+    result = lgn("predict", netlist_dir / "netlist.safetensors", "--data", tmp_path / "x.npy",
+                 "--output", tmp_path / "p.npy")
+    assert result.returncode == 0, result.stderr
+    assert "images_per_s" in result.stdout
+    want = executor.run(serialize.load(netlist_dir / "netlist.safetensors"), raw).classes
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), want)
+
+
+def test_predict_refuses_pickled_arrays(netlist_dir, tmp_path):
+    marker = tmp_path / "ran"
+    np.save(tmp_path / "evil.npy", np.array([Exploit(marker)], dtype=object), allow_pickle=True)
+    assert_clean_error(lgn("predict", netlist_dir / "netlist.safetensors", "--data", tmp_path / "evil.npy"),
+                       "not a readable .npy array")
+    assert not marker.exists()
+
+
+class Exploit:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))

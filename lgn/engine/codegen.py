@@ -1,127 +1,55 @@
-"""C source for a netlist: bit-sliced, many samples per machine word, straight-line gates.
+"""A netlist as a program for the bit-sliced engine: instructions over slots.
 
-Each bit of the network lives in a *slot*: a GCC vector of ``WORDS`` uint64 words, i.e. one bit
-of ``64 * WORDS`` samples. The generated file has three parts:
+Each bit of the network lives in a *slot*: one bit of ``64 * WORDS`` samples. The engine's C
+kernel (``kernel.c``, compiled once per machine) runs a program of instructions; this module
+writes that program, so preparing a network takes no compiler time at all:
 
-1. the input encoding, a generic loop over constant tables: one feature of a block of samples is
-   gathered and compared against each of its thresholds, 8 samples per AVX compare;
-2. the gates, one C statement each (``s[9] = s[2] & ~s[7];``), split into functions of
-   :data:`CHUNK` statements so the compiler's time stays linear in the network size; slots are
-   reused once a bit has no readers left, which keeps the working set in cache;
-3. the GroupSum head, a carry-save adder tree per class over bit planes (a full adder is five
-   word operations for three bits), then per-sample extraction of the binary counts and argmax.
+- gates ``0..15`` (``d = op(a, b)``); the gates of a layer are independent, so they are sorted by
+  op into *runs* the kernel executes without a branch per gate;
+- ``FULL_ADD`` (``d, e = a + b + c``) and ``HALF_ADD`` (``d, e = a + b``) build the GroupSum
+  counts as carry-save adder trees over bit planes, five word operations per three bits;
+- slots are reused once a bit has no readers left, which keeps the working set in cache.
+
+The input encoding and the class decision are tables: per threshold *rank*, one threshold per
+feature; and per class, the slots of its count's binary digits.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
 from lgn.ir import ops
 from lgn.ir.netlist import Netlist
 
-WORDS = 4     # uint64 words per slot: 256 samples per pass, one AVX2 register
-CHUNK = 2048  # gate statements per generated function
+FULL_ADD, HALF_ADD = ops.NUM_OPS, ops.NUM_OPS + 1
 
-_TYPES = r"""
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#ifdef __AVX__
-#include <immintrin.h>
-#endif
 
-typedef uint64_t vw __attribute__((vector_size(WORDS * 8), aligned(WORDS * 8)));
-#define BLOCK (64 * WORDS)
-"""
+@dataclass(frozen=True)
+class Program:
+    """Arrays the kernel reads (all int32 but ``rank_threshold``)."""
 
-_RUNTIME = r"""
-/* In-place transpose of a 64x64 bit matrix, bit c of a[r] being element (r, c). */
-static void transpose64(uint64_t a[64]) {
-    uint64_t m = 0x00000000FFFFFFFFULL;
-    for (int j = 32; j != 0; j >>= 1, m ^= m << j) {
-        for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
-            uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
-            a[k] ^= t << j;
-            a[k | j] ^= t;
-        }
-    }
-}
-
-/* Bits "feature f > RANK_THRESHOLD[j][f]" of one sample, 64 features to a word. */
-static void compare_row(const float *row, const float *t, uint64_t *out) {
-    memset(out, 0, NGROUPS * sizeof(uint64_t));
-    int f = 0;
-#ifdef __AVX__
-    for (; f + 8 <= NFEATURES; f += 8) {
-        uint64_t byte = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + f), _mm256_loadu_ps(t + f), _CMP_GT_OQ));
-        out[f >> 6] |= byte << (f & 63);
-    }
-#endif
-    for (; f < NFEATURES; f++) out[f >> 6] |= (uint64_t)(row[f] > t[f]) << (f & 63);
-}
-
-/* The input bits of samples base .. base+m-1 into their slots: per threshold rank, each sample's
-   features are compared in order (8 per AVX compare), then 64 samples x 64 features are
-   transposed into one word per feature. */
-static void encode(vw *s, const float *x, int64_t base, int64_t m) {
-    uint64_t rows[64][NGROUPS];
-    uint64_t block[64];
-    for (int w = 0; w < WORDS; w++) {
-        for (int j = 0; j < NRANKS; j++) {
-            for (int k = 0; k < 64; k++) {
-                int64_t i = (int64_t)w * 64 + k;
-                if (i < m) compare_row(x + (base + i) * NFEATURES, RANK_THRESHOLD + (int64_t)j * NFEATURES, rows[k]);
-                else memset(rows[k], 0, sizeof rows[k]);
-            }
-            for (int g = 0; g < NGROUPS; g++) {
-                int lo = RANK_START[j * (NGROUPS + 1) + g], hi = RANK_START[j * (NGROUPS + 1) + g + 1];
-                if (lo == hi) continue;
-                for (int k = 0; k < 64; k++) block[k] = rows[k][g];
-                transpose64(block);
-                for (int e = lo; e < hi; e++) ((uint64_t *)&s[ENC_SLOT[e]])[w] = block[ENC_FEATURE[e] & 63];
-            }
-        }
-    }
-}
-
-static void decide(const vw *s, int64_t base, int64_t m, int32_t *scores, int64_t *classes) {
-    for (int64_t k = 0; k < m; k++) {
-        int w = (int)(k >> 6), bit = (int)(k & 63);
-        int32_t best = -1;
-        int64_t best_class = 0;
-        for (int c = 0; c < NCLASSES; c++) {
-            int32_t score = 0;
-            for (int p = PLANE_START[c]; p < PLANE_START[c + 1]; p++)
-                score |= (int32_t)((((const uint64_t *)&s[PLANE_SLOT[p]])[w] >> bit) & 1) << (p - PLANE_START[c]);
-            scores[(base + k) * NCLASSES + c] = score;
-            if (score > best) { best = score; best_class = c; }
-        }
-        classes[base + k] = best_class;
-    }
-}
-
-int lgn_run(const float *x, int64_t n, int32_t *scores, int64_t *classes) {
-    vw *s = aligned_alloc(WORDS * 8, (size_t)NSLOTS * sizeof(vw));
-    if (!s) return 1;
-    for (int64_t base = 0; base < n; base += BLOCK) {
-        int64_t m = n - base < BLOCK ? n - base : BLOCK;
-        encode(s, x, base, m);
-        gates(s);
-        decide(s, base, m, scores, classes);
-    }
-    free(s);
-    return 0;
-}
-"""
+    num_features: int
+    num_classes: int
+    num_slots: int
+    run_op: np.ndarray          # (runs,) op of each run
+    run_start: np.ndarray       # (runs + 1,) first instruction of each run
+    a: np.ndarray               # (instructions,) source slots
+    b: np.ndarray
+    c: np.ndarray               # third source of FULL_ADD
+    d: np.ndarray               # destination (sum for the adders)
+    e: np.ndarray               # carry destination of the adders
+    enc_feature: np.ndarray     # (encoded bits,) sorted by (rank, feature)
+    enc_slot: np.ndarray
+    rank_start: np.ndarray      # (ranks * (groups + 1),) bits of rank j on features 64g.. start here
+    rank_threshold: np.ndarray  # float32 (ranks, num_features); +inf where a rank has no bit
+    plane_slot: np.ndarray      # count digits of every class, least significant first
+    plane_start: np.ndarray     # (classes + 1,)
 
 
 class _Slots:
-    """Slot allocation: a bit takes a free slot when written and gives it back after its last read."""
-
     def __init__(self) -> None:
         self.count = 0
         self.free: list[int] = []
@@ -132,102 +60,86 @@ class _Slots:
         self.count += 1
         return self.count - 1
 
-    def give(self, slot: int) -> None:
-        self.free.append(slot)
+    def give(self, slots) -> None:
+        self.free.extend(int(s) for s in slots)
 
 
-def _c_array(ctype: str, name: str, values) -> str:
-    return f"static const {ctype} {name}[] = {{{','.join(str(v) for v in values) or '0'}}};"
+class _Code:
+    """Instructions in execution order, grouped into runs of one op."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int, int, int, int, int]] = []  # op, a, b, c, d, e
+
+    def emit(self, op: int, a: int, b: int, d: int, c: int = 0, e: int = 0) -> None:
+        self.rows.append((op, a, b, c, d, e))
 
 
-def _c_float(value: np.float32) -> str:
-    """A C float literal that reads back as exactly ``value``."""
-    return f"{float(value).hex()}f" if np.isfinite(value) else "INFINITY"
+def compile_program(net: Netlist) -> Program:
+    """The engine program computing ``net``'s class scores."""
+    width, offsets = net.inputs.width, net.layer_offsets()
+    last_read = _liveness(net)
 
-
-def _expression(op: int, a: str, b: str) -> str:
-    text = ops.EXPRESSIONS[op]
-    if text in ("0", "1"):
-        return "ZERO" if text == "0" else "~ZERO"
-    return re.sub(r"\b[ab]\b", lambda m: a if m.group() == "a" else b, text)
-
-
-def generate(net: Netlist) -> str:
-    """The C source of ``int lgn_run(const float *x, int64_t n, int32_t *scores, int64_t *classes)``."""
-    width, total = net.inputs.width, net.num_gates
-    gate_op = np.concatenate([layer.op for layer in net.layers]) if net.layers else np.zeros(0, np.uint8)
-    gate_a = np.concatenate([layer.a for layer in net.layers]) if net.layers else np.zeros(0, np.int32)
-    gate_b = np.concatenate([layer.b for layer in net.layers]) if net.layers else np.zeros(0, np.int32)
-
-    # the gate index of each bit's last read (the head reads after every gate; -1: never read)
-    last_read = np.full(net.num_bits, -1, dtype=np.int64)
-    index = np.arange(total)
-    for pins, used in ((gate_a, ops.USES_A[gate_op]), (gate_b, ops.USES_B[gate_op])):
-        np.maximum.at(last_read, pins[used], index[used])
-    last_read[net.head.bits] = total
-    expires: dict[int, list[int]] = defaultdict(list)
-    for bit in np.flatnonzero((last_read >= 0) & (last_read < total)).tolist():
-        expires[int(last_read[bit])].append(bit)
-
-    slots = _Slots()
-    slot = np.full(net.num_bits, -1, dtype=np.int64)
-    encoded, rank, rank_threshold = _encoding_ranks(net, np.flatnonzero(last_read[:width] >= 0))
+    slots, slot = _Slots(), np.full(net.num_bits, -1, dtype=np.int64)
+    encoded, rank, rank_threshold = _ranks(net, np.flatnonzero(last_read[:width] >= 0))
     for i in encoded:
         slot[i] = slots.take()
-    statements = []
-    for g, (op, a, b) in enumerate(zip(gate_op.tolist(), gate_a.tolist(), gate_b.tolist())):
-        expression = _expression(op, f"s[{slot[a]}]", f"s[{slot[b]}]")
-        for bit in expires.get(g, ()):
-            slots.give(int(slot[bit]))
-        if last_read[width + g] < 0:
-            continue  # no reader: not computed
-        slot[width + g] = slots.take()
-        statements.append(f"s[{slot[width + g]}] = {expression};")
+    expires = defaultdict(list)
+    for bit in np.flatnonzero((last_read >= 0) & (last_read < len(net.layers))).tolist():
+        expires[int(last_read[bit])].append(bit)
+
+    code = _Code()
+    for i, (layer, start) in enumerate(zip(net.layers, offsets)):
+        live = np.flatnonzero(last_read[start:start + layer.size] >= 0)
+        for j in live[np.argsort(layer.op[live], kind="stable")].tolist():
+            slot[start + j] = slots.take()
+            code.emit(int(layer.op[j]), int(slot[layer.a[j]]), int(slot[layer.b[j]]), int(slot[start + j]))
+        slots.give(slot[expires[i]])  # after the whole layer: its gates run in any order
 
     planes, plane_start = [], [0]
     size = net.head.group_size
-    for c in range(net.head.num_classes):
-        planes += _count(statements, slots, slot[net.head.bits[c * size:(c + 1) * size]].tolist())
+    for k in range(net.head.num_classes):
+        planes += _count(code, slots, slot[net.head.bits[k * size:(k + 1) * size]].tolist())
         plane_start.append(len(planes))
 
+    rows = np.array(code.rows, dtype=np.int32).reshape(-1, 6)
+    change = np.flatnonzero(np.diff(rows[:, 0])) + 1 if len(rows) else np.zeros(0, np.int64)
+    run_start = np.concatenate([[0], change, [len(rows)]]).astype(np.int32)
     groups = -(-net.inputs.num_features // 64)
-    # encoded bits are sorted by (rank, feature): RANK_START[j * (groups + 1) + g] is where the
-    # bits of rank j on features 64g .. 64g+63 start
-    keys = [int(rank[i]) * groups + int(net.inputs.feature[i]) // 64 for i in encoded]
-    rank_start = []
-    for j in range(len(rank_threshold)):
-        rank_start += np.searchsorted(keys, [j * groups + g for g in range(groups + 1)]).tolist()
-
-    chunks = [statements[k:k + CHUNK] for k in range(0, len(statements), CHUNK)]
-    functions = [f"static void gates_{i}(vw *restrict s) {{\n    const vw ZERO = {{0}};\n    (void)ZERO;\n    "
-                 + "\n    ".join(chunk) + "\n}" for i, chunk in enumerate(chunks)]
-    return "\n".join([
-        f"#define WORDS {WORDS}",
-        f"#define NFEATURES {net.inputs.num_features}",
-        f"#define NCLASSES {net.head.num_classes}",
-        f"#define NSLOTS {max(slots.count, 1)}",
-        f"#define NRANKS {len(rank_threshold)}",
-        f"#define NGROUPS {groups}",
-        _TYPES,
-        _c_array("int32_t", "ENC_FEATURE", [int(net.inputs.feature[i]) for i in encoded]),
-        _c_array("int32_t", "ENC_SLOT", [int(slot[i]) for i in encoded]),
-        _c_array("int32_t", "RANK_START", rank_start),
-        _c_array("float", "RANK_THRESHOLD", [_c_float(t) for row in rank_threshold for t in row]),
-        _c_array("int32_t", "PLANE_SLOT", planes),
-        _c_array("int32_t", "PLANE_START", plane_start),
-        *functions,
-        "static void gates(vw *restrict s) {\n    (void)s;\n    "
-        + "\n    ".join(f"gates_{i}(s);" for i in range(len(chunks))) + "\n}",
-        _RUNTIME,
-    ])
+    keys = [rank[i] * groups + int(net.inputs.feature[i]) // 64 for i in encoded]
+    rank_start = np.concatenate([np.searchsorted(keys, [j * groups + g for g in range(groups + 1)])
+                                 for j in range(len(rank_threshold))] or [np.zeros(0)]).astype(np.int32)
+    i32 = lambda v: np.ascontiguousarray(v, dtype=np.int32)  # noqa: E731
+    return Program(
+        net.inputs.num_features, net.head.num_classes, max(slots.count, 1),
+        i32(rows[run_start[:-1], 0]), run_start, *(i32(rows[:, k]) for k in (1, 2, 3, 4, 5)),
+        i32(net.inputs.feature[encoded]), i32(slot[encoded]), rank_start,
+        np.ascontiguousarray(np.array(rank_threshold, dtype=np.float32).reshape(-1, net.inputs.num_features)),
+        i32(planes), i32(plane_start))
 
 
-def _encoding_ranks(net: Netlist, used: np.ndarray) -> tuple[list[int], dict[int, int], list[np.ndarray]]:
+def _liveness(net: Netlist) -> np.ndarray:
+    """Per bit, the last layer that reads it through a gate that is itself live (the head's reads
+    count as layer ``len(layers)``); -1 for bits nothing live reads."""
+    offsets = net.layer_offsets()
+    live = np.zeros(net.num_bits, dtype=bool)
+    live[net.head.bits] = True
+    last_read = np.full(net.num_bits, -1, dtype=np.int64)
+    last_read[net.head.bits] = len(net.layers)
+    for i in reversed(range(len(net.layers))):
+        layer, start = net.layers[i], offsets[i]
+        alive = live[start:start + layer.size]
+        for pins, used in ((layer.a, ops.USES_A[layer.op]), (layer.b, ops.USES_B[layer.op])):
+            read = pins[alive & used]
+            live[read] = True
+            last_read[read] = np.maximum(last_read[read], i)
+    return last_read
+
+
+def _ranks(net: Netlist, used: np.ndarray) -> tuple[list[int], dict[int, int], list[np.ndarray]]:
     """The used input bits sorted by (rank, feature), each bit's rank, and per rank a threshold per feature.
 
     A bit's rank is its position among the used bits of its feature, so each rank compares every
-    feature against at most one threshold; features without a bit of that rank get +inf (never
-    true, never read).
+    feature against at most one threshold; features with no bit of that rank get +inf.
     """
     feature = net.inputs.feature
     rank: dict[int, int] = {}
@@ -235,18 +147,16 @@ def _encoding_ranks(net: Netlist, used: np.ndarray) -> tuple[list[int], dict[int
     for i in used.tolist():
         rank[i] = seen[int(feature[i])]
         seen[int(feature[i])] += 1
-    ranks = max(seen.values(), default=0)
-    thresholds = [np.full(net.inputs.num_features, np.inf, dtype=np.float32) for _ in range(ranks)]
+    thresholds = [np.full(net.inputs.num_features, np.inf, dtype=np.float32) for _ in range(max(seen.values(), default=0))]
     for i, j in rank.items():
         thresholds[j][feature[i]] = net.inputs.threshold[i]
-    encoded = sorted(rank, key=lambda i: (rank[i], int(feature[i]), i))
-    return encoded, rank, thresholds
+    return sorted(rank, key=lambda i: (rank[i], int(feature[i]), i)), rank, thresholds
 
 
-def _count(statements: list[str], slots: _Slots, bits: list[int]) -> list[int]:
-    """Statements summing the bit planes in slots ``bits`` with full and half adders (carry-save,
-    column by column); returns the slots of the count's binary digits, least significant first.
-    Temporaries are given back as soon as they are consumed; the input slots are left alone."""
+def _count(code: _Code, slots: _Slots, bits: list[int]) -> list[int]:
+    """Adders summing the bit planes in slots ``bits`` column by column (carry-save); the slots of
+    the count's binary digits, least significant first. Consumed temporaries are given back; the
+    input slots are not (other classes may read the same bits)."""
     columns: list[list[int]] = [list(bits)]
     temporaries: set[int] = set()
 
@@ -256,10 +166,8 @@ def _count(statements: list[str], slots: _Slots, bits: list[int]) -> list[int]:
         return s
 
     def release(*used: int) -> None:
-        for s in used:
-            if s in temporaries:
-                temporaries.discard(s)
-                slots.give(s)
+        slots.give([s for s in used if s in temporaries])
+        temporaries.difference_update(used)
 
     digits, k = [], 0
     while k < len(columns):
@@ -269,13 +177,12 @@ def _count(statements: list[str], slots: _Slots, bits: list[int]) -> list[int]:
                 columns.append([])
             x, y = col.pop(), col.pop()
             total, carry = take(), take()
-            if col:  # full adder: three bits of weight k in, one of weight k and one of k + 1 out
-                z, t = col.pop(), take()
-                statements.append(f"s[{t}] = s[{x}] ^ s[{y}]; s[{total}] = s[{t}] ^ s[{z}]; "
-                                  f"s[{carry}] = (s[{x}] & s[{y}]) | (s[{t}] & s[{z}]);")
-                release(x, y, z, t)
-            else:  # half adder
-                statements.append(f"s[{total}] = s[{x}] ^ s[{y}]; s[{carry}] = s[{x}] & s[{y}];")
+            if col:
+                z = col.pop()
+                code.emit(FULL_ADD, x, y, total, c=z, e=carry)
+                release(x, y, z)
+            else:
+                code.emit(HALF_ADD, x, y, total, e=carry)
                 release(x, y)
             col.insert(0, total)
             columns[k + 1].append(carry)

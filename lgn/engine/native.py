@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lgn.errors import ToolError
 
-FLAGS = ("-O2", "-march=native", "-shared", "-fPIC", "-std=c11", "-w")
+FLAGS = ("-O2", "-march=native", "-shared", "-fPIC", "-std=gnu11")
 
 
 def compiler() -> str | None:
