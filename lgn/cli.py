@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--residual-init", type=_positive(float), metavar="LOGIT",
                        help="start every gate near pass-through A with this logit")
         g.add_argument("--grad-factor", type=_positive(float), help="input-gradient factor per layer")
+        g.add_argument("--candidates", type=_positive(int), metavar="K",
+                       help="learned connections: each gate input chooses among K candidates (1: fixed)")
         g.add_argument("--epochs", type=_positive(int))
         g.add_argument("--batch-size", type=_positive(int))
         g.add_argument("--lr", type=_positive(float))
@@ -126,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = ("dataset", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "epochs",
+_TRAIN_FIELDS = ("dataset", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
+                 "epochs",
                  "batch_size", "lr", "seed")
 
 

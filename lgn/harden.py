@@ -21,7 +21,7 @@ def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
     layers, start = [], 0  # start: global index of the current layer's first input
     width = inputs.width
     for layer in model.layers:
-        conn = layer.connections.detach().cpu().numpy().astype(np.int32) + np.int32(start)
+        conn = layer.hardened_connections().detach().cpu().numpy().astype(np.int32) + np.int32(start)
         layers.append(GateLayer(layer.hardened_ops().cpu().numpy().astype(np.uint8), conn[0], conn[1]))
         start, width = start + width, layer.out_features
     head = GroupSumHead(model.head.k, np.arange(start, start + width, dtype=np.int32), float(model.head.tau))

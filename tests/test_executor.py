@@ -56,3 +56,15 @@ def test_executor_equals_hardened_torch_on_every_test_sample(trained_digits, dig
     assert np.array_equal(got.scores, want)
     x = np.random.default_rng(5).uniform(0, 16, (700, digits.num_features)).astype(np.float32)
     assert np.array_equal(executor.run(net, x).scores, hardened_scores(trained_digits, x))
+
+
+def test_learned_connections_harden_to_the_executor_bit_for_bit(digits):
+    from lgn.nn import LogicNet, LogicNetConfig
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (120, 100), 2, digits.feature_range, 6.0,
+                                    candidates=3, seed=2))
+    loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=2, seed=2)
+    assert (model.layers[0].connection_logits != 0).any()
+    net = harden(model)
+    np.testing.assert_array_equal(executor.run(net, digits.x_test).scores, hardened_scores(model, digits.x_test))

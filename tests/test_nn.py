@@ -74,3 +74,29 @@ def test_model_rebuilds_from_config_and_state_dict():
     b.load_state_dict(a.state_dict())
     x = torch.rand(9, 5)
     torch.testing.assert_close(a.eval()(x), b.eval()(x))
+
+
+def test_learned_connections_train_the_choice_and_harden_to_the_argmax_candidate():
+    layer = LogicLayer(20, 30, generator=torch.Generator().manual_seed(3), candidates=4).train()
+    x = torch.rand(20, 16)
+    out = layer(x)
+    grad, = torch.autograd.grad((out * torch.randn_like(out)).sum(), layer.connection_logits)
+    assert grad.abs().sum() > 0
+    with torch.no_grad():  # make one candidate clearly preferred, then harden
+        layer.connection_logits.normal_()
+    chosen = layer.hardened_connections()
+    expect = layer.candidate_connections.gather(2, layer.connection_logits.argmax(-1, keepdim=True)).squeeze(-1)
+    assert torch.equal(chosen, expect)
+    bits = torch.randint(0, 2, (16, 20)).float()
+    one_hot = torch.nn.functional.one_hot(layer.hardened_ops(), 16).float() * 100
+    torch.testing.assert_close(layer.eval()(bits.t()).t(), sixteen_term(bits, one_hot, chosen), rtol=0, atol=1e-6)
+
+
+def test_learned_connections_at_a_single_candidate_are_plain_gates():
+    """With one-hot connection logits the mixture is the plain relaxation of the chosen wiring."""
+    layer = LogicLayer(20, 30, generator=torch.Generator().manual_seed(4), candidates=3).train()
+    with torch.no_grad():
+        layer.connection_logits.copy_(torch.nn.functional.one_hot(torch.randint(0, 3, (2, 30)), 3) * 1e4)
+    x = torch.rand(7, 20)
+    torch.testing.assert_close(layer(x.t()).t(), sixteen_term(x, layer.logits, layer.hardened_connections()),
+                               rtol=1e-5, atol=1e-6)

@@ -120,10 +120,16 @@ class LogicLayer(nn.Module):
     grad_factor:
         Multiplies the gradient passed to the layer's input (difflogic's ``grad_factor``), which
         keeps gradients from vanishing through deep stacks.
+    candidates:
+        With ``k > 1``, each pin *learns* its input among ``k`` candidates (``k`` independent
+        wirings): in training it reads the softmax mixture of its candidates under learned
+        logits, hardened it reads the argmax candidate. This is the step past difflogic's fixed
+        random wiring; it costs about ``k`` times the gather work.
     """
 
     def __init__(self, in_features: int, out_features: int, *, generator: torch.Generator,
-                 wiring: Wiring = "unique", residual_init: float | None = None, grad_factor: float = 1.0) -> None:
+                 wiring: Wiring = "unique", residual_init: float | None = None, grad_factor: float = 1.0,
+                 candidates: int = 1) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -134,8 +140,21 @@ class LogicLayer(nn.Module):
             logits = torch.zeros(out_features, ops.NUM_OPS)
             logits[:, ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)
-        self.register_buffer("connections", random_connections(in_features, out_features, generator, wiring))
+        self.candidates = candidates
+        if candidates == 1:
+            self.register_buffer("connections", random_connections(in_features, out_features, generator, wiring))
+        else:
+            self.register_buffer("candidate_connections", torch.stack(
+                [random_connections(in_features, out_features, generator, wiring) for _ in range(candidates)], -1))
+            self.connection_logits = nn.Parameter(torch.zeros(2, out_features, candidates))
         self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
+
+    def hardened_connections(self) -> torch.Tensor:
+        """``(2, out_features)``: the input each pin reads once hardened."""
+        if self.candidates == 1:
+            return self.connections
+        choice = self.connection_logits.argmax(-1, keepdim=True)
+        return self.candidate_connections.gather(2, choice).squeeze(-1)
 
     def gate_weights(self) -> torch.Tensor:
         """``(out_features, 16)`` mixture weights: softmax in training, one-hot argmax in eval."""
@@ -150,7 +169,15 @@ class LogicLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LogicLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
-        return _GateMixture.apply(x, self.connections, self.gate_weights() @ self.coefficients, self.grad_factor)
+        c = self.gate_weights() @ self.coefficients
+        if self.candidates == 1 or not self.training:
+            return _GateMixture.apply(x, self.hardened_connections(), c, self.grad_factor)
+        # learned connections: each pin is the softmax mixture of its candidate inputs
+        mix = torch.softmax(self.connection_logits, -1).unsqueeze(-1)             # (2, out, k, 1)
+        pins = x[self.candidate_connections.reshape(-1)].view(*self.candidate_connections.shape, -1)
+        a, b = (pins * mix).sum(2)                                                 # (out, batch) each
+        c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
+        return c0 + c1 * a + c2 * b + c3 * (a * b)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"

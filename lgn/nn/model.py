@@ -25,6 +25,7 @@ class LogicNetConfig:
     residual_init: float | None = None
     wiring: str = "unique"
     grad_factor: float = 1.0
+    candidates: int = 1
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -50,6 +51,8 @@ class LogicNetConfig:
             raise ValueError("thresholds_per_feature must be at least 1")
         if self.wiring not in WIRINGS:
             raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
+        if self.candidates < 1:
+            raise ValueError("candidates must be at least 1")
         if not self.tau > 0 or not self.grad_factor > 0:
             raise ValueError("tau and grad_factor must be positive")
 
@@ -71,7 +74,7 @@ class LogicNet(nn.Module):
         widths = (self.encoder.out_features, *config.widths)
         self.layers = nn.Sequential(*(
             LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
-                       grad_factor=config.grad_factor)
+                       grad_factor=config.grad_factor, candidates=config.candidates)
             for i, o in zip(widths, widths[1:])))
         self.head = GroupSum(config.num_classes, config.tau)
 
