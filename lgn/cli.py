@@ -129,8 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _TRAIN_FIELDS = ("dataset", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
-                 "epochs",
-                 "batch_size", "lr", "seed")
+                 "epochs", "batch_size", "lr", "seed")
 
 
 def _configure_torch() -> None:

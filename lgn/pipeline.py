@@ -49,7 +49,7 @@ def prepare_out(out: Path) -> Path:
 def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> dict:
     """Train a logic-gate network from scratch; checkpoint every epoch, then write the model and a fresh report."""
     from lgn.nn import LogicNet, LogicNetConfig
-    from lgn.train import checkpoint
+    from lgn.train import checkpoint, data
 
     out = prepare_out(out)
     state = out / TRAIN_STATE
@@ -61,7 +61,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
                            f"resume it with `lgn train --out {out} --resume`, or delete {state} to start afresh")
     for stale in (CHECKPOINT, NETLIST, VERILOG):  # they would belong to the previous run
         (out / stale).unlink(missing_ok=True)
-    ds = _load_dataset(opts.dataset, data_dir)
+    ds = data.load(opts.dataset, data_dir)
     try:
         config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
                                 ds.feature_range, opts.tau, opts.residual_init, opts.wiring, opts.grad_factor,
@@ -74,7 +74,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
 
 def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = None) -> dict:
     """Continue the run whose training state is in ``out`` (to ``epochs`` if given, else its own target)."""
-    from lgn.train import checkpoint
+    from lgn.train import checkpoint, data
     from lgn.train.loop import EpochStats
     from lgn.train.options import TrainOptions
 
@@ -87,7 +87,7 @@ def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = N
         raise LgnError(f"{out / TRAIN_STATE} is a damaged training state ({e})", "start afresh without --resume") from None
     if epochs is not None:
         opts = replace(opts, epochs=epochs)
-    ds = _load_dataset(opts.dataset, data_dir)
+    ds = data.load(opts.dataset, data_dir)
     if ds.num_features != model.config.num_features:
         raise LgnError(f"the interrupted run trained on {model.config.num_features} features but {ds.name} has "
                        f"{ds.num_features}", "point --data-dir at the data the run started with")
@@ -129,18 +129,12 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
         "dataset": ds.name,
         "test_samples": len(ds.x_test),
         "accuracy": {"trained": loop.accuracy(model, ds.x_test, ds.y_test, hardened=False),
-                     "hardened": loop.accuracy(model, ds.x_test, ds.y_test, hardened=True)},
+                     "hardened": last.hardened_accuracy},  # measured on this model after its last epoch
         "gates": {"trained": model.num_gates},
         "train": opts.to_dict() | {"widths": list(opts.widths), "wall_s": round(sum(h.wall_s for h in history), 2),
                                    "samples_per_s": round(last.samples_per_s), "processes": world},
         "artifacts": {"checkpoint": CHECKPOINT, "train_state": TRAIN_STATE, "train_plot": TRAIN_PLOT},
     }, fresh=True)
-
-
-def _load_dataset(name: str, data_dir: Path | None):
-    from lgn.train import data
-
-    return data.load(name, data_dir)
 
 
 def _dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):

@@ -49,10 +49,7 @@ class Engine:
 
     def run(self, raw: np.ndarray) -> Prediction:
         """Class scores and classes for ``(n, num_features)`` raw samples, on one core."""
-        x = np.ascontiguousarray(raw, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != self.net.inputs.num_features:
-            raise ValueError(f"expected samples with {self.net.inputs.num_features} features, "
-                             f"got an array of shape {x.shape}")
+        x = executor.samples(self.net.inputs, raw)
         if self._kernel is None:
             return executor.run(self.net, x)
         n = len(x)

@@ -77,7 +77,7 @@ class _Code:
 def compile_program(net: Netlist) -> Program:
     """The engine program computing ``net``'s class scores."""
     width, offsets = net.inputs.width, net.layer_offsets()
-    last_read = _liveness(net)
+    last_read = net.last_reads()
 
     slots, slot = _Slots(), np.full(net.num_bits, -1, dtype=np.int64)
     encoded, rank, rank_threshold = _ranks(net, np.flatnonzero(last_read[:width] >= 0))
@@ -102,8 +102,7 @@ def compile_program(net: Netlist) -> Program:
         plane_start.append(len(planes))
 
     rows = np.array(code.rows, dtype=np.int32).reshape(-1, 6)
-    change = np.flatnonzero(np.diff(rows[:, 0])) + 1 if len(rows) else np.zeros(0, np.int64)
-    run_start = np.concatenate([[0], change, [len(rows)]]).astype(np.int32)
+    run_start = np.concatenate([[0], np.flatnonzero(np.diff(rows[:, 0])) + 1, [len(rows)]]).astype(np.int32)
     groups = -(-net.inputs.num_features // 64)
     keys = [rank[i] * groups + int(net.inputs.feature[i]) // 64 for i in encoded]
     rank_start = np.concatenate([np.searchsorted(keys, [j * groups + g for g in range(groups + 1)])
@@ -115,24 +114,6 @@ def compile_program(net: Netlist) -> Program:
         i32(net.inputs.feature[encoded]), i32(slot[encoded]), rank_start,
         np.ascontiguousarray(np.array(rank_threshold, dtype=np.float32).reshape(-1, net.inputs.num_features)),
         i32(planes), i32(plane_start))
-
-
-def _liveness(net: Netlist) -> np.ndarray:
-    """Per bit, the last layer that reads it through a gate that is itself live (the head's reads
-    count as layer ``len(layers)``); -1 for bits nothing live reads."""
-    offsets = net.layer_offsets()
-    live = np.zeros(net.num_bits, dtype=bool)
-    live[net.head.bits] = True
-    last_read = np.full(net.num_bits, -1, dtype=np.int64)
-    last_read[net.head.bits] = len(net.layers)
-    for i in reversed(range(len(net.layers))):
-        layer, start = net.layers[i], offsets[i]
-        alive = live[start:start + layer.size]
-        for pins, used in ((layer.a, ops.USES_A[layer.op]), (layer.b, ops.USES_B[layer.op])):
-            read = pins[alive & used]
-            live[read] = True
-            last_read[read] = np.maximum(last_read[read], i)
-    return last_read
 
 
 def _ranks(net: Netlist, used: np.ndarray) -> tuple[list[int], dict[int, int], list[np.ndarray]]:

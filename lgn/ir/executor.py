@@ -12,13 +12,18 @@ from lgn.ir.netlist import InputEncoding, Netlist
 _ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
 
-def encode(encoding: InputEncoding, raw: np.ndarray) -> np.ndarray:
-    """``(n, width)`` bool input bits for ``(n, num_features)`` raw samples."""
-    raw = np.asarray(raw, dtype=np.float32)
+def samples(encoding: InputEncoding, raw: np.ndarray) -> np.ndarray:
+    """``raw`` as a C-contiguous float32 ``(n, num_features)`` array; ``ValueError`` if it is not that shape."""
+    raw = np.ascontiguousarray(raw, dtype=np.float32)
     if raw.ndim != 2 or raw.shape[1] != encoding.num_features:
         raise ValueError(f"expected samples with {encoding.num_features} features, "
                          f"got an array of shape {raw.shape}")
-    return raw[:, encoding.feature] > encoding.threshold
+    return raw
+
+
+def encode(encoding: InputEncoding, raw: np.ndarray) -> np.ndarray:
+    """``(n, width)`` bool input bits for ``(n, num_features)`` raw samples."""
+    return samples(encoding, raw)[:, encoding.feature] > encoding.threshold
 
 
 def pack(bits: np.ndarray) -> np.ndarray:

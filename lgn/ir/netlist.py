@@ -84,6 +84,21 @@ class Netlist:
             at += layer.size
         return offsets
 
+    def last_reads(self) -> np.ndarray:
+        """Per bit, the last layer that reads it through a pin its op uses, counting only gates
+        something reads in turn; the head's reads count as layer ``len(layers)``; -1 for bits
+        nothing reads (dead)."""
+        last = np.full(self.num_bits, -1, dtype=np.int64)
+        last[self.head.bits] = len(self.layers)
+        offsets = self.layer_offsets()
+        for i in reversed(range(len(self.layers))):
+            layer, start = self.layers[i], offsets[i]
+            alive = last[start:start + layer.size] >= 0
+            for pins, used in ((layer.a, ops.USES_A[layer.op]), (layer.b, ops.USES_B[layer.op])):
+                read = pins[alive & used]
+                last[read] = np.maximum(last[read], i)
+        return last
+
     def validate(self) -> "Netlist":
         """Check shapes, dtypes and index ranges; raise :class:`NetlistError` naming the first fault."""
         enc = self.inputs

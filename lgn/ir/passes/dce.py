@@ -16,14 +16,9 @@ def dce(net: Netlist) -> tuple[Netlist, PassReport]:
 
     Input bits are never removed: the input encoding is the design's interface.
     """
-    live = np.zeros(net.num_bits, dtype=bool)
-    live[net.head.bits] = True
-    offsets = net.layer_offsets()
-    for layer, start in reversed(list(zip(net.layers, offsets))):
-        alive = live[start:start + layer.size]
-        live[layer.a[alive & ops.USES_A[layer.op]]] = True
-        live[layer.b[alive & ops.USES_B[layer.op]]] = True
+    live = net.last_reads() >= 0
     live[:net.inputs.width] = True
+    offsets = net.layer_offsets()
     renumber = np.cumsum(live, dtype=np.int64).astype(np.int32) - 1
     layers = []
     for layer, start in zip(net.layers, offsets):
