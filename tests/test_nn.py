@@ -3,7 +3,7 @@ import torch
 
 from lgn.nn import GroupSum, LogicLayer, LogicNet, LogicNetConfig
 from lgn.nn.logic import random_connections
-from lgn.nn.reference import sixteen_term
+from lgn.nn.reference import learned_sixteen_term, sixteen_term
 
 
 def _layer_pair(seed: int, grad_factor: float = 1.0):
@@ -90,6 +90,24 @@ def test_learned_connections_train_the_choice_and_harden_to_the_argmax_candidate
     bits = torch.randint(0, 2, (16, 20)).float()
     one_hot = torch.nn.functional.one_hot(layer.hardened_ops(), 16).float() * 100
     torch.testing.assert_close(layer.eval()(bits.t()).t(), sixteen_term(bits, one_hot, chosen), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("grad_factor", [1.0, 2.5])
+def test_learned_connections_equal_their_oracle_in_values_and_gradients(grad_factor):
+    layer = LogicLayer(37, 53, generator=torch.Generator().manual_seed(5), candidates=3, grad_factor=grad_factor)
+    with torch.no_grad():
+        layer.connection_logits.normal_()
+    x = torch.rand(17, 37, requires_grad=True)
+    weight = torch.randn(17, 53)
+    params = (layer.logits, layer.connection_logits, x)
+    out = layer.train()(x.t()).t()
+    fast = torch.autograd.grad((out * weight).sum(), params)
+    ref = learned_sixteen_term(x, layer.logits, layer.candidate_connections, layer.connection_logits)
+    slow = torch.autograd.grad((ref * weight).sum(), params)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fast[0], slow[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fast[1], slow[1], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fast[2], grad_factor * slow[2], rtol=1e-4, atol=1e-5)  # grad_factor: input only
 
 
 def test_learned_connections_at_a_single_candidate_are_plain_gates():

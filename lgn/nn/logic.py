@@ -57,6 +57,25 @@ def _repeated_pairs(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:
     return repeated
 
 
+def _gate(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """``c0 + c1*a + c2*b + c3*a*b`` per gate row, with two fused temporaries."""
+    c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
+    return torch.addcmul(c1, c3, b).mul_(a).add_(torch.addcmul(c0, c2, b))
+
+
+def _gate_grad_c(grad: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The gradient of :func:`_gate` with respect to its ``(out, 4)`` coefficients."""
+    gb = grad * b
+    return torch.stack([grad.sum(1), (grad * a).sum(1), gb.sum(1), (gb * a).sum(1)], 1)
+
+
+def _gate_grad_pins(grad: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                    c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gradients of :func:`_gate` with respect to its pins ``a`` and ``b``."""
+    _, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
+    return torch.addcmul(c1, c3, b).mul_(grad), torch.addcmul(c2, c3, a).mul_(grad)
+
+
 class _GateMixture(torch.autograd.Function):
     """``y = c0 + c1*a + c2*b + c3*a*b`` per gate, with ``a, b`` gathered rows of ``x``.
 
@@ -67,28 +86,62 @@ class _GateMixture(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, connections: torch.Tensor, c: torch.Tensor, grad_factor: float) -> torch.Tensor:
         a, b = x.index_select(0, connections[0]), x.index_select(0, connections[1])
-        c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
         ctx.save_for_backward(a, b, c, connections)
         ctx.in_features, ctx.grad_factor = x.shape[0], grad_factor
-        return torch.addcmul(c1, c3, b).mul_(a).add_(torch.addcmul(c0, c2, b))
+        return _gate(a, b, c)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         a, b, c, connections = ctx.saved_tensors
-        _, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
-        grad_c = grad_x = None
-        if ctx.needs_input_grad[2]:
-            gb = grad * b
-            grad_c = torch.stack([grad.sum(1), (grad * a).sum(1), gb.sum(1), (gb * a).sum(1)], 1)
+        grad_c = _gate_grad_c(grad, a, b) if ctx.needs_input_grad[2] else None
+        grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_a = torch.addcmul(c1, c3, b).mul_(grad)
-            grad_b = torch.addcmul(c2, c3, a).mul_(grad)
-            if ctx.grad_factor != 1.0:
-                grad_a.mul_(ctx.grad_factor)
-                grad_b.mul_(ctx.grad_factor)
+            grad_a, grad_b = _gate_grad_pins(grad, a, b, c)
             grad_x = grad.new_zeros(ctx.in_features, grad.shape[1])
-            grad_x.index_add_(0, connections[0], grad_a).index_add_(0, connections[1], grad_b)
+            scale = ctx.grad_factor
+            grad_x.index_add_(0, connections[0], grad_a, alpha=scale).index_add_(0, connections[1], grad_b, alpha=scale)
         return grad_x, None, grad_c, None
+
+
+class _LearnedGateMixture(torch.autograd.Function):
+    """:class:`_GateMixture` whose pins are mixtures ``sum_k w[p, j, k] * x[cand[p, j, k]]``.
+
+    Saves the layer input instead of the ``(2, out, k, batch)`` gathered candidates, and
+    re-gathers them one candidate at a time in backward, so memory stays at one layer's width.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, candidates: torch.Tensor, w: torch.Tensor, c: torch.Tensor,
+                grad_factor: float) -> torch.Tensor:
+        candidates = candidates.transpose(1, 2).contiguous()  # (2, k, out): contiguous index rows
+        a, b = (_mix(x, candidates[p], w[p]) for p in (0, 1))
+        ctx.save_for_backward(x, a, b, c, candidates, w)
+        ctx.grad_factor = grad_factor
+        return _gate(a, b, c)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, a, b, c, candidates, w = ctx.saved_tensors
+        grad_c = _gate_grad_c(grad, a, b) if ctx.needs_input_grad[3] else None
+        grad_a, grad_b = _gate_grad_pins(grad, a, b, c)
+        grad_x = x.new_zeros(x.shape) if ctx.needs_input_grad[0] else None
+        grad_w = w.new_empty(w.shape) if ctx.needs_input_grad[2] else None
+        for p, grad_pin in enumerate((grad_a, grad_b)):
+            for k in range(candidates.shape[1]):
+                index = candidates[p, k]
+                if grad_w is not None:
+                    grad_w[p, :, k] = (x.index_select(0, index) * grad_pin).sum(1)
+                if grad_x is not None:
+                    grad_x.index_add_(0, index, grad_pin * w[p, :, k, None], alpha=ctx.grad_factor)
+        return grad_x, None, grad_w, grad_c, None
+
+
+def _mix(x: torch.Tensor, candidates: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``sum_k w[:, k] * x[candidates[k]]``: one pin of every gate, ``(out, batch)``."""
+    out = x.index_select(0, candidates[0]).mul_(w[:, :1])
+    for k in range(1, len(candidates)):
+        out.addcmul_(x.index_select(0, candidates[k]), w[:, k:k + 1])
+    return out
 
 
 class LogicLayer(nn.Module):
@@ -173,11 +226,8 @@ class LogicLayer(nn.Module):
         if self.candidates == 1 or not self.training:
             return _GateMixture.apply(x, self.hardened_connections(), c, self.grad_factor)
         # learned connections: each pin is the softmax mixture of its candidate inputs
-        mix = torch.softmax(self.connection_logits, -1).unsqueeze(-1)             # (2, out, k, 1)
-        pins = x[self.candidate_connections.reshape(-1)].view(*self.candidate_connections.shape, -1)
-        a, b = (pins * mix).sum(2)                                                 # (out, batch) each
-        c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
-        return c0 + c1 * a + c2 * b + c3 * (a * b)
+        return _LearnedGateMixture.apply(x, self.candidate_connections, torch.softmax(self.connection_logits, -1),
+                                         c, self.grad_factor)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"

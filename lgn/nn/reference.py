@@ -23,3 +23,12 @@ def sixteen_term(x: torch.Tensor, logits: torch.Tensor, connections: torch.Tenso
     """A gate layer the way difflogic's Python path computes it, batch-first: ``(batch, in) -> (batch, out)``."""
     gates = sixteen_gates(x[:, connections[0]], x[:, connections[1]])
     return (gates * torch.softmax(logits, -1)).sum(-1)
+
+
+def learned_sixteen_term(x: torch.Tensor, logits: torch.Tensor, candidates: torch.Tensor,
+                         connection_logits: torch.Tensor) -> torch.Tensor:
+    """A gate layer with learned connections, batch-first: each pin ``p`` of gate ``j`` reads
+    ``sum_k softmax(connection_logits[p, j])[k] * x[:, candidates[p, j, k]]``."""
+    pins = (x[:, candidates] * torch.softmax(connection_logits, -1)).sum(-1)   # (batch, 2, out)
+    gates = sixteen_gates(pins[:, 0], pins[:, 1])
+    return (gates * torch.softmax(logits, -1)).sum(-1)
