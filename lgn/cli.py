@@ -44,6 +44,7 @@ def _positive(kind):
 
 def _parser() -> argparse.ArgumentParser:
     from lgn.boards.targets import BOARDS
+    from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
     from lgn.nn.logic import WIRINGS
     from lgn.sim.runner import SIMULATORS
@@ -110,6 +111,21 @@ def _parser() -> argparse.ArgumentParser:
     p = command("synth", "synthesize, place and route for a board and write the bitstream")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
     synth_args(p)
+    p = command("import", "read a difflogic or torchlogix state dict into the IR netlist and emit Verilog")
+    p.add_argument("format", choices=FORMATS, help="the library that trained the model")
+    p.add_argument("state_dict", type=Path, help="its state dict (.safetensors, or a torch file of tensors)")
+    g = p.add_argument_group("architecture (what the state dict does not record)")
+    g.add_argument("--inputs", type=_positive(int), required=True, help="input bits of the first layer")
+    g.add_argument("--classes", type=_positive(int), required=True, help="GroupSum's k")
+    g.add_argument("--tau", type=_positive(float), default=1.0, help="GroupSum's tau (kept for reference)")
+    g.add_argument("--threshold", type=float, default=0.5, help="input bit i is x[i] > THRESHOLD (default: 0.5)")
+    g.add_argument("--dataset", choices=DATASETS, help="the dataset the model reads, for `lgn sim`")
+    g = p.add_argument_group("difflogic connections, when the state dict lacks <i>.indices")
+    g.add_argument("--seed", type=int, help="the torch.manual_seed the model was built after")
+    g.add_argument("--connections", choices=difflogic.CONNECTIONS, default="random", help="default: random")
+    g.add_argument("--built-on", choices=difflogic.DEVICES, default="cuda",
+                   help="the device the LogicLayers were built on (default: cuda, difflogic's default)")
+    opt_args(p)
     p = sub.add_parser("predict", help="classify samples with the fast CPU engine",
                        description="classify samples with the fast CPU engine")
     p.add_argument("model", type=Path, help="an IR netlist (netlist.safetensors from `lgn compile`)")
@@ -154,6 +170,20 @@ def _train(args: argparse.Namespace) -> dict:
     return pipeline.train_stage(args.out, resolve(args.preset, overrides), args.data_dir)
 
 
+def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
+    from lgn import pipeline
+    from lgn.importers import Architecture
+
+    arch = Architecture(args.inputs, args.classes, args.tau, args.threshold)
+    options = {}
+    if args.format == "difflogic":
+        options = {"seed": args.seed, "connections_init": args.connections, "built_on": args.built_on}
+    elif args.seed is not None:
+        raise LgnError("--seed rebuilds difflogic's connections; torchlogix models must store theirs",
+                       "drop --seed and store <i>.connections.indices in the state dict")
+    return pipeline.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset, **options)
+
+
 def _dispatch(args: argparse.Namespace) -> dict:
     from lgn import pipeline
 
@@ -163,11 +193,13 @@ def _dispatch(args: argparse.Namespace) -> dict:
         return {}
     if args.command in ("train", "run", "compile"):
         _configure_torch()
+    opt_passes = () if getattr(args, "no_opt", False) else getattr(args, "passes", None)
+    if args.command == "import":
+        return _import(args, opt_passes)
     if args.command in ("train", "run"):
         rep = _train(args)
         if args.command == "train":
             return rep
-    opt_passes = () if getattr(args, "no_opt", False) else getattr(args, "passes", None)
     if args.command == "compile":
         return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes)
     if args.command == "sim":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist
+from lgn.ir.netlist import InputEncoding, Netlist, feed_forward
 from lgn.nn import LogicNet
 
 
@@ -18,14 +18,9 @@ def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
         feature=np.repeat(np.arange(num_features, dtype=np.int32), per_feature),
         threshold=thresholds.numpy().astype(np.float32).reshape(-1),
     )
-    layers, start = [], 0  # start: global index of the current layer's first input
-    width = inputs.width
-    for layer in model.layers:
-        conn = layer.hardened_connections().detach().cpu().numpy().astype(np.int32) + np.int32(start)
-        layers.append(GateLayer(layer.hardened_ops().cpu().numpy().astype(np.uint8), conn[0], conn[1]))
-        start, width = start + width, layer.out_features
-    head = GroupSumHead(model.head.k, np.arange(start, start + width, dtype=np.int32), float(model.head.tau))
-    return Netlist(inputs, tuple(layers), head, dict(meta or {})).validate()
+    layers = [(layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())
+              for layer in model.layers]
+    return feed_forward(inputs, layers, model.head.k, float(model.head.tau), meta)
 
 
 @torch.no_grad()

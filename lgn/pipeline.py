@@ -162,26 +162,12 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none).
     """
     from lgn.harden import harden, hardened_scores
-    from lgn.hdl import Classifier
-    from lgn.hdl.emit import to_verilog
-    from lgn.ir import passes
     from lgn.train import checkpoint
 
     out = prepare_out(out)
     model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
     hardened = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
-    names = passes.DEFAULT if opt_passes is None else tuple(opt_passes)
-    try:
-        net, pass_reports = passes.run(hardened, names)
-    except ValueError as e:
-        raise LgnError(str(e), "see `lgn compile --help` for the pass names") from None
-    opt = _opt_summary(names, hardened, net, pass_reports)
-    for name, rewrites in opt["rewrites"].items():
-        _say("compile", f"pass {name:<9} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rewrites.items()))
-    serialize.save(net, out / NETLIST)
-    _say("compile", f"netlist: {net.inputs.width} inputs, {len(net.layers)} layers, {hardened.num_gates} -> "
-                    f"{net.num_gates} gates -> {out / NETLIST}")
-
+    net, opt = _optimise(out, hardened, opt_passes)
     ds = _dataset_of(net, None, data_dir)
     matched = {}
     for split, x in (("test", ds.x_test), ("random", _random_samples(net, ds, RANDOM_VECTORS))):
@@ -193,8 +179,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     _say("compile", f"netlist vs torch: {matched['test'][0]}/{matched['test'][1]} test samples, "
                     f"{matched['random'][0]}/{matched['random'][1]} random samples bit-exact")
 
-    to_verilog(Classifier(net), TOPLEVEL, out / VERILOG)
-    _say("compile", f"verilog -> {out / VERILOG}")
+    _emit(out, net)
     rep = report.update(out, {
         "accuracy": {"netlist": netlist_acc},
         "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
@@ -207,6 +192,66 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
             raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
                            f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
     return rep
+
+
+def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[str, ...] | None = None,
+                 dataset: str | None = None, **options) -> dict:
+    """Read another tool's state dict into the IR netlist, optimise it and emit Verilog.
+
+    The optimised netlist is checked against the imported one by the reference executor on random
+    bit vectors; ``dataset`` (if given) is recorded so ``lgn sim`` knows what to simulate.
+    """
+    from lgn.importers import import_model
+
+    out = prepare_out(out)
+    imported = import_model(fmt, state_dict, arch, **options)
+    if dataset:
+        imported = replace(imported, meta=imported.meta | {"dataset": dataset})
+    _say("import", f"{fmt} {state_dict}: {arch.inputs} inputs, {len(imported.layers)} layers, "
+                   f"{imported.num_gates} gates, {arch.classes} classes")
+    net, opt = _optimise(out, imported, opt_passes)
+    bits = np.random.default_rng(0).integers(0, 2, (RANDOM_VECTORS, net.inputs.width), dtype=np.uint8)
+    same = (executor.run_bits(imported, bits).scores == executor.run_bits(net, bits).scores).all(1)
+    _emit(out, net)
+    rep = report.update(out, {
+        "import": {"format": fmt, "state_dict": str(state_dict), "inputs": arch.inputs, "classes": arch.classes,
+                   "tau": arch.tau, "threshold": arch.threshold} | {k: v for k, v in options.items() if v is not None},
+        "bit_exact": {"netlist_vs_import_random": [int(same.sum()), len(bits)]},
+        "gates": {"hardened": imported.num_gates, "netlist": net.num_gates},
+        "opt": opt,
+        "artifacts": {"netlist": NETLIST, "verilog": VERILOG},
+    })
+    if not same.all():
+        raise LgnError(f"the optimised netlist differs from the imported one on {int((~same).sum())} of {len(bits)} "
+                       "random vectors", "this is a bug in lgn: please report it with the state dict")
+    return rep
+
+
+def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tuple[Netlist, dict]:
+    """Run the IR passes (default :data:`lgn.ir.passes.DEFAULT`) and save the netlist; returns it and
+    report.json's ``opt`` section."""
+    from lgn.ir import passes
+
+    names = passes.DEFAULT if opt_passes is None else tuple(opt_passes)
+    try:
+        optimised, pass_reports = passes.run(net, names)
+    except ValueError as e:
+        raise LgnError(str(e), "see `lgn compile --help` for the pass names") from None
+    opt = _opt_summary(names, net, optimised, pass_reports)
+    for name, rewrites in opt["rewrites"].items():
+        _say("compile", f"pass {name:<9} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rewrites.items()))
+    serialize.save(optimised, out / NETLIST)
+    _say("compile", f"netlist: {optimised.inputs.width} inputs, {len(optimised.layers)} layers, {net.num_gates} -> "
+                    f"{optimised.num_gates} gates -> {out / NETLIST}")
+    return optimised, opt
+
+
+def _emit(out: Path, net: Netlist) -> None:
+    from lgn.hdl import Classifier
+    from lgn.hdl.emit import to_verilog
+
+    to_verilog(Classifier(net), TOPLEVEL, out / VERILOG)
+    _say("compile", f"verilog -> {out / VERILOG}")
 
 
 def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, reports: list) -> dict:
@@ -344,7 +389,7 @@ def summary(rep: dict) -> str:
     s = rep.get("synth", {})
     rows = [
         ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
-        ("gates (trained / optimised)", f"{rep.get('gates', {}).get('trained', '-')} / {rep.get('gates', {}).get('netlist', '-')}"),
+        ("gates (hardened / optimised)", f"{rep.get('gates', {}).get('hardened', '-')} / {rep.get('gates', {}).get('netlist', '-')}"),
         ("accuracy trained (relaxed)", frac("trained")),
         ("accuracy hardened (torch)", frac("hardened")),
         ("accuracy netlist (executor)", frac("netlist")),
@@ -352,6 +397,9 @@ def summary(rep: dict) -> str:
         ("bit-exact netlist vs torch", pair("netlist_vs_torch")),
         ("bit-exact rtl vs netlist", pair("rtl_vs_netlist")),
     ]
+    if "import" in rep:
+        rows.insert(1, ("imported from", f"{rep['import']['format']} {rep['import']['state_dict']}"))
+        rows.insert(-2, ("bit-exact netlist vs import", pair("netlist_vs_import_random")))
     if s:
         rows += [
             ("device", s["device"]),

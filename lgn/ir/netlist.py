@@ -134,6 +134,19 @@ class Netlist:
         return self
 
 
+def feed_forward(inputs: InputEncoding, layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]], num_classes: int,
+                 tau: float = 1.0, meta: dict | None = None) -> Netlist:
+    """A plain stack of gate layers, validated: each ``(op, a, b)`` layer's pins index the previous
+    layer's outputs (the input bits for the first), and the head reads the last layer's outputs in order."""
+    built, start, width = [], 0, inputs.width
+    for op, a, b in layers:
+        built.append(GateLayer(np.asarray(op, np.uint8), np.asarray(a, np.int32) + np.int32(start),
+                               np.asarray(b, np.int32) + np.int32(start)))
+        start, width = start + width, len(op)
+    head = GroupSumHead(num_classes, np.arange(start, start + width, dtype=np.int32), float(tau))
+    return Netlist(inputs, tuple(built), head, dict(meta or {})).validate()
+
+
 def _check_vector(name: str, arr: np.ndarray, dtype: type, length: int | None = None) -> None:
     if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != dtype:
         got = f"{arr.dtype}{list(arr.shape)}" if isinstance(arr, np.ndarray) else type(arr).__name__

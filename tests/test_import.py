@@ -1,0 +1,161 @@
+"""Importers: state dicts laid out as difflogic and torchlogix save them, evaluated here the way
+those libraries' eval modes compute, must predict exactly what the imported netlist predicts."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from lgn.errors import FormatError
+from lgn.importers import Architecture, import_model
+from lgn.ir import executor
+from lgn.nn.reference import sixteen_gates
+
+INPUTS, WIDTHS, CLASSES = 40, (48, 36, 30), 3
+
+
+def difflogic_eval(state: dict, indices: list, x: torch.Tensor) -> torch.Tensor:
+    """difflogic's eval forward: one-hot argmax weights over the 16 relaxed ops, then GroupSum."""
+    for i, (a, b) in enumerate(indices):
+        w = torch.nn.functional.one_hot(state[f"{i + 1}.weights"].argmax(-1), 16).float()
+        x = (sixteen_gates(x[..., a], x[..., b]) * w).sum(-1)
+    return x.reshape(len(x), CLASSES, -1).sum(-1)
+
+
+def torchlogix_eval(state: dict, x: torch.Tensor) -> torch.Tensor:
+    """torchlogix's eval forward for dense layers: raw (argmax op) or Walsh (``-sum > 0``),
+    fixed or learnable (argmax candidate) connections."""
+    for i in range(len(WIDTHS)):
+        idx, weight = state[f"{i}.connections.indices"], state[f"{i}.weight"]
+        if idx.dim() == 3:
+            choice = state[f"{i}.connections.weights"].argmax(0)
+            idx = idx[choice, torch.arange(2)[:, None], torch.arange(idx.shape[2])[None]]
+        a, b = x[:, idx[0]], x[:, idx[1]]
+        if weight.shape[1] == 16:
+            w = torch.nn.functional.one_hot(weight.argmax(-1), 16).float()
+            x = (sixteen_gates(a, b) * w).sum(-1)
+        else:
+            sa, sb = 1 - 2 * a, 1 - 2 * b
+            s = weight[:, 0] * 1 + weight[:, 1] * sb + weight[:, 2] * sa + weight[:, 3] * (sa * sb)
+            x = (-s > 0).float()
+    return x.reshape(len(x), CLASSES, -1).sum(-1)
+
+
+def difflogic_build(seed: int, connections: str, device_is_cpu: bool) -> tuple[dict, list]:
+    """A model the way difflogic's constructors draw it from the global generator."""
+    torch.manual_seed(seed)
+    cuda = torch.Generator().manual_seed(seed + 1)  # stands in for the CUDA generator
+    state, indices, in_dim = {}, [], INPUTS
+    for i, out_dim in enumerate(WIDTHS):
+        weights = torch.randn(out_dim, 16) if device_is_cpu else torch.randn(out_dim, 16, generator=cuda)
+        if connections == "random":
+            c = torch.randperm(2 * out_dim) % in_dim
+            c = torch.randperm(in_dim)[c].reshape(2, out_dim)
+            a, b = c[0], c[1]
+        else:
+            pairs = [(j, j + 1) for j in range(0, in_dim - 1, 2)]
+            if len(pairs) < out_dim:
+                pairs += [(j, j + 1) for j in range(1, in_dim - 1, 2)]
+            offset = 2
+            while out_dim > len(pairs) > offset:
+                pairs += [(j, j + offset) for j in range(in_dim - offset)]
+                offset += 1
+            pairs = torch.tensor(pairs[:out_dim])[torch.randperm(out_dim)]
+            a, b = pairs[:, 0], pairs[:, 1]
+        state[f"{i + 1}.weights"] = weights
+        indices.append((a, b))
+        in_dim = out_dim
+    return state, indices
+
+
+def assert_same_predictions(net, scores: torch.Tensor, x: torch.Tensor) -> None:
+    ref = executor.run(net, x.numpy())
+    np.testing.assert_array_equal(ref.scores, scores.round().long().numpy())
+    np.testing.assert_array_equal(ref.classes, scores.argmax(1).numpy())
+
+
+@pytest.fixture
+def bits():
+    return (torch.rand(600, INPUTS, generator=torch.Generator().manual_seed(9)) > 0.5).float()
+
+
+def test_difflogic_with_stored_indices(tmp_path, bits):
+    state, indices = difflogic_build(1, "random", True)
+    saved = dict(state) | {f"{i + 1}.indices": torch.stack(ab) for i, ab in enumerate(indices)}
+    torch.save(saved, tmp_path / "model.pt")
+    net = import_model("difflogic", tmp_path / "model.pt", Architecture(INPUTS, CLASSES))
+    assert [layer.size for layer in net.layers] == list(WIDTHS)
+    assert_same_predictions(net, difflogic_eval(state, indices, bits), bits)
+
+
+@pytest.mark.parametrize("connections", ["random", "unique"])
+@pytest.mark.parametrize("on_cpu", [True, False])
+def test_difflogic_connections_replayed_from_the_seed(tmp_path, bits, connections, on_cpu):
+    state, indices = difflogic_build(7, connections, on_cpu)
+    save_file(state, tmp_path / "model.safetensors")  # what model.state_dict() holds: weights only
+    net = import_model("difflogic", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES),
+                       seed=7, connections_init=connections, built_on="cpu" if on_cpu else "cuda")
+    assert_same_predictions(net, difflogic_eval(state, indices, bits), bits)
+
+
+def test_difflogic_without_indices_or_seed_names_the_fix(tmp_path):
+    state, _ = difflogic_build(1, "random", True)
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(FormatError, match="--seed"):
+        import_model("difflogic", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES))
+
+
+@pytest.mark.parametrize("parametrization", ["raw", "walsh"])
+@pytest.mark.parametrize("learnable", [False, True])
+def test_torchlogix_layers(tmp_path, bits, parametrization, learnable):
+    g = torch.Generator().manual_seed(3)
+    state, in_dim = {}, INPUTS
+    for i, out_dim in enumerate(WIDTHS):
+        state[f"{i}.weight"] = torch.randn(out_dim, 16 if parametrization == "raw" else 4, generator=g)
+        shape = (4, 2, out_dim) if learnable else (2, out_dim)
+        state[f"{i}.connections.indices"] = torch.randint(in_dim, shape, generator=g)
+        if learnable:
+            state[f"{i}.connections.weights"] = torch.rand(shape, generator=g)
+        in_dim = out_dim
+    save_file(state, tmp_path / "model.safetensors")
+    net = import_model("torchlogix", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES))
+    assert_same_predictions(net, torchlogix_eval(state, bits), bits)
+
+
+def test_pickled_objects_are_refused_without_running_them(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"1.weights": torch.zeros(30, 16), "evil": Payload()}, tmp_path / "model.pt")
+    with pytest.raises(FormatError, match="not a readable state dict"):
+        import_model("difflogic", tmp_path / "model.pt", Architecture(INPUTS, CLASSES), seed=0)
+    assert not marker.exists()
+
+
+def test_cli_import_then_predict(tmp_path):
+    torch.manual_seed(0)
+    state = {"1.weights": torch.randn(200, 16), "2.weights": torch.randn(100, 16)}
+    save_file(state, tmp_path / "model.safetensors")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "lgn.cli", *map(str, a)],  # noqa: E731
+                                    capture_output=True, text=True, timeout=600)
+    out = tmp_path / "out"
+    result = run("import", "difflogic", tmp_path / "model.safetensors", "--inputs", 64, "--classes", 10,
+                 "--threshold", 8, "--seed", 0, "--built-on", "cpu", "--dataset", "digits", "--out", out)
+    assert result.returncode == 0, result.stderr
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["import"]["format"] == "difflogic" and rep["gates"]["hardened"] == 300
+    assert rep["bit_exact"]["netlist_vs_import_random"] == [1000, 1000]
+    assert rep["gates"]["netlist"] <= 300 and (out / "classifier.v").exists()
+    result = run("predict", out / "netlist.safetensors", "--data", "digits")
+    assert result.returncode == 0 and "accuracy" in result.stdout, result.stderr
+    bad = run("import", "torchlogix", tmp_path / "model.safetensors", "--inputs", 64, "--classes", 10,
+              "--out", tmp_path / "bad")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "no torchlogix LogicDense layer" in bad.stderr.strip().splitlines()[-1]
