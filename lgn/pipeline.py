@@ -31,7 +31,9 @@ def _say(stage: str, msg: str) -> None:
     print(f"[{stage}] {msg}", file=sys.stderr, flush=True)
 
 
-def prepare_out(out: Path) -> Path:
+def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
+    """Create ``out`` and check it is writable; a stage that extends report.json also checks that
+    the report there is readable, before it does any work or writes anything."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -43,6 +45,8 @@ def prepare_out(out: Path) -> Path:
         probe.unlink()
     except OSError as e:
         raise LgnError(f"output folder {out} is not writable: {e.strerror}", "choose another --out") from None
+    if extends_report:
+        report.read(out)
     return out
 
 
@@ -51,11 +55,10 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     from lgn.nn import LogicNet, LogicNetConfig
     from lgn.train import checkpoint, data
 
-    out = prepare_out(out)
+    out = prepare_out(out, extends_report=False)  # training starts a fresh report
     state = out / TRAIN_STATE
     if state.exists():
-        _, _, epoch, extra = checkpoint.load_state(state)
-        target = extra.get("options", {}).get("epochs", epoch)
+        epoch, target = checkpoint.progress(state)
         if epoch < target:
             raise LgnError(f"{out} holds an interrupted training run (epoch {epoch} of {target})",
                            f"resume it with `lgn train --out {out} --resume`, or delete {state} to start afresh")

