@@ -30,9 +30,9 @@ async def classify_vectors(dut) -> None:
     for s in range(n):
         dut.x.value = _as_int(bits[s])
         await Timer(1, unit="ns")
-        packed = dut.scores.value.to_unsigned()
+        packed = int(dut.scores.value)
         got_scores[s] = [(packed >> (c * width)) & mask for c in range(k)]
-        got_classes[s] = dut.cls.value.to_unsigned()
+        got_classes[s] = int(dut.cls.value)  # int(): a 1-bit port (2 classes) holds a Logic, not a LogicArray
         if s % 1000 == 999:
             dut._log.info("%d/%d vectors", s + 1, n)
     np.savez(os.environ["LGN_SIM_RESULTS"], scores=got_scores, classes=got_classes)

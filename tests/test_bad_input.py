@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import random_netlist
 from lgn.harden import harden
 from lgn.ir import serialize
 from lgn.nn import LogicNet, LogicNetConfig
+from lgn.testing import random_netlist
 from lgn.train import checkpoint
 
 

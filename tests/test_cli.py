@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import random_netlist
 from lgn.ir import serialize
+from lgn.testing import random_netlist
 
 
 def lgn(*args, cwd=None):
@@ -30,6 +30,7 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
 
     from lgn.boards import targets
     from lgn.boards.flow import synthesize
+
     from lgn.errors import LgnError
 
     tiny = replace(targets.get("icebreaker"), luts=20)

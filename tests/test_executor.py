@@ -1,8 +1,8 @@
 import numpy as np
 
-from conftest import random_netlist
 from lgn.harden import harden, hardened_scores
 from lgn.ir import executor, ops
+from lgn.testing import random_netlist
 
 
 def naive_run(net, bits):

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import random_netlist
 from lgn.harden import harden
 from lgn.ir import executor, ops, passes
 from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist
+from lgn.testing import random_netlist
 
 OP = {name: code for code, name in enumerate(ops.NAMES)}
 

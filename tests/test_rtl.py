@@ -2,14 +2,14 @@
 
 import numpy as np
 import pytest
-
-from conftest import random_netlist
 from lgn.hdl import Classifier
 from lgn.hdl.classifier import score_width
 from lgn.hdl.emit import to_verilog
+from lgn.sim.runner import simulate
+
 from lgn.ir import executor
 from lgn.ir.netlist import GateLayer, Netlist
-from lgn.sim.runner import simulate
+from lgn.testing import random_netlist
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,13 @@ def test_a_single_wrong_gate_is_caught(net, tmp_path):
     result, _ = _simulate(broken, net, tmp_path)
     assert result.matched < result.total
     assert "FAIL=1" in (tmp_path / "sim.log").read_text()
+
+
+def test_two_classes_and_one_input_bit(tmp_path):
+    """Regression (bench/fuzz.py, seed 0): with two classes the class port is a single bit."""
+    net = random_netlist(np.random.default_rng(3), features=1, per_feature=1, widths=(3,), classes=2, group=1)
+    result, expected = _simulate(net, net, tmp_path, n=50)
+    assert (result.matched, result.total) == (50, 50)
 
 
 def test_verilog_is_deterministic(net, tmp_path):

@@ -2,11 +2,11 @@
 
 import numpy as np
 from amaranth.sim import Simulator
-
-from conftest import random_netlist
 from lgn.hdl.serial_classifier import SerialClassifier, input_bytes
 from lgn.hdl.uart import UARTReceiver, UARTTransmitter
+
 from lgn.ir import executor
+from lgn.testing import random_netlist
 
 DIVISOR = 4
 

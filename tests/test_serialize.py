@@ -3,10 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from conftest import random_netlist
 from lgn.errors import FormatError
 from lgn.ir import executor, serialize
 from lgn.ir.netlist import GateLayer, Netlist
+from lgn.testing import random_netlist
 
 
 def assert_same(a: Netlist, b: Netlist) -> None:

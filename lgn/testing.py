@@ -1,0 +1,86 @@
+"""Random IR networks and a differential check of every target against the reference executor.
+
+Shared by the test suite's short campaign (``tests/test_differential.py``) and the long one
+(``bench/fuzz.py``), like ``numpy.testing``: helpers for checking lgn, not part of the pipeline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lgn.ir import executor, ops, passes
+from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist
+
+
+def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature: int = 2,
+                   widths: tuple[int, ...] = (40, 30), classes: int = 3, group: int = 5) -> Netlist:
+    """A netlist with every op, skip wiring (layers read any earlier bit) and a head over mixed layers."""
+    width = features * per_feature
+    inputs = InputEncoding(features, np.repeat(np.arange(features, dtype=np.int32), per_feature),
+                           np.tile(np.linspace(0.2, 0.8, per_feature, dtype=np.float32), features))
+    layers, available = [], width
+    for w in widths:
+        op = np.resize(np.arange(ops.NUM_OPS, dtype=np.uint8), w)
+        rng.shuffle(op)
+        layers.append(GateLayer(op, rng.integers(0, available, w, dtype=np.int32),
+                                rng.integers(0, available, w, dtype=np.int32)))
+        available += w
+    head = GroupSumHead(classes, rng.integers(width, available, classes * group, dtype=np.int32))
+    return Netlist(inputs, tuple(layers), head).validate()
+
+
+def random_case(rng: np.random.Generator, *, max_width: int = 120) -> tuple[Netlist, np.ndarray]:
+    """A random network and raw samples for it: odd feature counts and sample counts (not multiples
+    of a machine word), 1-5 layers, 2-12 classes, groups from 1 bit to more than 64, samples that
+    sit exactly on a threshold, and NaNs (never above a threshold)."""
+    features, per_feature = int(rng.integers(1, 100)), int(rng.integers(1, 5))
+    widths = tuple(int(w) for w in rng.integers(1, max_width, rng.integers(1, 6)))
+    net = random_netlist(rng, features=features, per_feature=per_feature, widths=widths,
+                         classes=int(rng.integers(2, 13)), group=int(rng.integers(1, 90)))
+    raw = rng.uniform(0, 1, (int(rng.integers(1, 700)), features)).astype(np.float32)
+    on_threshold = rng.random(raw.shape) < 0.05
+    raw[on_threshold] = net.inputs.threshold[0]
+    raw[rng.random(raw.shape) < 0.01] = np.nan
+    return net, raw
+
+
+def disagreements(net: Netlist, raw: np.ndarray, *, rtl_dir: Path | None = None) -> list[str]:
+    """The targets whose scores or classes differ from the reference executor's on ``raw``:
+    the compiled engine, each pass alone, the default pass pipeline (in the executor and the
+    engine), and with ``rtl_dir`` the emitted Verilog under simulation."""
+    from lgn import engine
+
+    ref = executor.run(net, raw)
+
+    def differs(pred: executor.Prediction) -> bool:
+        return not (np.array_equal(pred.scores, ref.scores) and np.array_equal(pred.classes, ref.classes))
+
+    bad = []
+    if differs(engine.build(net, "c").run(raw)):
+        bad.append("engine")
+    for name, run_pass in passes.PASSES.items():
+        if differs(executor.run(run_pass(net)[0], raw)):
+            bad.append(f"pass:{name}")
+    optimised, _ = passes.run(net)
+    if differs(executor.run(optimised, raw)):
+        bad.append("passes")
+    if differs(engine.build(optimised, "c").run(raw)):
+        bad.append("engine(optimised)")
+    if rtl_dir is not None and _rtl_differs(net, raw, ref, Path(rtl_dir)):
+        bad.append("rtl")
+    return bad
+
+
+def _rtl_differs(net: Netlist, raw: np.ndarray, ref: executor.Prediction, build: Path) -> bool:
+    from lgn.hdl import Classifier
+    from lgn.hdl.classifier import score_width
+    from lgn.hdl.emit import to_verilog
+    from lgn.sim.runner import simulate
+
+    build.mkdir(parents=True, exist_ok=True)
+    to_verilog(Classifier(net), "classifier", build / "classifier.v")
+    result = simulate(build / "classifier.v", "classifier", executor.encode(net.inputs, raw), ref, score_width(net),
+                      build_dir=build / "sim", log=build / "sim.log")
+    return result.matched != result.total
