@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+
 from lgn.hdl import Classifier
 from lgn.hdl.classifier import score_width
 from lgn.hdl.emit import to_verilog
-from lgn.sim.runner import simulate
-
 from lgn.ir import executor
 from lgn.ir.netlist import GateLayer, Netlist
+from lgn.sim.runner import simulate
 from lgn.testing import random_netlist
 
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 from amaranth.sim import Simulator
+
 from lgn.hdl.serial_classifier import SerialClassifier, input_bytes
 from lgn.hdl.uart import UARTReceiver, UARTTransmitter
-
 from lgn.ir import executor
 from lgn.testing import random_netlist
 
