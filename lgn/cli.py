@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("train", "train a logic-gate network and write its checkpoint")
     train_args(p)
+    p.add_argument("--processes", type=_positive(int), default=1, metavar="N",
+                   help="train data-parallel in N processes sharing the cores (torchrun on this machine)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in --out (only --epochs may change)")
     data_arg(p)
@@ -211,8 +213,35 @@ def _dispatch(args: argparse.Namespace) -> dict:
     return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
 
 
+def _launch_processes(argv: list[str], processes: int) -> int:
+    """``lgn train --processes N ...``: the same command as ``torchrun --standalone --nproc_per_node N
+    -m lgn.train ...``, each process with an equal share of the cores."""
+    import subprocess
+
+    rest, skip = [], False
+    for arg in argv[argv.index("train") + 1:]:
+        if skip or arg.startswith("--processes="):
+            skip = False
+            continue
+        if arg == "--processes":
+            skip = True
+            continue
+        rest.append(arg)
+    env = dict(os.environ)
+    env.setdefault("LGN_THREADS", str(max(1, (os.cpu_count() or 1) // processes)))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+           "-m", "lgn.train", *rest]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:  # torchrun forwards the signal to the workers and reports them
+        return 130
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    if getattr(args, "processes", 1) > 1 and "WORLD_SIZE" not in os.environ:
+        return _launch_processes(argv, args.processes)
     try:
         rep = _dispatch(args)
     except LgnError as e:

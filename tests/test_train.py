@@ -92,12 +92,16 @@ def test_resume_without_a_state_says_so(tmp_path):
     assert "training state" in result.stderr and "does not exist" in result.stderr
 
 
-def test_two_gloo_processes_train_the_single_process_model(tmp_path, uninterrupted):
+LAUNCHERS = {"torchrun": ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", "-m", "lgn.train"],
+             "lgn train --processes 2": ["-m", "lgn.cli", "train", "--processes", "2"]}
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_two_gloo_processes_train_the_single_process_model(tmp_path, uninterrupted, launcher):
     """DDP splits each batch across ranks; with the loss scaled to the whole batch, its steps are the
     single-process steps up to float summation order."""
     out = tmp_path / "ddp"
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                             "--standalone", "-m", "lgn.train", "--out", str(out), *SMALL, "--epochs", "6"],
+    result = subprocess.run([sys.executable, *LAUNCHERS[launcher], "--out", str(out), *SMALL, "--epochs", "6"],
                             capture_output=True, text=True, env=ENV, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 processes" in result.stderr
