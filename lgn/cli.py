@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     p = command("synth", "synthesize, place and route for a board and write the bitstream")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
     synth_args(p)
+    p = command("flash", "program a connected board with the bitstream from `lgn synth`")
+    p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
+    p.add_argument("--bitstream", type=Path, help="default: OUT/BOARD.bin")
     p = command("import", "read a difflogic or torchlogix state dict into the IR netlist and emit Verilog")
     p.add_argument("format", choices=FORMATS, help="the library that trained the model")
     p.add_argument("state_dict", type=Path, help="its state dict (.safetensors, or a torch file of tensors)")
@@ -189,6 +192,9 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
 def _dispatch(args: argparse.Namespace) -> dict:
     from lgn import pipeline
 
+    if args.command == "flash":
+        pipeline.flash_stage(args.out, args.board, args.bitstream)
+        return {}
     if args.command == "predict":
         result = pipeline.predict(args.model, args.data, args.data_dir, args.output, args.engine)
         print("  ".join(f"{k} {v}" for k, v in result.items()))

@@ -322,6 +322,18 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
                                                                "nextpnr_report": NEXTPNR_REPORT}})
 
 
+def flash_stage(out: Path, board_name: str = "icebreaker", bitstream: Path | None = None) -> None:
+    """Program the board with ``bitstream`` (default: the one ``lgn synth`` wrote into ``out``)."""
+    from lgn.boards import targets
+    from lgn.boards.flash import flash
+
+    board = targets.get(board_name)
+    path = Path(bitstream) if bitstream else Path(out) / f"{board.name}.bin"
+    _say("flash", f"programming the {board.name} with {path} ...")
+    flash(board, path)
+    _say("flash", "done")
+
+
 def predict(model: Path, data: str, data_dir: Path | None = None, output: Path | None = None,
             backend: str = "auto") -> dict:
     """Classify samples with the CPU engine: the test split of a dataset by name, or the raw

@@ -4,6 +4,7 @@ a non-zero exit, no traceback, and no file written or changed in the output fold
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -97,6 +98,11 @@ CASES = [
     # synth
     ("synth-unknown-board", lambda o, f: ["synth", "--netlist", f["netlist"], "--board", "nosuchboard"],
      ["unknown board 'nosuchboard'", "icebreaker"], 1),
+    # flash
+    ("flash-no-bitstream", lambda o, f: ["flash"], ["icebreaker.bin does not exist", "lgn synth --board icebreaker"], 1),
+    ("flash-no-programmer", lambda o, f: (o / "icebreaker.bin").write_bytes(b"\0" * 64) and ["flash"],
+     ["no-such-iceprog, which programs the icebreaker, is not installed", "fpga-icestorm", "$ICEPROG"], 1),
+    ("flash-unknown-board", lambda o, f: ["flash", "--board", "nosuchboard"], ["unknown board 'nosuchboard'"], 1),
     # train: options and the output folder
     ("train-unknown-preset", lambda o, f: ["train", "--preset", "huge"], ["invalid choice: 'huge'"], 2),
     ("train-unknown-dataset", lambda o, f: ["train", "--dataset", "cifar"], ["invalid choice: 'cifar'"], 2),
@@ -143,7 +149,9 @@ def test_bad_input_is_one_clear_line(case, files, tmp_path):
     before = snapshot(tmp_path)
     if argv[0] != "predict":  # predict writes only where --output says
         argv += ["--out", str(out)]
-    result = subprocess.run([sys.executable, "-m", "lgn.cli", *argv], capture_output=True, text=True, timeout=300)
+    env = dict(os.environ, ICEPROG="no-such-iceprog")  # a machine with iceprog must not program a board here
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", *argv], capture_output=True, text=True, timeout=300,
+                            env=env)
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]
