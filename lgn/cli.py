@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("flash", "program a connected board with the bitstream from `lgn synth`")
     p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
     p.add_argument("--bitstream", type=Path, help="default: OUT/BOARD.bin")
+    p = command("host", "stream test samples to a flashed board over its UART and check its answers")
+    p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyUSB1")
+    p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
+    p.add_argument("--dataset", choices=DATASETS, help="default: the one the netlist was trained on")
+    p.add_argument("--samples", type=_positive(int), help="send only the first N test samples")
+    data_arg(p)
     p = command("import", "read a difflogic or torchlogix state dict into the IR netlist and emit Verilog")
     p.add_argument("format", choices=FORMATS, help="the library that trained the model")
     p.add_argument("state_dict", type=Path, help="its state dict (.safetensors, or a torch file of tensors)")
@@ -192,6 +198,8 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
 def _dispatch(args: argparse.Namespace) -> dict:
     from lgn import pipeline
 
+    if args.command == "host":
+        return pipeline.host_stage(args.out, args.port, args.netlist, args.dataset, args.data_dir, args.samples)
     if args.command == "flash":
         pipeline.flash_stage(args.out, args.board, args.bitstream)
         return {}

@@ -69,24 +69,21 @@ def _simulator_env(simulator: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def simulate(verilog: Path, toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
-             build_dir: Path, log: Path, simulator: str | None = None) -> SimResult:
-    """Drive every row of ``bits`` through ``verilog`` and compare with ``expected``.
+def run_testbench(verilog: Path, toplevel: str, test_module: str, env: dict[str, str], *, build_dir: Path,
+                  log: Path, simulator: str | None = None) -> tuple[str, float]:
+    """Build ``verilog`` and run the cocotb ``test_module`` on it; ``(simulator, wall seconds)``.
 
-    Mismatches do not raise here: they come back in ``matched`` so the caller can report them.
-    A failure to build or run the simulation raises :class:`ToolError` naming the log.
+    The testbench reports through files named in ``env``. A failure to build raises
+    :class:`ToolError` naming the log; a failing testbench does not raise here (its results file
+    tells the caller what happened).
     """
-    from cocotb_tools.runner import get_results, get_runner
+    from cocotb_tools.runner import get_runner
 
     simulator = simulator or default_simulator()
     if simulator not in SIMULATORS:
         raise LgnError(f"unknown simulator {simulator!r}", f"choose one of {', '.join(SIMULATORS)}")
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    vectors, results = build_dir / "vectors.npz", build_dir / "results.npz"
-    results.unlink(missing_ok=True)
-    np.savez(vectors, bits=bits.astype(np.uint8), scores=expected.scores, classes=expected.classes,
-             score_width=score_width)
     start = time.perf_counter()
     build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
     with _simulator_env(simulator):
@@ -96,18 +93,59 @@ def simulate(verilog: Path, toplevel: str, bits: np.ndarray, expected: Predictio
                          build_args=build_args, timescale=TIMESCALE, always=True, log_file=log)
         except (SystemExit, Exception) as e:  # the runner raises SystemExit / CalledProcessError on build errors
             raise ToolError(simulator, f"building the simulation failed ({type(e).__name__})", log) from None
-        xml = build_dir / "results.xml"
         try:
-            runner.test(test_module="lgn.sim.tb_classifier", hdl_toplevel=toplevel, build_dir=build_dir,
-                        test_dir=build_dir, timescale=TIMESCALE, log_file=log, results_xml=str(xml),
-                        extra_env={"LGN_SIM_VECTORS": str(vectors), "LGN_SIM_RESULTS": str(results)})
+            runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
+                        timescale=TIMESCALE, log_file=log, results_xml=str(build_dir / "results.xml"), extra_env=env)
         except SystemExit:
-            pass  # under pytest the runner exits on a failed testbench; the results file tells what happened
-    wall = time.perf_counter() - start
+            pass  # under pytest the runner exits on a failed testbench
+    return simulator, time.perf_counter() - start
+
+
+def _results(build_dir: Path, results: Path, simulator: str, log: Path) -> dict[str, np.ndarray]:
+    """The arrays the testbench saved, or :class:`ToolError` if it did not finish."""
+    from cocotb_tools.runner import get_results
+
     if not results.exists():
-        _, failed = get_results(xml)
+        _, failed = get_results(Path(build_dir).resolve() / "results.xml")
         raise ToolError(simulator, f"the testbench did not finish ({failed} test(s) failed)", log)
     with np.load(results, allow_pickle=False) as r:
-        got = Prediction(r["scores"], r["classes"])
+        return dict(r)
+
+
+def simulate(verilog: Path, toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
+             build_dir: Path, log: Path, simulator: str | None = None) -> SimResult:
+    """Drive every row of ``bits`` through ``verilog`` (a :class:`~lgn.hdl.Classifier`) and compare
+    with ``expected``.
+
+    Mismatches do not raise here: they come back in ``matched`` so the caller can report them.
+    A failure to build or run the simulation raises :class:`ToolError` naming the log.
+    """
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    vectors, results = build_dir / "vectors.npz", build_dir / "results.npz"
+    results.unlink(missing_ok=True)
+    np.savez(vectors, bits=bits.astype(np.uint8), scores=expected.scores, classes=expected.classes,
+             score_width=score_width)
+    simulator, wall = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier",
+                                    {"LGN_SIM_VECTORS": str(vectors), "LGN_SIM_RESULTS": str(results)},
+                                    build_dir=build_dir, log=log, simulator=simulator)
+    r = _results(build_dir, results, simulator, log)
+    got = Prediction(r["scores"], r["classes"])
     same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
     return SimResult(simulator, got, int(same.sum()), len(same), wall)
+
+
+def simulate_host(verilog: Path, toplevel: str, frames: np.ndarray, num_classes: int, divisor: int, *,
+                  build_dir: Path, log: Path, simulator: str | None = None) -> np.ndarray:
+    """The classes :mod:`lgn.host` reads back when it streams ``frames`` (one row of bytes per
+    sample) over the UART of ``verilog`` (a :class:`~lgn.hdl.serial_classifier.SerialClassifier`
+    with clock divisor ``divisor``)."""
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    vectors, results = build_dir / "frames.npz", build_dir / "host-results.npz"
+    results.unlink(missing_ok=True)
+    np.savez(vectors, frames=frames.astype(np.uint8), num_classes=num_classes, divisor=divisor)
+    simulator, _ = run_testbench(verilog, toplevel, "lgn.sim.tb_host",
+                                 {"LGN_SIM_VECTORS": str(vectors), "LGN_SIM_RESULTS": str(results)},
+                                 build_dir=build_dir, log=log, simulator=simulator)
+    return _results(build_dir, results, simulator, log)["classes"]

@@ -103,6 +103,9 @@ CASES = [
     ("flash-no-programmer", lambda o, f: (o / "icebreaker.bin").write_bytes(b"\0" * 64) and ["flash"],
      ["no-such-iceprog, which programs the icebreaker, is not installed", "fpga-icestorm", "$ICEPROG"], 1),
     ("flash-unknown-board", lambda o, f: ["flash", "--board", "nosuchboard"], ["unknown board 'nosuchboard'"], 1),
+    # host
+    ("host-no-port", lambda o, f: ["host", "--port", "/dev/nonexistent-lgn-port", "--netlist", f["netlist"]],
+     ["cannot open /dev/nonexistent-lgn-port", "--port"], 1),
     # train: options and the output folder
     ("train-unknown-preset", lambda o, f: ["train", "--preset", "huge"], ["invalid choice: 'huge'"], 2),
     ("train-unknown-dataset", lambda o, f: ["train", "--dataset", "cifar"], ["invalid choice: 'cifar'"], 2),

@@ -1,0 +1,45 @@
+"""lgn.host against the serial classifier top, end to end under cocotb: the host code users run
+on a serial port streams samples over the simulated UART and must read back the executor's classes."""
+
+import numpy as np
+import pytest
+
+from lgn import host
+from lgn.errors import LgnError
+from lgn.hdl.serial_classifier import SerialClassifier
+from lgn.hdl.emit import to_verilog
+from lgn.ir import executor
+from lgn.sim.runner import simulate_host
+from lgn.testing import random_netlist
+
+DIVISOR = 4
+
+
+@pytest.mark.parametrize("features, classes", [(7, 4), (4, 2)])  # 3-byte and 1-byte frames
+def test_host_reads_the_executors_classes_over_the_uart(tmp_path, features, classes):
+    net = random_netlist(np.random.default_rng(features), features=features, per_feature=3, widths=(30, 24),
+                         classes=classes, group=6)
+    bits = np.random.default_rng(5).random((40, net.inputs.width)) < 0.5
+    to_verilog(SerialClassifier(net, DIVISOR, settle_cycles=3), "serial_top", tmp_path / "top.v")
+    got = simulate_host(tmp_path / "top.v", "serial_top", host.frames(net, bits), classes, DIVISOR,
+                        build_dir=tmp_path / "build", log=tmp_path / "sim.log")
+    np.testing.assert_array_equal(got, executor.run_bits(net, bits).classes)
+
+
+class SilentBoard:
+    def write(self, data):
+        return len(data)
+
+    def read(self, size):
+        return b""
+
+
+def test_a_board_that_does_not_answer_is_named(tmp_path):
+    with pytest.raises(LgnError, match="did not answer sample 0"):
+        host.classify(SilentBoard(), np.zeros((3, 2), np.uint8), 10)
+
+
+def test_an_unopenable_port_is_one_clear_error():
+    net = random_netlist(np.random.default_rng(0))
+    with pytest.raises(LgnError, match="cannot open /dev/nonexistent-lgn-port"):
+        host.run("/dev/nonexistent-lgn-port", net, np.zeros((2, 12), np.float32), None, baud=115200)
