@@ -6,12 +6,16 @@ from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from lgn.hdl.delay import delay
+from lgn.hdl.popcount import tree_depth
+
 
 class Argmax(wiring.Component):
     """Index of the largest element of ``values``; ties go to the lowest index.
 
     A balanced tree of comparators: each node keeps its left (lower-index) candidate unless the
     right one is strictly greater, which gives lowest-index tie breaking at every level.
+    ``pipelined`` registers every level, so ``index`` follows ``values`` by :attr:`latency` cycles.
 
     Members
     -------
@@ -19,14 +23,17 @@ class Argmax(wiring.Component):
     index : Out(range(count))
     """
 
-    def __init__(self, count: int, width: int) -> None:
+    def __init__(self, count: int, width: int, pipelined: bool = False) -> None:
         if count < 1:
             raise ValueError("Argmax needs at least one value")
         self.count, self.value_width = count, width
+        self.pipelined = pipelined
+        self.latency = tree_depth(count) if pipelined else 0
         super().__init__({"values": In(data.ArrayLayout(width, count)), "index": Out(range(count))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        domain = m.d.sync if self.pipelined else m.d.comb
         level: list[tuple[Value, Value]] = [(self.values[i], i) for i in range(self.count)]
         depth = 0
         while len(level) > 1:
@@ -36,10 +43,14 @@ class Argmax(wiring.Component):
                 right = Signal(name=f"right_l{depth}_{k // 2}")
                 v = Signal(self.value_width, name=f"max_l{depth}_{k // 2}")
                 i = Signal(range(self.count), name=f"arg_l{depth}_{k // 2}")
-                m.d.comb += [right.eq(rv > lv), v.eq(Mux(right, rv, lv)), i.eq(Mux(right, ri, li))]
+                m.d.comb += right.eq(rv > lv)
+                domain += [v.eq(Mux(right, rv, lv)), i.eq(Mux(right, ri, li))]
                 nxt.append((v, i))
             if len(level) % 2:
-                nxt.append(level[-1])
+                v, i = level[-1]  # carried up a level: in a pipelined tree it keeps pace
+                stages = int(self.pipelined)
+                nxt.append((delay(m, v, stages, f"carry_max_l{depth}"),
+                            delay(m, Value.cast(i), stages, f"carry_arg_l{depth}")))
             level, depth = nxt, depth + 1
         m.d.comb += self.index.eq(level[0][1])
         return m

@@ -7,8 +7,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from lgn.hdl.argmax import Argmax
-from lgn.hdl.core import GateCore
-from lgn.hdl.popcount import Popcount
+from lgn.hdl.core import GateCore, stage_ends
+from lgn.hdl.delay import delay
+from lgn.hdl.popcount import Popcount, tree_depth
 from lgn.ir.netlist import Netlist
 
 
@@ -18,7 +19,12 @@ def score_width(net: Netlist) -> int:
 
 
 class Classifier(wiring.Component):
-    """The whole netlist, combinational: input bits in, class scores and class out.
+    """The whole netlist: input bits in, class scores and class out.
+
+    Combinational with ``pipeline = 0``. With ``pipeline = K > 0`` the gate core registers every
+    K layers (:class:`GateCore`), and the popcount and argmax trees register every level, so the
+    classifier takes a new input every clock and ``scores`` and ``cls`` (kept in step) follow
+    ``x`` by :attr:`latency` cycles.
 
     Members
     -------
@@ -30,9 +36,14 @@ class Classifier(wiring.Component):
         The argmax of ``scores``, lowest index on ties.
     """
 
-    def __init__(self, net: Netlist) -> None:
+    def __init__(self, net: Netlist, pipeline: int = 0) -> None:
         self._net = net
+        self.pipeline = pipeline
         self.score_width = score_width(net)
+        pipelined = pipeline > 0
+        self._score_latency = len(stage_ends(len(net.layers), pipeline)) + (tree_depth(net.head.group_size) if pipelined else 0)
+        self._argmax_latency = tree_depth(net.head.num_classes) if pipelined else 0
+        self.latency = self._score_latency + self._argmax_latency
         super().__init__({
             "x": In(net.inputs.width),
             "scores": Out(data.ArrayLayout(self.score_width, net.head.num_classes)),
@@ -42,13 +53,15 @@ class Classifier(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         head = self._net.head
-        m.submodules.core = core = GateCore(self._net)
-        m.submodules.argmax = argmax = Argmax(head.num_classes, self.score_width)
+        pipelined = self.pipeline > 0
+        m.submodules.core = core = GateCore(self._net, self.pipeline)
+        m.submodules.argmax = argmax = Argmax(head.num_classes, self.score_width, pipelined)
         m.d.comb += core.x.eq(self.x)
         for c in range(head.num_classes):
-            count = Popcount(head.group_size)
+            count = Popcount(head.group_size, pipelined)
             m.submodules[f"popcount{c}"] = count
             m.d.comb += [count.i.eq(core.y[c * head.group_size:(c + 1) * head.group_size]),
-                         self.scores[c].eq(count.o)]
-        m.d.comb += [argmax.values.eq(self.scores), self.cls.eq(argmax.index)]
+                         argmax.values[c].eq(count.o),
+                         self.scores[c].eq(delay(m, count.o, self._argmax_latency, f"score{c}"))]
+        m.d.comb += self.cls.eq(argmax.index)
         return m

@@ -23,31 +23,57 @@ def _gate(expression: str) -> Callable[[Value, Value], Value]:
 GATE_EXPRESSIONS: tuple[Callable[[Value, Value], Value], ...] = tuple(_gate(e) for e in ops.EXPRESSIONS)
 
 
+def stage_ends(num_layers: int, pipeline: int) -> list[int]:
+    """The layers after which a pipelined core registers its live bits: every ``pipeline``-th and
+    the last (none when ``pipeline`` is 0, a purely combinational core)."""
+    if pipeline == 0 or num_layers == 0:
+        return []
+    return sorted({*range(pipeline - 1, num_layers, pipeline), num_layers - 1})
+
+
 class GateCore(wiring.Component):
-    """All gate layers of a netlist, combinational.
+    """All gate layers of a netlist, combinational or pipelined.
 
     Each layer's outputs are one named signal (``layer0``, ``layer1``, ...), so the emitted
     Verilog reads layer by layer and equivalence checkers can match internal points by name.
+
+    With ``pipeline = K > 0`` the bits still needed downstream are registered after every K-th
+    layer and after the last one (:func:`stage_ends`), skip wiring included: a bit read several
+    stages later passes through one register per stage, so every path has the same
+    :attr:`latency` in clock cycles and the core takes a new input every cycle.
 
     Members
     -------
     x : In(inputs.width)
         The encoded input bits.
     y : Out(len(head.bits))
-        The bits the head reads, in head order.
+        The bits the head reads, in head order, :attr:`latency` cycles after ``x``.
     """
 
-    def __init__(self, net: Netlist) -> None:
+    def __init__(self, net: Netlist, pipeline: int = 0) -> None:
+        if pipeline < 0:
+            raise ValueError("pipeline must be 0 (combinational) or a positive layer count")
         self._net = net
+        self.pipeline = pipeline
+        self.latency = len(stage_ends(len(net.layers), pipeline))
         super().__init__({"x": In(net.inputs.width), "y": Out(len(net.head.bits))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        bits: list[Value] = [self.x[i] for i in range(self._net.inputs.width)]
-        for i, layer in enumerate(self._net.layers):
+        net = self._net
+        bits: list[Value] = [self.x[i] for i in range(net.inputs.width)]
+        last_read = net.last_reads()
+        ends = stage_ends(len(net.layers), self.pipeline)
+        for i, layer in enumerate(net.layers):
             out = Signal(layer.size, name=f"layer{i}")
             m.d.comb += out.eq(Cat(GATE_EXPRESSIONS[op](bits[a], bits[b])
                                    for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist())))
             bits.extend(out[j] for j in range(layer.size))
-        m.d.comb += self.y.eq(Cat(bits[i] for i in self._net.head.bits.tolist()))
+            if i in ends:  # register what later layers or the head still read
+                live = [b for b in range(len(bits)) if last_read[b] > i]
+                stage = Signal(len(live), name=f"stage{ends.index(i)}")
+                m.d.sync += stage.eq(Cat(bits[b] for b in live))
+                for k, b in enumerate(live):
+                    bits[b] = stage[k]
+        m.d.comb += self.y.eq(Cat(bits[i] for i in net.head.bits.tolist()))
         return m

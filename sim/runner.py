@@ -113,9 +113,9 @@ def _results(build_dir: Path, results: Path, simulator: str, log: Path) -> dict[
 
 
 def simulate(verilog: Path, toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
-             build_dir: Path, log: Path, simulator: str | None = None) -> SimResult:
-    """Drive every row of ``bits`` through ``verilog`` (a :class:`~lgn.hdl.Classifier`) and compare
-    with ``expected``.
+             build_dir: Path, log: Path, simulator: str | None = None, latency: int = 0) -> SimResult:
+    """Drive every row of ``bits`` through ``verilog`` (a :class:`~lgn.hdl.Classifier`, pipelined
+    with ``latency`` cycles or combinational) and compare with ``expected``.
 
     Mismatches do not raise here: they come back in ``matched`` so the caller can report them.
     A failure to build or run the simulation raises :class:`ToolError` naming the log.
@@ -125,7 +125,7 @@ def simulate(verilog: Path, toplevel: str, bits: np.ndarray, expected: Predictio
     vectors, results = build_dir / "vectors.npz", build_dir / "results.npz"
     results.unlink(missing_ok=True)
     np.savez(vectors, bits=bits.astype(np.uint8), scores=expected.scores, classes=expected.classes,
-             score_width=score_width)
+             score_width=score_width, latency=latency)
     simulator, wall = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier",
                                     {"LGN_SIM_VECTORS": str(vectors), "LGN_SIM_RESULTS": str(results)},
                                     build_dir=build_dir, log=log, simulator=simulator)

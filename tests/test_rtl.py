@@ -17,12 +17,13 @@ def net():
     return random_netlist(np.random.default_rng(7), widths=(64, 48, 40), classes=4, group=10)
 
 
-def _simulate(net, expected_net, tmp_path, n=600):
+def _simulate(net, expected_net, tmp_path, n=600, pipeline=0):
     bits = np.random.default_rng(8).random((n, net.inputs.width)) < 0.5
     expected = executor.run_bits(expected_net, bits)
-    to_verilog(Classifier(net), "classifier", tmp_path / "c.v")
+    classifier = Classifier(net, pipeline)
+    to_verilog(classifier, "classifier", tmp_path / "c.v")
     return simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net),
-                    build_dir=tmp_path / "build", log=tmp_path / "sim.log"), expected
+                    build_dir=tmp_path / "build", log=tmp_path / "sim.log", latency=classifier.latency), expected
 
 
 def test_rtl_matches_executor_on_every_vector(net, tmp_path):
@@ -30,6 +31,16 @@ def test_rtl_matches_executor_on_every_vector(net, tmp_path):
     assert (result.matched, result.total) == (600, 600)
     assert np.array_equal(result.prediction.scores, expected.scores)
     assert "PASS=1" in (tmp_path / "sim.log").read_text()
+
+
+@pytest.mark.parametrize("pipeline", [1, 2])
+def test_pipelined_rtl_takes_a_vector_every_clock(net, tmp_path, pipeline):
+    """Registers every K layers (skip wiring delayed to match) and every level of the popcount and
+    argmax trees; a new vector every clock, each checked ``latency`` cycles later."""
+    result, expected = _simulate(net, net, tmp_path, pipeline=pipeline)
+    assert (result.matched, result.total) == (600, 600)
+    layers = len(net.layers)
+    assert Classifier(net, pipeline).latency == -(-layers // pipeline) + 4 + 2  # core + popcount(10) + argmax(4)
 
 
 def test_a_single_wrong_gate_is_caught(net, tmp_path):
