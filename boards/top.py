@@ -5,6 +5,7 @@ from __future__ import annotations
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
 
+from lgn.hdl.classifier import latencies
 from lgn.hdl.serial_classifier import SerialClassifier
 from lgn.ir.netlist import Netlist
 
@@ -12,12 +13,19 @@ BAUD = 115200
 
 
 class UARTTop(Elaboratable):
-    """The classifier on the board's default clock, talking over its first UART at :data:`BAUD`."""
+    """The classifier on the board's default clock, talking over its first UART at :data:`BAUD`.
 
-    def __init__(self, net: Netlist, baud: int = BAUD, settle_cycles: int = 16) -> None:
+    ``path_cycles`` is how many clock periods the slowest register-to-register path may take:
+    ``settle_cycles`` for a combinational classifier (a multicycle path), one when pipelined.
+    """
+
+    def __init__(self, net: Netlist, baud: int = BAUD, settle_cycles: int = 16, pipeline: int = 0) -> None:
         self._net = net
         self.baud = baud
         self.settle_cycles = settle_cycles
+        self.pipeline = pipeline
+        self.path_cycles = 1 if pipeline else settle_cycles
+        self.latency = sum(latencies(net, pipeline))
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -25,6 +33,6 @@ class UARTTop(Elaboratable):
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
         divisor = round(platform.default_clk_frequency / self.baud)
-        m.submodules.serial = serial = SerialClassifier(self._net, divisor, self.settle_cycles)
+        m.submodules.serial = serial = SerialClassifier(self._net, divisor, self.settle_cycles, self.pipeline)
         m.d.comb += [serial.rx.eq(rx.i), tx.o.eq(serial.tx)]
         return m

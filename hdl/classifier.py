@@ -18,6 +18,13 @@ def score_width(net: Netlist) -> int:
     return net.head.group_size.bit_length()
 
 
+def latencies(net: Netlist, pipeline: int) -> tuple[int, int]:
+    """Cycles from ``x`` to the scores and from the scores to the class, for ``pipeline`` K."""
+    if pipeline == 0:
+        return 0, 0
+    return len(stage_ends(len(net.layers), pipeline)) + tree_depth(net.head.group_size), tree_depth(net.head.num_classes)
+
+
 class Classifier(wiring.Component):
     """The whole netlist: input bits in, class scores and class out.
 
@@ -40,9 +47,7 @@ class Classifier(wiring.Component):
         self._net = net
         self.pipeline = pipeline
         self.score_width = score_width(net)
-        pipelined = pipeline > 0
-        self._score_latency = len(stage_ends(len(net.layers), pipeline)) + (tree_depth(net.head.group_size) if pipelined else 0)
-        self._argmax_latency = tree_depth(net.head.num_classes) if pipelined else 0
+        self._score_latency, self._argmax_latency = latencies(net, pipeline)
         self.latency = self._score_latency + self._argmax_latency
         super().__init__({
             "x": In(net.inputs.width),

@@ -5,7 +5,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.classifier import Classifier
+from lgn.hdl.classifier import Classifier, latencies
 from lgn.hdl.uart import UARTReceiver, UARTTransmitter
 from lgn.ir.netlist import Netlist
 
@@ -19,9 +19,10 @@ class SerialClassifier(wiring.Component):
     """Receives one sample's input bits over the UART, classifies it, sends the class back as one byte.
 
     The host sends :func:`input_bytes` bytes per sample (LSB-first packing of the encoded input
-    bits). They shift into an input register; ``settle_cycles`` cycles after the last byte the
-    class is latched and transmitted. The classifier between the input register and the class
-    register is combinational, so it has ``settle_cycles`` clock periods to settle.
+    bits). They shift into an input register; :attr:`wait_cycles` cycles after the last byte the
+    class is latched and transmitted. A combinational classifier (``pipeline = 0``) between the
+    input register and the class register gets ``settle_cycles`` clock periods to settle; a
+    pipelined one (:class:`Classifier` with ``pipeline``) is waited for its latency.
 
     Members
     -------
@@ -32,10 +33,12 @@ class SerialClassifier(wiring.Component):
     rx: In(1, init=1)
     tx: Out(1, init=1)
 
-    def __init__(self, net: Netlist, divisor: int, settle_cycles: int = 16) -> None:
+    def __init__(self, net: Netlist, divisor: int, settle_cycles: int = 16, pipeline: int = 0) -> None:
         self._net = net
         self.divisor = divisor
-        self.settle_cycles = settle_cycles
+        self.pipeline = pipeline
+        self.latency = sum(latencies(net, pipeline))
+        self.wait_cycles = self.latency + 1 if pipeline else settle_cycles
         super().__init__()
 
     def elaborate(self, platform) -> Module:
@@ -43,10 +46,10 @@ class SerialClassifier(wiring.Component):
         nbytes = input_bytes(self._net)
         m.submodules.receiver = rx = UARTReceiver(self.divisor)
         m.submodules.transmitter = tx = UARTTransmitter(self.divisor)
-        m.submodules.classifier = clf = Classifier(self._net)
+        m.submodules.classifier = clf = Classifier(self._net, self.pipeline)
         sample = Signal(8 * nbytes)
         received = Signal(range(nbytes))
-        settle = Signal(range(self.settle_cycles + 1))
+        settle = Signal(range(self.wait_cycles + 1))
         result = Signal.like(clf.cls)
         send = Signal()
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), clf.x.eq(sample[:self._net.inputs.width]),
@@ -55,7 +58,7 @@ class SerialClassifier(wiring.Component):
             m.d.sync += [sample.eq(Cat(sample[8:], rx.data)),
                          received.eq(0 if nbytes == 1 else received + 1)]
             with m.If(received == nbytes - 1):
-                m.d.sync += [received.eq(0), settle.eq(self.settle_cycles)]
+                m.d.sync += [received.eq(0), settle.eq(self.wait_cycles)]
         with m.If(settle != 0):
             m.d.sync += settle.eq(settle - 1)
             with m.If(settle == 1):

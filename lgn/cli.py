@@ -30,6 +30,16 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
 def _positive(kind):
     def parse(text: str):
         try:
@@ -84,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
                             f"available: {', '.join(passes.PASSES)})")
         g.add_argument("--no-opt", action="store_true", help="run no IR passes")
 
+    def hdl_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--pipeline", type=_count, default=0, metavar="K",
+                       help="register the classifier every K gate layers and every popcount/argmax level, one "
+                            "inference per clock (default 0: combinational); sim and synth follow it")
+
     def data_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", type=Path, help=f"MNIST idx files (else ${MNIST_ENV}, else a download cache)")
 
@@ -104,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("compile", "harden a checkpoint into the IR netlist, optimise it and emit Verilog")
     p.add_argument("--checkpoint", type=Path, help="default: OUT/model.safetensors")
     opt_args(p)
+    hdl_args(p)
     data_arg(p)
     p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
@@ -137,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--built-on", choices=difflogic.DEVICES, default="cuda",
                    help="the device the LogicLayers were built on (default: cuda, difflogic's default)")
     opt_args(p)
+    hdl_args(p)
     p = sub.add_parser("predict", help="classify samples with the fast CPU engine",
                        description="classify samples with the fast CPU engine")
     p.add_argument("model", type=Path, help="an IR netlist (netlist.safetensors from `lgn compile`)")
@@ -149,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("run", "the whole pipeline: train, compile, sim, synth")
     train_args(p)
     opt_args(p)
+    hdl_args(p)
     data_arg(p)
     sim_args(p)
     synth_args(p)
@@ -192,7 +210,8 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
     elif args.seed is not None:
         raise LgnError("--seed rebuilds difflogic's connections; torchlogix models must store theirs",
                        "drop --seed and store <i>.connections.indices in the state dict")
-    return pipeline.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset, **options)
+    return pipeline.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
+                                 args.pipeline, **options)
 
 
 def _dispatch(args: argparse.Namespace) -> dict:
@@ -217,12 +236,12 @@ def _dispatch(args: argparse.Namespace) -> dict:
         if args.command == "train":
             return rep
     if args.command == "compile":
-        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes)
+        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline)
     if args.command == "sim":
         return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
-    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes)
+    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline)
     pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir)
     return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
 

@@ -159,10 +159,11 @@ def _random_samples(net: Netlist, ds, n: int, seed: int = 0) -> np.ndarray:
 
 
 def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None,
-                  opt_passes: tuple[str, ...] | None = None) -> dict:
+                  opt_passes: tuple[str, ...] | None = None, pipeline: int = 0) -> dict:
     """Harden the checkpoint into the IR netlist, optimise it, check it against torch, emit Verilog.
 
-    ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none).
+    ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none);
+    ``pipeline`` K > 0 registers the classifier every K gate layers (see :class:`lgn.hdl.Classifier`).
     """
     from lgn.harden import harden, hardened_scores
     from lgn.train import checkpoint
@@ -182,8 +183,9 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     _say("compile", f"netlist vs torch: {matched['test'][0]}/{matched['test'][1]} test samples, "
                     f"{matched['random'][0]}/{matched['random'][1]} random samples bit-exact")
 
-    _emit(out, net)
+    hdl = _emit(out, net, pipeline)
     rep = report.update(out, {
+        "hdl": hdl,
         "accuracy": {"netlist": netlist_acc},
         "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
         "gates": {"hardened": hardened.num_gates, "netlist": net.num_gates},
@@ -198,7 +200,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
 
 
 def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[str, ...] | None = None,
-                 dataset: str | None = None, **options) -> dict:
+                 dataset: str | None = None, pipeline: int = 0, **options) -> dict:
     """Read another tool's state dict into the IR netlist, optimise it and emit Verilog.
 
     The optimised netlist is checked against the imported one by the reference executor on random
@@ -215,8 +217,9 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     net, opt = _optimise(out, imported, opt_passes)
     bits = np.random.default_rng(0).integers(0, 2, (RANDOM_VECTORS, net.inputs.width), dtype=np.uint8)
     same = (executor.run_bits(imported, bits).scores == executor.run_bits(net, bits).scores).all(1)
-    _emit(out, net)
+    hdl = _emit(out, net, pipeline)
     rep = report.update(out, {
+        "hdl": hdl,
         "import": {"format": fmt, "state_dict": str(state_dict), "inputs": arch.inputs, "classes": arch.classes,
                    "tau": arch.tau, "threshold": arch.threshold} | {k: v for k, v in options.items() if v is not None},
         "bit_exact": {"netlist_vs_import_random": [int(same.sum()), len(bits)]},
@@ -249,12 +252,16 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
     return optimised, opt
 
 
-def _emit(out: Path, net: Netlist) -> None:
+def _emit(out: Path, net: Netlist, pipeline: int) -> dict:
+    """Write the classifier's Verilog; report.json's ``hdl`` section (which later stages follow)."""
     from lgn.hdl import Classifier
     from lgn.hdl.emit import to_verilog
 
-    to_verilog(Classifier(net), TOPLEVEL, out / VERILOG)
-    _say("compile", f"verilog -> {out / VERILOG}")
+    classifier = Classifier(net, pipeline)
+    to_verilog(classifier, TOPLEVEL, out / VERILOG)
+    shape = f"pipelined every {pipeline} layers, latency {classifier.latency} cycles" if pipeline else "combinational"
+    _say("compile", f"verilog ({shape}) -> {out / VERILOG}")
+    return {"pipeline": pipeline, "latency_cycles": classifier.latency}
 
 
 def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, reports: list) -> dict:
@@ -286,8 +293,9 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     expected = executor.run_bits(net, bits)
     n_test = len(ds.x_test)
     _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) ...")
+    latency = report.read(out).get("hdl", {}).get("latency_cycles", 0)
     result = simulate(verilog, TOPLEVEL, bits, expected, score_width(net),
-                      build_dir=out / "build" / "sim", log=out / SIM_LOG, simulator=simulator)
+                      build_dir=out / "build" / "sim", log=out / SIM_LOG, simulator=simulator, latency=latency)
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
     test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
     _say("sim", f"{result.simulator}: rtl vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "
@@ -312,7 +320,9 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     out = prepare_out(out)
     board = targets.get(board_name)
     net = serialize.load(netlist_path or out / NETLIST)
-    result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed)
+    pipeline = report.read(out).get("hdl", {}).get("pipeline", 0)  # as `lgn compile` built it
+    result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed,
+                                                   pipeline=pipeline)
     final = out / f"{board.name}.bin"
     write_bytes(final, bitstream.read_bytes())
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
@@ -443,8 +453,10 @@ def summary(rep: dict) -> str:
             ("LUTs / FFs / carry", f"{s['luts']} / {s['ffs']} / {s['carries']}"),
             ("logic cells", f"{s['logic_cells']} of {s['logic_cells_available']} "
                             f"({100 * s['logic_cells'] / s['logic_cells_available']:.0f}%)"),
-            ("Fmax (classifier path)", f"{s['fmax_mhz']} MHz (board clock {s['clock_mhz']} MHz, "
-                                       f"{s['settle_cycles']} cycles to settle)"),
+            ("Fmax", f"{s['fmax_mhz']} MHz (board clock {s['clock_mhz']} MHz"
+                     + (f", {s['path_cycles']} cycles to settle)" if s["path_cycles"] > 1 else ")")),
+            ("latency / throughput", f"{s['latency_cycles']} cycles / {s['inferences_per_s']:,.0f} inferences/s"
+                                     + (f" (pipeline {s['pipeline']})" if s["pipeline"] else " (combinational)")),
             ("bitstream", s["bitstream"]),
         ]
     width = max(len(k) for k, _ in rows)

@@ -39,10 +39,11 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
 
 
 def test_stages_one_by_one_end_to_end(tmp_path):
-    """A small digits model through train, compile, sim and synth as separate commands."""
+    """A small digits model through train, compile (pipelined), sim and synth as separate commands
+    (the combinational design goes through synth in test_determinism.py and `make demo`)."""
     out = tmp_path / "out"
     small = ["--widths", "300,300", "--thresholds", "2", "--epochs", "4"]
-    for args in (["train", *small], ["compile"], ["sim"], ["synth"]):
+    for args in (["train", *small], ["compile", "--pipeline", "1"], ["sim"], ["synth"]):
         result = lgn(*args, "--out", out)
         assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
@@ -56,8 +57,14 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     gates = report["gates"]
     assert gates["trained"] == gates["hardened"] == report["opt"]["gates_before"] == 600
     assert 0 < gates["netlist"] == report["opt"]["gates_after"] < 600  # the passes removed gates
+    hdl = report["hdl"]
+    layers = len(serialize.load(out / "netlist.safetensors").layers)
+    assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers + 5 + 4  # a stage per layer, popcount(30), argmax(10)
     synth = report["synth"]
-    assert synth["device"] == "iCE40UP5K-SG48" and 0 < synth["luts"] <= 5280 and synth["fmax_mhz"] > 0
+    assert synth["device"] == "iCE40UP5K-SG48" and 0 < synth["luts"] <= 5280
+    assert synth["pipeline"] == 1 and synth["latency_cycles"] == hdl["latency_cycles"] and synth["path_cycles"] == 1
+    assert synth["fmax_mhz"] >= synth["clock_mhz"] == 12.0  # pipelined, it meets the board clock in one cycle
+    assert abs(synth["inferences_per_s"] - synth["fmax_mhz"] * 1e6) < 1e4
     bitstream = out / synth["bitstream"]
     assert bitstream.stat().st_size > 100_000  # an UP5K image is ~104 kB
     for name in ("model.safetensors", "netlist.safetensors", "classifier.v", "sim.log", "nextpnr-report.json"):

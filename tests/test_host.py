@@ -15,12 +15,12 @@ from lgn.testing import random_netlist
 DIVISOR = 4
 
 
-@pytest.mark.parametrize("features, classes", [(7, 4), (4, 2)])  # 3-byte and 1-byte frames
-def test_host_reads_the_executors_classes_over_the_uart(tmp_path, features, classes):
+@pytest.mark.parametrize("features, classes, pipeline", [(7, 4, 0), (4, 2, 1)])  # 3- and 1-byte frames
+def test_host_reads_the_executors_classes_over_the_uart(tmp_path, features, classes, pipeline):
     net = random_netlist(np.random.default_rng(features), features=features, per_feature=3, widths=(30, 24),
                          classes=classes, group=6)
     bits = np.random.default_rng(5).random((40, net.inputs.width)) < 0.5
-    to_verilog(SerialClassifier(net, DIVISOR, settle_cycles=3), "serial_top", tmp_path / "top.v")
+    to_verilog(SerialClassifier(net, DIVISOR, settle_cycles=3, pipeline=pipeline), "serial_top", tmp_path / "top.v")
     got = simulate_host(tmp_path / "top.v", "serial_top", host.frames(net, bits), classes, DIVISOR,
                         build_dir=tmp_path / "build", log=tmp_path / "sim.log")
     np.testing.assert_array_equal(got, executor.run_bits(net, bits).classes)
