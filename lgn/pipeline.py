@@ -183,9 +183,8 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     _say("compile", f"netlist vs torch: {matched['test'][0]}/{matched['test'][1]} test samples, "
                     f"{matched['random'][0]}/{matched['random'][1]} random samples bit-exact")
 
-    hdl = _emit(out, net, pipeline)
     rep = report.update(out, {
-        "hdl": hdl,
+        "hdl": _hdl(net, pipeline),
         "accuracy": {"netlist": netlist_acc},
         "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
         "gates": {"hardened": hardened.num_gates, "netlist": net.num_gates},
@@ -196,6 +195,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
         if ok != total:
             raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
                            f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
+    _emit(out, net, pipeline)
     return rep
 
 
@@ -217,9 +217,8 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     net, opt = _optimise(out, imported, opt_passes)
     bits = np.random.default_rng(0).integers(0, 2, (RANDOM_VECTORS, net.inputs.width), dtype=np.uint8)
     same = (executor.run_bits(imported, bits).scores == executor.run_bits(net, bits).scores).all(1)
-    hdl = _emit(out, net, pipeline)
     rep = report.update(out, {
-        "hdl": hdl,
+        "hdl": _hdl(net, pipeline),
         "import": {"format": fmt, "state_dict": str(state_dict), "inputs": arch.inputs, "classes": arch.classes,
                    "tau": arch.tau, "threshold": arch.threshold} | {k: v for k, v in options.items() if v is not None},
         "bit_exact": {"netlist_vs_import_random": [int(same.sum()), len(bits)]},
@@ -230,6 +229,7 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     if not same.all():
         raise LgnError(f"the optimised netlist differs from the imported one on {int((~same).sum())} of {len(bits)} "
                        "random vectors", "this is a bug in lgn: please report it with the state dict")
+    _emit(out, net, pipeline)
     return rep
 
 
@@ -244,6 +244,7 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
     except ValueError as e:
         raise LgnError(str(e), "see `lgn compile --help` for the pass names") from None
     opt = _opt_summary(names, net, optimised, pass_reports)
+    (out / VERILOG).unlink(missing_ok=True)  # emitted last: Verilog present means netlist and report match it
     for name, rewrites in opt["rewrites"].items():
         _say("compile", f"pass {name:<9} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rewrites.items()))
     serialize.save(optimised, out / NETLIST)
@@ -252,8 +253,15 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
     return optimised, opt
 
 
-def _emit(out: Path, net: Netlist, pipeline: int) -> dict:
-    """Write the classifier's Verilog; report.json's ``hdl`` section (which later stages follow)."""
+def _hdl(net: Netlist, pipeline: int) -> dict:
+    """report.json's ``hdl`` section, which ``lgn sim`` and ``lgn synth`` follow."""
+    from lgn.hdl.classifier import latencies
+
+    return {"pipeline": pipeline, "latency_cycles": sum(latencies(net, pipeline))}
+
+
+def _emit(out: Path, net: Netlist, pipeline: int) -> None:
+    """Write the classifier's Verilog, the stage's last artifact."""
     from lgn.hdl import Classifier
     from lgn.hdl.emit import to_verilog
 
@@ -261,7 +269,6 @@ def _emit(out: Path, net: Netlist, pipeline: int) -> dict:
     to_verilog(classifier, TOPLEVEL, out / VERILOG)
     shape = f"pipelined every {pipeline} layers, latency {classifier.latency} cycles" if pipeline else "combinational"
     _say("compile", f"verilog ({shape}) -> {out / VERILOG}")
-    return {"pipeline": pipeline, "latency_cycles": classifier.latency}
 
 
 def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, reports: list) -> dict:
@@ -320,10 +327,11 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     out = prepare_out(out)
     board = targets.get(board_name)
     net = serialize.load(netlist_path or out / NETLIST)
+    final = out / f"{board.name}.{board.family.bitstream}"
+    final.unlink(missing_ok=True)  # never leave an older bitstream beside a newer netlist
     pipeline = report.read(out).get("hdl", {}).get("pipeline", 0)  # as `lgn compile` built it
     result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed,
                                                    pipeline=pipeline)
-    final = out / f"{board.name}.{board.family.bitstream}"
     write_bytes(final, bitstream.read_bytes())
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     fields = result.to_dict() | {"bitstream": final.name}
