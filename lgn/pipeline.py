@@ -441,10 +441,10 @@ def summary(rep: dict) -> str:
         v = rep.get("bit_exact", {}).get(key)
         return "-" if v is None else f"{v[0]}/{v[1]}" + ("" if v[0] == v[1] else "  MISMATCH")
 
-    s = rep.get("synth", {})
+    s, gates = rep.get("synth", {}), rep.get("gates", {})
     rows = [
         ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
-        ("gates (hardened / optimised)", f"{rep.get('gates', {}).get('hardened', '-')} / {rep.get('gates', {}).get('netlist', '-')}"),
+        ("gates (hardened / optimised)", f"{gates.get('hardened', gates.get('trained', '-'))} / {gates.get('netlist', '-')}"),
         ("accuracy trained (relaxed)", frac("trained")),
         ("accuracy hardened (torch)", frac("hardened")),
         ("accuracy netlist (executor)", frac("netlist")),
