@@ -46,7 +46,7 @@ PRESETS: dict[str, TrainOptions] = {
     # pin): fixed random wiring of the same size plateaus near 95% here.
     "mnist-s": TrainOptions(preset="mnist-s", dataset="mnist", widths=(4000, 4000, 4000, 4000), thresholds=2,
                             tau=8.0, candidates=4, epochs=16, batch_size=256, lr=0.1),
-    # MNIST with at most 64K gates.
+    # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),
 }
