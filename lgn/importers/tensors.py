@@ -26,7 +26,7 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
             tensors = load_file(path)
         else:
             tensors = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as e:
+    except (SafetensorError, pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise FormatError(f"{path} is not a readable state dict of tensors ({first})", _FIX) from None
     for key in ("state_dict", "model_state_dict", "model"):  # common wrappers of a training script
