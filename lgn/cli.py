@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
     p.add_argument("--dataset", choices=DATASETS, help="default: the one the netlist was trained on")
+    p.add_argument("--post-synth", metavar="BOARD", choices=BOARDS,
+                   help=f"simulate the netlist Yosys maps the Verilog to for BOARD's FPGA ({', '.join(BOARDS)}), "
+                        "with Yosys' cell models, instead of the Verilog itself")
     sim_args(p)
     data_arg(p)
     p = command("synth", "synthesize, place and route for a board and write the bitstream")
@@ -238,7 +241,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command == "compile":
         return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline)
     if args.command == "sim":
-        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir)
+        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
     pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline)

@@ -284,8 +284,10 @@ def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, report
 
 
 def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None = None,
-              dataset: str | None = None, data_dir: Path | None = None) -> dict:
-    """Simulate the emitted Verilog under cocotb against the reference executor."""
+              dataset: str | None = None, data_dir: Path | None = None, post_synth: str | None = None) -> dict:
+    """Simulate the emitted Verilog under cocotb against the reference executor; with
+    ``post_synth`` (a board name), the netlist Yosys maps it to for that board's FPGA family,
+    simulated with Yosys' cell models, instead."""
     from lgn.hdl.classifier import score_width
     from lgn.sim.runner import simulate
 
@@ -295,27 +297,38 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     verilog = out / VERILOG
     if not verilog.exists():
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
+    what, sources, log, extra = "rtl", verilog, out / SIM_LOG, {}
+    if post_synth:
+        from lgn.boards import targets
+        from lgn.boards.flow import map_to_cells
+
+        family = targets.get(post_synth).family
+        _say("sim", f"mapping {VERILOG} to {family.name} cells with Yosys `{family.synth}` ...")
+        sources, yosys_s = map_to_cells(verilog, TOPLEVEL, family, out / "build" / f"postsynth-{family.name}")
+        what, log, extra = "postsynth", out / f"postsynth-{family.name}-sim.log", {"family": family.name,
+                                                                                 "yosys_s": round(yosys_s, 2)}
     x = np.concatenate([ds.x_test, _random_samples(net, ds, RANDOM_VECTORS)])
     bits = executor.encode(net.inputs, x)
     expected = executor.run_bits(net, bits)
     n_test = len(ds.x_test)
     _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) ...")
     latency = report.read(out).get("hdl", {}).get("latency_cycles", 0)
-    result = simulate(verilog, TOPLEVEL, bits, expected, score_width(net),
-                      build_dir=out / "build" / "sim", log=out / SIM_LOG, simulator=simulator, latency=latency)
+    result = simulate(sources, TOPLEVEL, bits, expected, score_width(net), build_dir=out / "build" / f"sim-{what}",
+                      log=log, simulator=simulator, latency=latency)
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
     test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
-    _say("sim", f"{result.simulator}: rtl vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "
+    _say("sim", f"{result.simulator}: {what} vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "
                 f"bit-exact ({result.wall_s:.1f} s)")
     rep = report.update(out, {
-        "accuracy": {"rtl": float((result.prediction.classes[:n_test] == ds.y_test).mean())},
-        "bit_exact": {"rtl_vs_netlist": [test_ok, n_test], "rtl_vs_netlist_random": [random_ok, RANDOM_VECTORS]},
-        "sim": {"simulator": result.simulator, "vectors": len(x), "wall_s": round(result.wall_s, 2)},
-        "artifacts": {"sim_log": SIM_LOG},
+        "accuracy": {what: float((result.prediction.classes[:n_test] == ds.y_test).mean())},
+        "bit_exact": {f"{what}_vs_netlist": [test_ok, n_test], f"{what}_vs_netlist_random": [random_ok, RANDOM_VECTORS]},
+        "sim" if what == "rtl" else "sim_postsynth": {"simulator": result.simulator, "vectors": len(x),
+                                                        "wall_s": round(result.wall_s, 2)} | extra,
+        "artifacts": {f"{what}_sim_log": log.name},
     })
     if result.matched != result.total:
-        raise LgnError(f"the RTL differs from the netlist on {result.total - result.matched} of {result.total} "
-                       f"vectors", f"see {out / SIM_LOG}")
+        raise LgnError(f"the {'RTL' if what == 'rtl' else 'mapped netlist'} differs from the netlist on "
+                       f"{result.total - result.matched} of {result.total} vectors", f"see {log}")
     return rep
 
 
@@ -452,6 +465,9 @@ def summary(rep: dict) -> str:
         ("bit-exact netlist vs torch", pair("netlist_vs_torch")),
         ("bit-exact rtl vs netlist", pair("rtl_vs_netlist")),
     ]
+    if "postsynth_vs_netlist" in rep.get("bit_exact", {}):
+        rows += [("accuracy post-synthesis", frac("postsynth")),
+                 ("bit-exact post-synth vs netlist", pair("postsynth_vs_netlist"))]
     if "import" in rep:
         rows.insert(1, ("imported from", f"{rep['import']['format']} {rep['import']['state_dict']}"))
         rows.insert(-2, ("bit-exact netlist vs import", pair("netlist_vs_import_random")))

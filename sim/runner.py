@@ -69,9 +69,10 @@ def _simulator_env(simulator: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_testbench(verilog: Path, toplevel: str, test_module: str, env: dict[str, str], *, build_dir: Path,
-                  log: Path, simulator: str | None = None) -> tuple[str, float]:
-    """Build ``verilog`` and run the cocotb ``test_module`` on it; ``(simulator, wall seconds)``.
+def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, env: dict[str, str], *,
+                  build_dir: Path, log: Path, simulator: str | None = None) -> tuple[str, float]:
+    """Build ``verilog`` (one file or several) and run the cocotb ``test_module`` on it;
+    ``(simulator, wall seconds)``.
 
     The testbench reports through files named in ``env``. A failure to build raises
     :class:`ToolError` naming the log; a failing testbench does not raise here (its results file
@@ -89,7 +90,9 @@ def run_testbench(verilog: Path, toplevel: str, test_module: str, env: dict[str,
     with _simulator_env(simulator):
         runner = get_runner(simulator)
         try:
-            runner.build(sources=[Path(verilog).resolve()], hdl_toplevel=toplevel, build_dir=build_dir,
+            sources = [Path(v).resolve() for v in (verilog if isinstance(verilog, list) else [verilog])]
+            includes = sorted({str(v.parent) for v in sources})  # e.g. the .vh files beside Yosys' cell models
+            runner.build(sources=sources, includes=includes, hdl_toplevel=toplevel, build_dir=build_dir,
                          build_args=build_args, timescale=TIMESCALE, always=True, log_file=log)
         except (SystemExit, Exception) as e:  # the runner raises SystemExit / CalledProcessError on build errors
             raise ToolError(simulator, f"building the simulation failed ({type(e).__name__})", log) from None
@@ -112,7 +115,7 @@ def _results(build_dir: Path, results: Path, simulator: str, log: Path) -> dict[
         return dict(r)
 
 
-def simulate(verilog: Path, toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
+def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
              build_dir: Path, log: Path, simulator: str | None = None, latency: int = 0) -> SimResult:
     """Drive every row of ``bits`` through ``verilog`` (a :class:`~lgn.hdl.Classifier`, pipelined
     with ``latency`` cycles or combinational) and compare with ``expected``.

@@ -55,7 +55,8 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     (the combinational design goes through synth in test_determinism.py and `make demo`)."""
     out = tmp_path / "out"
     small = ["--widths", "300,300", "--thresholds", "2", "--epochs", "4"]
-    for args in (["train", *small], ["compile", "--pipeline", "1"], ["sim"], ["synth"]):
+    for args in (["train", *small], ["compile", "--pipeline", "1"], ["sim"], ["sim", "--post-synth", "icebreaker"],
+                 ["synth"]):
         result = lgn(*args, "--out", out)
         assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
@@ -64,6 +65,8 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     assert report["bit_exact"]["netlist_vs_torch"] == [n, n]
     assert report["bit_exact"]["rtl_vs_netlist"] == [n, n]
     assert report["bit_exact"]["rtl_vs_netlist_random"][0] == report["bit_exact"]["rtl_vs_netlist_random"][1]
+    assert report["bit_exact"]["postsynth_vs_netlist"] == [n, n]  # the iCE40-mapped netlist, too
+    assert report["sim_postsynth"]["family"] == "ice40" and report["accuracy"]["postsynth"] == report["accuracy"]["rtl"]
     acc = report["accuracy"]
     assert acc["hardened"] == acc["netlist"] == acc["rtl"] and acc["hardened"] > 0.5
     gates = report["gates"]

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from lgn.boards import targets
+from lgn.boards.flow import map_to_cells
 from lgn.hdl import Classifier
 from lgn.hdl.classifier import latencies, score_width
 from lgn.hdl.emit import to_verilog
@@ -41,6 +43,20 @@ def test_pipelined_rtl_takes_a_vector_every_clock(net, tmp_path, pipeline):
     assert (result.matched, result.total) == (600, 600)
     layers = len(net.layers)
     assert sum(latencies(net, pipeline)) == -(-layers // pipeline) + 4 + 2  # core + popcount(10) + argmax(4)
+
+
+@pytest.mark.parametrize("board, pipeline", [("icebreaker", 1), ("ulx3s", 0)])
+def test_post_synthesis_netlist_matches_executor(net, tmp_path, board, pipeline):
+    """The Verilog Yosys maps to iCE40 / ECP5 cells, simulated with Yosys' cell models."""
+    classifier = Classifier(net, pipeline)
+    to_verilog(classifier, "classifier", tmp_path / "c.v")
+    sources, _ = map_to_cells(tmp_path / "c.v", "classifier", targets.get(board).family, tmp_path / "map")
+    assert "SB_LUT4" in sources[0].read_text() or "LUT4" in sources[0].read_text()
+    bits = np.random.default_rng(8).random((300, net.inputs.width)) < 0.5
+    expected = executor.run_bits(net, bits)
+    result = simulate(sources, "classifier", bits, expected, score_width(net), build_dir=tmp_path / "build",
+                      log=tmp_path / "sim.log", latency=classifier.latency)
+    assert (result.matched, result.total) == (300, 300)
 
 
 def test_a_single_wrong_gate_is_caught(net, tmp_path):
