@@ -30,24 +30,15 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return value
-
-
-def _positive(kind):
+def _positive(kind, *, zero: bool = False):
+    """An argparse type: a ``kind`` number above 0 (or at least 0 with ``zero``)."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"expected {'0 or more' if zero else 'a positive number'}, got {text!r}")
         return value
     return parse
 
@@ -95,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--no-opt", action="store_true", help="run no IR passes")
 
     def hdl_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--pipeline", type=_count, default=0, metavar="K",
+        p.add_argument("--pipeline", type=_positive(int, zero=True), default=0, metavar="K",
                        help="register the classifier every K gate layers and every popcount/argmax level, one "
                             "inference per clock (default 0: combinational); sim and synth follow it")
 
@@ -251,7 +242,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
 
 def _launch_processes(argv: list[str], processes: int) -> int:
     """``lgn train --processes N ...``: the same command as ``torchrun --standalone --nproc_per_node N
-    -m lgn.train ...``, each process with an equal share of the cores."""
+    -m lgn.train ...``."""
     import subprocess
 
     rest, skip = [], False
@@ -263,12 +254,10 @@ def _launch_processes(argv: list[str], processes: int) -> int:
             skip = True
             continue
         rest.append(arg)
-    env = dict(os.environ)
-    env.setdefault("LGN_THREADS", str(max(1, (os.cpu_count() or 1) // processes)))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
            "-m", "lgn.train", *rest]
-    try:
-        return subprocess.call(cmd, env=env)
+    try:  # each worker takes its share of the cores in _configure_torch (WORLD_SIZE is set there)
+        return subprocess.call(cmd)
     except KeyboardInterrupt:  # torchrun forwards the signal to the workers and reports them
         return 130
 

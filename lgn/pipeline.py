@@ -465,12 +465,12 @@ def summary(rep: dict) -> str:
         ("bit-exact netlist vs torch", pair("netlist_vs_torch")),
         ("bit-exact rtl vs netlist", pair("rtl_vs_netlist")),
     ]
-    if "postsynth_vs_netlist" in rep.get("bit_exact", {}):
-        rows += [("accuracy post-synthesis", frac("postsynth")),
-                 ("bit-exact post-synth vs netlist", pair("postsynth_vs_netlist"))]
     if "import" in rep:
         rows.insert(1, ("imported from", f"{rep['import']['format']} {rep['import']['state_dict']}"))
         rows.insert(-2, ("bit-exact netlist vs import", pair("netlist_vs_import_random")))
+    if "postsynth_vs_netlist" in rep.get("bit_exact", {}):  # after the import rows: they count from the end
+        rows += [("accuracy post-synthesis", frac("postsynth")),
+                 ("bit-exact post-synth vs netlist", pair("postsynth_vs_netlist"))]
     if s:
         rows += [
             ("device", s["device"]),

@@ -69,22 +69,27 @@ def _simulator_env(simulator: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, env: dict[str, str], *,
-                  build_dir: Path, log: Path, simulator: str | None = None) -> tuple[str, float]:
-    """Build ``verilog`` (one file or several) and run the cocotb ``test_module`` on it;
-    ``(simulator, wall seconds)``.
+def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, vectors: dict[str, np.ndarray], *,
+                  build_dir: Path, log: Path, simulator: str | None = None
+                  ) -> tuple[str, float, dict[str, np.ndarray]]:
+    """Build ``verilog`` (one file or several) and run the cocotb ``test_module`` on it:
+    ``(simulator, wall seconds, the arrays the testbench saved)``.
 
-    The testbench reports through files named in ``env``. A failure to build raises
-    :class:`ToolError` naming the log; a failing testbench does not raise here (its results file
-    tells the caller what happened).
+    The testbench reads ``vectors`` from the ``.npz`` file named by ``LGN_SIM_VECTORS`` and saves
+    its results to ``LGN_SIM_RESULTS``. A failure to build, or a testbench that saved nothing,
+    raises :class:`ToolError` naming the log.
     """
-    from cocotb_tools.runner import get_runner
+    from cocotb_tools.runner import get_results, get_runner
 
     simulator = simulator or default_simulator()
     if simulator not in SIMULATORS:
         raise LgnError(f"unknown simulator {simulator!r}", f"choose one of {', '.join(SIMULATORS)}")
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
+    inputs, results, xml = build_dir / "vectors.npz", build_dir / "results.npz", build_dir / "results.xml"
+    results.unlink(missing_ok=True)
+    np.savez(inputs, **vectors)
+    env = {"LGN_SIM_VECTORS": str(inputs), "LGN_SIM_RESULTS": str(results)}
     start = time.perf_counter()
     build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
     with _simulator_env(simulator):
@@ -98,21 +103,15 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, e
             raise ToolError(simulator, f"building the simulation failed ({type(e).__name__})", log) from None
         try:
             runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
-                        timescale=TIMESCALE, log_file=log, results_xml=str(build_dir / "results.xml"), extra_env=env)
+                        timescale=TIMESCALE, log_file=log, results_xml=str(xml), extra_env=env)
         except SystemExit:
-            pass  # under pytest the runner exits on a failed testbench
-    return simulator, time.perf_counter() - start
-
-
-def _results(build_dir: Path, results: Path, simulator: str, log: Path) -> dict[str, np.ndarray]:
-    """The arrays the testbench saved, or :class:`ToolError` if it did not finish."""
-    from cocotb_tools.runner import get_results
-
+            pass  # under pytest the runner exits on a failed testbench; the results file tells what happened
+    wall = time.perf_counter() - start
     if not results.exists():
-        _, failed = get_results(Path(build_dir).resolve() / "results.xml")
+        _, failed = get_results(xml)
         raise ToolError(simulator, f"the testbench did not finish ({failed} test(s) failed)", log)
     with np.load(results, allow_pickle=False) as r:
-        return dict(r)
+        return simulator, wall, dict(r)
 
 
 def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
@@ -123,16 +122,10 @@ def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expect
     Mismatches do not raise here: they come back in ``matched`` so the caller can report them.
     A failure to build or run the simulation raises :class:`ToolError` naming the log.
     """
-    build_dir = Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
-    vectors, results = build_dir / "vectors.npz", build_dir / "results.npz"
-    results.unlink(missing_ok=True)
-    np.savez(vectors, bits=bits.astype(np.uint8), scores=expected.scores, classes=expected.classes,
-             score_width=score_width, latency=latency)
-    simulator, wall = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier",
-                                    {"LGN_SIM_VECTORS": str(vectors), "LGN_SIM_RESULTS": str(results)},
-                                    build_dir=build_dir, log=log, simulator=simulator)
-    r = _results(build_dir, results, simulator, log)
+    vectors = {"bits": bits.astype(np.uint8), "scores": expected.scores, "classes": expected.classes,
+               "score_width": score_width, "latency": latency}
+    simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier", vectors,
+                                       build_dir=build_dir, log=log, simulator=simulator)
     got = Prediction(r["scores"], r["classes"])
     same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
     return SimResult(simulator, got, int(same.sum()), len(same), wall)
@@ -143,12 +136,7 @@ def simulate_host(verilog: Path, toplevel: str, frames: np.ndarray, num_classes:
     """The classes :mod:`lgn.host` reads back when it streams ``frames`` (one row of bytes per
     sample) over the UART of ``verilog`` (a :class:`~lgn.hdl.serial_classifier.SerialClassifier`
     with clock divisor ``divisor``)."""
-    build_dir = Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
-    vectors, results = build_dir / "frames.npz", build_dir / "host-results.npz"
-    results.unlink(missing_ok=True)
-    np.savez(vectors, frames=frames.astype(np.uint8), num_classes=num_classes, divisor=divisor)
-    simulator, _ = run_testbench(verilog, toplevel, "lgn.sim.tb_host",
-                                 {"LGN_SIM_VECTORS": str(vectors), "LGN_SIM_RESULTS": str(results)},
-                                 build_dir=build_dir, log=log, simulator=simulator)
-    return _results(build_dir, results, simulator, log)["classes"]
+    vectors = {"frames": frames.astype(np.uint8), "num_classes": num_classes, "divisor": divisor}
+    _, _, r = run_testbench(verilog, toplevel, "lgn.sim.tb_host", vectors, build_dir=build_dir, log=log,
+                            simulator=simulator)
+    return r["classes"]
