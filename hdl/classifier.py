@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from lgn.hdl.argmax import Argmax
 from lgn.hdl.core import GateCore, stage_ends
 from lgn.hdl.delay import delay
-from lgn.hdl.popcount import Popcount, tree_depth
+from lgn.hdl.popcount import FAN_IN, Popcount, tree_depth
 from lgn.ir.netlist import Netlist
 
 
@@ -22,7 +22,7 @@ def latencies(net: Netlist, pipeline: int) -> tuple[int, int]:
     """Cycles from ``x`` to the scores and from the scores to the class, for ``pipeline`` K."""
     if pipeline == 0:
         return 0, 0
-    return len(stage_ends(len(net.layers), pipeline)) + tree_depth(net.head.group_size), tree_depth(net.head.num_classes)
+    return len(stage_ends(len(net.layers), pipeline)) + tree_depth(net.head.group_size, FAN_IN), tree_depth(net.head.num_classes)
 
 
 class Classifier(wiring.Component):

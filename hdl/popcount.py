@@ -1,4 +1,4 @@
-"""Population count as a balanced adder tree."""
+"""Population count as a balanced tree of multi-operand adders."""
 
 from __future__ import annotations
 
@@ -8,19 +8,27 @@ from amaranth.lib.wiring import In, Out
 
 from lgn.hdl.delay import delay
 
+#: Operands per node of a pipelined popcount: Yosys maps each node's sum as one compressor tree
+#: (``alumacc`` / ``maccmap``) that ABC packs into LUTs with the logic feeding it; two-operand
+#: nodes would force a carry-chain adder per register level instead (bench/head_luts.py).
+FAN_IN = 3
 
-def tree_depth(leaves: int) -> int:
-    """Levels of a balanced binary tree over ``leaves`` inputs."""
-    return max(leaves - 1, 0).bit_length()
+
+def tree_depth(leaves: int, fan_in: int = 2) -> int:
+    """Levels of a balanced tree with ``fan_in`` children per node over ``leaves`` inputs."""
+    depth, nodes = 0, leaves
+    while nodes > 1:
+        nodes, depth = -(-nodes // fan_in), depth + 1
+    return depth
 
 
 class Popcount(wiring.Component):
     """Number of set bits of ``i``.
 
-    Built as a balanced tree of two-input adders, each result in its own signal: a flat sum of
-    hundreds of terms is slow for Yosys (and crashes it past ~400 terms), and an Amaranth
-    expression used twice would be emitted twice. ``pipelined`` registers every level of the
-    tree, so ``o`` follows ``i`` by :attr:`latency` = :func:`tree_depth` cycles.
+    Built as a balanced tree whose nodes each sum up to ``fan_in`` operands into their own
+    signal: a flat sum of hundreds of terms is slow for Yosys (and crashes it past ~400 terms),
+    and an Amaranth expression used twice would be emitted twice. ``pipelined`` registers every
+    level of the tree, so ``o`` follows ``i`` by :attr:`latency` = :func:`tree_depth` cycles.
 
     Members
     -------
@@ -28,12 +36,14 @@ class Popcount(wiring.Component):
     o : Out(width.bit_length())
     """
 
-    def __init__(self, width: int, pipelined: bool = False) -> None:
+    def __init__(self, width: int, pipelined: bool = False, fan_in: int = FAN_IN) -> None:
         if width < 1:
             raise ValueError("Popcount needs at least one input bit")
-        self.width = width
+        if fan_in < 2:
+            raise ValueError("a popcount tree node needs at least two operands")
+        self.width, self.fan_in = width, fan_in
         self.pipelined = pipelined
-        self.latency = tree_depth(width) if pipelined else 0
+        self.latency = tree_depth(width, fan_in) if pipelined else 0
         super().__init__({"i": In(width), "o": Out(width.bit_length())})
 
     def elaborate(self, platform) -> Module:
@@ -43,15 +53,16 @@ class Popcount(wiring.Component):
         depth = 0
         while len(level) > 1:
             nxt = []
-            for k in range(0, len(level) - 1, 2):
-                (x, mx), (y, my) = level[k], level[k + 1]
-                s = Signal(range(mx + my + 1), name=f"sum_l{depth}_{k // 2}")
-                domain += s.eq(x + y)
-                nxt.append((s, mx + my))
-            if len(level) % 2:
-                value, count = level[-1]  # carried up a level: in a pipelined tree it keeps pace
-                nxt.append((delay(m, value, int(self.pipelined), f"carry_l{depth}"), count))
+            for k in range(0, len(level), self.fan_in):
+                node = level[k:k + self.fan_in]
+                if len(node) == 1:  # carried up a level: in a pipelined tree it keeps pace
+                    value, count = node[0]
+                    nxt.append((delay(m, value, int(self.pipelined), f"carry_l{depth}"), count))
+                    continue
+                count = sum(c for _, c in node)
+                s = Signal(range(count + 1), name=f"sum_l{depth}_{k // self.fan_in}")
+                domain += s.eq(sum(v for v, _ in node))
+                nxt.append((s, count))
             level, depth = nxt, depth + 1
         m.d.comb += self.o.eq(level[0][0])
         return m
-

@@ -42,7 +42,7 @@ def test_pipelined_rtl_takes_a_vector_every_clock(net, tmp_path, pipeline):
     result, expected = _simulate(net, net, tmp_path, pipeline=pipeline)
     assert (result.matched, result.total) == (600, 600)
     layers = len(net.layers)
-    assert sum(latencies(net, pipeline)) == -(-layers // pipeline) + 4 + 2  # core + popcount(10) + argmax(4)
+    assert sum(latencies(net, pipeline)) == -(-layers // pipeline) + 3 + 2  # core + popcount(10: 10→4→2→1) + argmax(4)
 
 
 @pytest.mark.parametrize("board, pipeline", [("icebreaker", 1), ("ulx3s", 0)])
