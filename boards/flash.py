@@ -29,6 +29,9 @@ def flash(board: Board, bitstream: Path) -> None:
     """Program ``board`` with ``bitstream``; the programmer's own output goes to the terminal."""
     from amaranth.build.run import LocalBuildProducts
 
+    if board.programmer is None:
+        raise LgnError(f"--board {board.name} is an out-of-context build: there is no board to program",
+                       "synthesize for a board (`lgn synth --board icebreaker` or `--board ulx3s`) and flash that")
     bitstream = Path(bitstream)
     if not bitstream.is_file():
         raise LgnError(f"bitstream {bitstream} does not exist", f"run `lgn synth --board {board.name}` first")

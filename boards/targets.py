@@ -41,8 +41,8 @@ class Board:
     luts: int                 # LUT4s the device has
     family: Family
     nextpnr_args: tuple[str, ...]
-    platform: Callable[[], Platform]
-    programmer: tuple[str, str, str]  # (environment variable, default tool, how to install it), as amaranth-boards runs it
+    platform: Callable[[], Platform] | None  # None: an out-of-context build, no board and no bitstream
+    programmer: tuple[str, str, str] | None  # (environment variable, default tool, how to install it), as amaranth-boards runs it
 
 
 def _icebreaker() -> Platform:
@@ -60,6 +60,10 @@ BOARDS = {
                         ("ICEPROG", "iceprog", "Debian/Ubuntu: `apt install fpga-icestorm`")),
     "ulx3s": Board("ulx3s", "LFE5U-85F-6BG381C", 83640, ECP5, ("--85k", "--package", "CABGA381", "--speed", "6"),
                    _ulx3s_85f, ("OPENFPGALOADER", "openFPGALoader", "Debian/Ubuntu: `apt install openfpgaloader`")),
+    # Out of context, the way LogicNets and DWN report LUTs and Fmax: registered inputs and outputs,
+    # placed and routed on the ECP5-85F without I/O buffers (nextpnr-ice40 has no such mode).
+    "none": Board("none", "LFE5U-85F-6BG381C, out of context", 83640, ECP5,
+                  ("--85k", "--package", "CABGA381", "--speed", "6", "--out-of-context"), None, None),
 }
 
 

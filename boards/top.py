@@ -1,11 +1,13 @@
-"""Board tops: a :class:`SerialClassifier` wired to a board's clock and UART pins."""
+"""Tops: a :class:`SerialClassifier` wired to a board's clock and UART pins, or the classifier
+between registers for an out-of-context build."""
 
 from __future__ import annotations
 
 from amaranth.hdl import Elaboratable, Module
-from amaranth.lib import io
+from amaranth.lib import io, wiring
+from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.classifier import latencies
+from lgn.hdl.classifier import Classifier, latencies
 from lgn.hdl.serial_classifier import SerialClassifier
 from lgn.ir.netlist import Netlist
 
@@ -35,4 +37,26 @@ class UARTTop(Elaboratable):
         divisor = round(platform.default_clk_frequency / self.baud)
         m.submodules.serial = serial = SerialClassifier(self._net, divisor, self.settle_cycles, self.pipeline)
         m.d.comb += [serial.rx.eq(rx.i), tx.o.eq(serial.tx)]
+        return m
+
+
+class RegisteredTop(wiring.Component):
+    """The classifier with a register on every input and output bit: an out-of-context block
+    whose Fmax is the classifier's own (one clock from input register to output register when
+    combinational, one pipeline stage when pipelined). Inputs are latched one cycle before the
+    classifier sees them and outputs one cycle after, so :attr:`latency` is the classifier's + 2.
+    """
+
+    def __init__(self, net: Netlist, pipeline: int = 0) -> None:
+        self._classifier = Classifier(net, pipeline)
+        self.pipeline = pipeline
+        self.path_cycles = 1
+        self.latency = self._classifier.latency + 2
+        super().__init__({"x": In(net.inputs.width), "scores": Out(len(self._classifier.scores.as_value())),
+                          "cls": Out(len(self._classifier.cls))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.classifier = c = self._classifier
+        m.d.sync += [c.x.eq(self.x), self.scores.eq(c.scores.as_value()), self.cls.eq(c.cls)]
         return m

@@ -374,12 +374,15 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     pipeline = report.read(out).get("hdl", {}).get("pipeline", 0)  # as `lgn compile` built it
     result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed,
                                                    pipeline=pipeline)
-    write_bytes(final, bitstream.read_bytes())
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
-    fields = result.to_dict() | {"bitstream": final.name}
-    _say("synth", f"{board.device}: {result.luts} LUTs, {result.ffs} FFs, Fmax {result.fmax_mhz} MHz -> {final}")
-    return report.update(out, {"synth": fields, "artifacts": {"bitstream": final.name,
-                                                               "nextpnr_report": NEXTPNR_REPORT}})
+    artifacts = {"nextpnr_report": NEXTPNR_REPORT}
+    if result.bitstream:
+        write_bytes(final, bitstream.read_bytes())
+        artifacts["bitstream"] = final.name
+    fields = result.to_dict() | {"bitstream": artifacts.get("bitstream", "")}
+    _say("synth", f"{board.device}: {result.luts} LUTs, {result.ffs} FFs, Fmax {result.fmax_mhz} MHz"
+                  + (f" -> {final}" if result.bitstream else " (out of context: no bitstream)"))
+    return report.update(out, {"synth": fields, "artifacts": artifacts})
 
 
 def flash_stage(out: Path, board_name: str = "icebreaker", bitstream: Path | None = None) -> None:
@@ -512,7 +515,7 @@ def summary(rep: dict) -> str:
                      + (f", {s['path_cycles']} cycles to settle)" if s["path_cycles"] > 1 else ")")),
             ("latency / throughput", f"{s['latency_cycles']} cycles / {s['inferences_per_s']:,.0f} inferences/s"
                                      + (f" (pipeline {s['pipeline']})" if s["pipeline"] else " (combinational)")),
-            ("bitstream", s["bitstream"]),
+            ("bitstream", s["bitstream"] or "none (out of context)"),
         ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)

@@ -33,16 +33,17 @@ def find(name: str) -> str:
     return found
 
 
-def run(name: str, args: list[str], *, log: Path, cwd: Path | None = None) -> float:
+def run(name: str, args: list[str], *, log: Path, cwd: Path | None = None, timeout_s: float | None = None) -> float:
     """Run tool ``name`` with ``args``, stdout and stderr to ``log``; return wall seconds.
 
-    A non-zero exit raises :class:`ToolError` carrying the tool's last error line and the log path.
+    A non-zero exit raises :class:`ToolError` carrying the tool's last error line and the log path;
+    a run past ``timeout_s`` is killed and raises :class:`subprocess.TimeoutExpired`.
     """
     exe = find(name)
     start = time.perf_counter()
     with open(log, "wb") as f:
         result = subprocess.run([exe, *args], cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, timeout=timeout_s)
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise ToolError(name, last_error(log) or f"exit status {result.returncode}", log)

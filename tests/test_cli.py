@@ -50,13 +50,29 @@ def test_synth_for_an_ecp5_board(netlist_dir, tmp_path):
     assert (out / "ulx3s.bit").stat().st_size > 1_000_000  # an uncompressed LFE5U-85F image
 
 
+def test_out_of_context_build_reports_luts_and_fmax_without_a_bitstream(netlist_dir, tmp_path):
+    out = tmp_path / "ooc"
+    out.mkdir()
+    (out / "netlist.safetensors").write_bytes((netlist_dir / "netlist.safetensors").read_bytes())
+    result = lgn("synth", "--board", "none", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    synth = json.loads((out / "report.json").read_text())["synth"]
+    net = serialize.load(out / "netlist.safetensors")
+    assert synth["device"].endswith("out of context") and synth["bitstream"] == ""
+    assert 0 < synth["luts"] < 1000 and synth["ffs"] > net.inputs.width // 2  # inputs (those read) and outputs registered
+    assert synth["fmax_mhz"] > 25 and synth["latency_cycles"] == 2  # input and output registers
+    assert not list(out.glob("none.*"))
+    result = lgn("flash", "--board", "none", "--out", out)
+    assert result.returncode == 1 and "out-of-context build" in result.stderr.splitlines()[-1]
+
+
 def test_stages_one_by_one_end_to_end(tmp_path):
     """A small digits model through train, compile (pipelined), sim and synth as separate commands
     (the combinational design goes through synth in test_determinism.py and `make demo`)."""
     out = tmp_path / "out"
     small = ["--widths", "300,300", "--thresholds", "2", "--epochs", "4"]
-    for args in (["train", *small], ["compile", "--pipeline", "1"], ["sim"], ["sim", "--post-synth", "icebreaker"],
-                 ["synth"]):
+    for args in (["train", *small], ["compile", "--pipeline", "1"], ["verify", "--formal", "--timeout", "120"], ["sim"],
+                 ["sim", "--post-synth", "icebreaker"], ["synth"]):
         result = lgn(*args, "--out", out)
         assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
@@ -72,6 +88,8 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     gates = report["gates"]
     assert gates["trained"] == gates["hardened"] == report["opt"]["gates_before"] == 600
     assert 0 < gates["netlist"] == report["opt"]["gates_after"] < 600  # the passes removed gates
+    assert report["formal"]["core"]["status"] == "proven"  # the head's popcounts may run out of time
+    assert report["formal"]["head"]["status"] in ("proven", "timeout")
     hdl = report["hdl"]
     layers = len(serialize.load(out / "netlist.safetensors").layers)
     assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers + 4 + 4  # a stage per layer, popcount(30: 30→10→4→2→1), argmax(10)
