@@ -1,11 +1,11 @@
 """iCE40 LUT4s after Yosys ``synth_ice40`` for a trained model's netlist, before and after lgn's IR passes.
 
 Both netlists (the hardened one and the one ``lgn compile`` writes) are emitted as lgn's
-combinational classifier (gate core, popcount head, argmax) and synthesized by the same Yosys
-script, in parallel; the optimised one is first checked equal to the hardened one on random
+classifier (gate core, popcount head, argmax; combinational unless ``--pipeline K``) and
+synthesized by the same Yosys script, in parallel; the optimised one is first checked equal to the hardened one on random
 vectors. The last line is a JSON object of the headline figures.
 
-    python bench/opt_luts.py OUT/model.safetensors [--passes P1,P2] [--keep DIR]
+    python bench/opt_luts.py OUT/model.safetensors [--passes P1,P2] [--pipeline K] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--passes", help="comma-separated IR passes (default: lgn compile's)")
     parser.add_argument("--keep", type=Path, help="keep the Verilog and Yosys logs in this folder")
+    parser.add_argument("--pipeline", type=int, default=0, metavar="K",
+                        help="emit both pipelined every K layers (default 0: combinational)")
     args = parser.parse_args()
     model, _ = checkpoint.load(args.checkpoint)
     hardened = harden(model)
@@ -75,12 +77,12 @@ def main() -> None:
         designs = {}
         for name, net in (("hardened", hardened), ("optimised", optimised)):
             designs[name] = build / f"{name}.v"
-            to_verilog(Classifier(net), "classifier", designs[name])
+            to_verilog(Classifier(net, args.pipeline), "classifier", designs[name])
         results = synth_jobs(designs, build)
 
     before, after = results["hardened"], results["optimised"]
     print(json.dumps({
-        "gates_hardened": hardened.num_gates, "gates_optimised": optimised.num_gates,
+        "pipeline": args.pipeline, "gates_hardened": hardened.num_gates, "gates_optimised": optimised.num_gates,
         "luts_hardened": before["luts"], "luts_optimised": after["luts"],
         "lut_reduction": round(1 - after["luts"] / before["luts"], 4),
         "yosys_s_hardened": before["yosys_s"], "yosys_s_optimised": after["yosys_s"],
