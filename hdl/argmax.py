@@ -41,8 +41,8 @@ class Argmax(wiring.Component):
             for k in range(0, len(level) - 1, 2):
                 (lv, li), (rv, ri) = level[k], level[k + 1]
                 right = Signal(name=f"right_l{depth}_{k // 2}")
-                v = Signal(self.value_width, name=f"max_l{depth}_{k // 2}")
-                i = Signal(range(self.count), name=f"arg_l{depth}_{k // 2}")
+                v = Signal(self.value_width, name=f"max_l{depth}_{k // 2}", reset_less=True)
+                i = Signal(range(self.count), name=f"arg_l{depth}_{k // 2}", reset_less=True)
                 m.d.comb += right.eq(rv > lv)
                 domain += [v.eq(Mux(right, rv, lv)), i.eq(Mux(right, ri, li))]
                 nxt.append((v, i))

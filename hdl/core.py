@@ -72,7 +72,7 @@ class GateCore(wiring.Component):
             bits.extend(out[j] for j in range(layer.size))
             if i in ends:  # register what later layers or the head still read
                 live = [b for b in range(len(bits)) if last_read[b] > i]
-                stage = Signal(len(live), name=f"stage{ends.index(i)}")
+                stage = Signal(len(live), name=f"stage{ends.index(i)}", reset_less=True)
                 m.d.sync += stage.eq(Cat(bits[b] for b in live))
                 for k, b in enumerate(live):
                     bits[b] = stage[k]

@@ -6,9 +6,14 @@ from amaranth.hdl import Module, Signal, Value
 
 
 def delay(m: Module, value: Value, cycles: int, name: str) -> Value:
-    """``value`` seen ``cycles`` clock cycles later (``value`` itself when ``cycles`` is 0)."""
+    """``value`` seen ``cycles`` clock cycles later (``value`` itself when ``cycles`` is 0).
+
+    Like every pipeline register lgn builds, these have no reset: a pipeline flushes itself in
+    :attr:`latency` cycles, and a reset would route to every flip-flop (on a nearly full UP5K,
+    the difference between routing and not).
+    """
     for k in range(cycles):
-        reg = Signal(len(value), name=f"{name}_d{k}")
+        reg = Signal(len(value), name=f"{name}_d{k}", reset_less=True)
         m.d.sync += reg.eq(value)
         value = reg
     return value

@@ -60,7 +60,7 @@ class Popcount(wiring.Component):
                     nxt.append((delay(m, value, int(self.pipelined), f"carry_l{depth}"), count))
                     continue
                 count = sum(c for _, c in node)
-                s = Signal(range(count + 1), name=f"sum_l{depth}_{k // self.fan_in}")
+                s = Signal(range(count + 1), name=f"sum_l{depth}_{k // self.fan_in}", reset_less=True)
                 domain += s.eq(sum(v for v, _ in node))
                 nxt.append((s, count))
             level, depth = nxt, depth + 1
