@@ -96,7 +96,7 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     assert report["formal"]["head"]["status"] in ("proven", "timeout")
     hdl = report["hdl"]
     layers = len(serialize.load(out / "netlist.safetensors").layers)
-    assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers + 4 + 4  # a stage per layer, popcount(30: 30→10→4→2→1), argmax(10)
+    assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers - 1 + 4 + 4  # a stage per layer but the last, popcount(30: 30→10→4→2→1), argmax(10)
     synth = report["synth"]
     assert synth["device"] == "iCE40UP5K-SG48" and 0 < synth["luts"] <= 5280
     assert synth["pipeline"] == 1 and synth["latency_cycles"] == hdl["latency_cycles"] and synth["path_cycles"] == 1

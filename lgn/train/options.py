@@ -42,9 +42,9 @@ class TrainOptions:
 PRESETS: dict[str, TrainOptions] = {
     # Embedded sklearn digits: seconds per epoch, the demo's model.
     "digits": TrainOptions(),
-    # MNIST for the iCE40UP5K (5,280 logic cells) with its UART top: 7K gates, a 1000-bit head, one
-    # threshold per pixel (every input bit costs the UP5K a logic cell in the input register).
-    "mnist-xs": TrainOptions(preset="mnist-xs", dataset="mnist", widths=(3000, 3000, 1000), thresholds=1,
+    # MNIST for the iCE40UP5K (5,280 logic cells) with its UART top, pipelined: 6K gates, a 1000-bit
+    # head, one threshold per pixel (every input bit costs the UP5K a logic cell in the input register).
+    "mnist-xs": TrainOptions(preset="mnist-xs", dataset="mnist", widths=(2500, 2500, 1000), thresholds=1,
                              tau=4.0, candidates=4, epochs=20, batch_size=256, lr=0.1),
     # MNIST with at most 16K gates; two thresholds per pixel, learned connections (4 candidates per
     # pin): fixed random wiring of the same size plateaus near 95% here.
