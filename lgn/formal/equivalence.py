@@ -57,7 +57,9 @@ def _prove(part: str, verilog: Path, reference_text: str, module: str, latency: 
     rtl = build_dir / "classifier_rtl.v"
     if not rtl.exists():
         rtl.write_bytes(Path(verilog).read_bytes())  # YoWASP tools see only their working folder
-    sequence = f"-seq {latency + 1} -prove-skip {latency} -set-init-zero -set in_rst 0 " if latency else ""
+    sequence = f"-seq {latency + 1} -prove-skip {latency} -set-init-zero " if latency else ""
+    if "input rst" in reference_text:
+        sequence += "-set in_rst 0 "
     script = build_dir / f"prove_{part}.ys"
     script.write_text("\n".join([
         f"read_verilog {rtl.name}", _cut(part), f"read_verilog {ref.name}", "proc",
@@ -84,13 +86,14 @@ def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeou
     build_dir.mkdir(parents=True, exist_ok=True)
     core_latency = len(stage_ends(len(net.layers), pipeline))
     head_latency = sum(latencies(net, pipeline)) - core_latency
+    clocked = core_latency + head_latency > 0  # the emitted classifier has clk and rst ports
     proofs = []
     for part in parts:
         if part == "core":
-            text, module, latency = reference.core_verilog(net, core_latency), reference.CORE, core_latency
+            text, module, latency = reference.core_verilog(net, core_latency, clocked), reference.CORE, core_latency
             assumptions = []
         else:
-            text, module, latency = (reference.head_verilog(net, score_width(net), head_latency),
+            text, module, latency = (reference.head_verilog(net, score_width(net), head_latency, clocked),
                                      reference.HEAD, head_latency)
             assumptions = _head_assumptions(net)
         proofs.append(_prove(part, verilog, text, module, latency, assumptions, build_dir, timeout_s))

@@ -24,17 +24,18 @@ def _delay_line(name: str, width: int, cycles: int, source: str) -> tuple[list[s
     return lines, source
 
 
-def _clock_ports(latency: int) -> str:
-    """A pipelined classifier's clock and reset ports (the reference has no use for the reset)."""
-    return "input clk, input rst, " if latency else ""
+def _clock_ports(clocked: bool) -> str:
+    """A pipelined classifier's clock and reset ports, which each of its halves keeps even where
+    that half has no register (the reference has no use for the reset)."""
+    return "input clk, input rst, " if clocked else ""
 
 
-def core_verilog(net: Netlist, latency: int = 0) -> str:
+def core_verilog(net: Netlist, latency: int = 0, clocked: bool = False) -> str:
     """Module ``ref_core([clk, rst,] x, head_bits)``: the bits the head reads, each once in
     ascending order, ``latency`` clocks after ``x``."""
     distinct, _ = net.head.distinct_bits()
     n, h = net.inputs.width, len(distinct)
-    lines = [f"module {CORE}({_clock_ports(latency)}input [{n - 1}:0] x, output [{h - 1}:0] head_bits);"]
+    lines = [f"module {CORE}({_clock_ports(clocked or latency > 0)}input [{n - 1}:0] x, output [{h - 1}:0] head_bits);"]
     delayed, x = _delay_line("x", n, latency, "x")
     lines += delayed
     names = [f"{x}[{i}]" for i in range(n)]
@@ -51,7 +52,7 @@ def core_verilog(net: Netlist, latency: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def head_verilog(net: Netlist, score_width: int, latency: int = 0) -> str:
+def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool = False) -> str:
     """Module ``ref_head([clk, rst,] x, head_bits, scores, cls)``: group popcounts and the first
     maximum's index, ``latency`` clocks after ``head_bits`` (``x`` unread: it is there because
     the cut classifier's head keeps that port)."""
@@ -59,7 +60,7 @@ def head_verilog(net: Netlist, score_width: int, latency: int = 0) -> str:
     g, c = head.group_size, head.num_classes
     cls_width = max((c - 1).bit_length(), 1)
     distinct, position = head.distinct_bits()
-    lines = [f"module {HEAD}({_clock_ports(latency)}input [{net.inputs.width - 1}:0] x, "
+    lines = [f"module {HEAD}({_clock_ports(clocked or latency > 0)}input [{net.inputs.width - 1}:0] x, "
              f"input [{len(distinct) - 1}:0] head_bits, "
              f"output [{score_width * c - 1}:0] scores, output [{cls_width - 1}:0] cls);"]
     for k in range(c):
