@@ -17,17 +17,14 @@ import json
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from lgn.boards.flow import count_cells
 from lgn.boards.targets import ECP5, ICE40
 from lgn.formal.reference import core_verilog, head_verilog
-from lgn.harden import harden
 from lgn.hdl import Classifier
 from lgn.hdl.classifier import score_width
 from lgn.hdl.emit import to_verilog
-from lgn.ir import executor, passes
-from lgn.train import checkpoint
+
+from _trained import hardened_and_optimised
 
 FAMILIES = {"ice40": ICE40, "ecp5": ECP5}
 
@@ -37,7 +34,7 @@ def naive_verilog(net, path: Path) -> None:
     n, w, c = net.inputs.width, score_width(net), net.head.num_classes
     top = (f"module classifier(input [{n - 1}:0] x, output [{w * c - 1}:0] scores, "
            f"output [{max((c - 1).bit_length(), 1) - 1}:0] cls);\n"
-           f"  wire [{len(np.unique(net.head.bits)) - 1}:0] head_bits;\n"
+           f"  wire [{len(net.head.distinct_bits()[0]) - 1}:0] head_bits;\n"
            "  ref_core core(.x(x), .head_bits(head_bits));\n"
            "  ref_head head(.x(x), .head_bits(head_bits), .scores(scores), .cls(cls));\nendmodule\n")
     path.write_text(core_verilog(net) + head_verilog(net, w) + top)
@@ -50,11 +47,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the Verilog and Yosys logs in this folder")
     args = parser.parse_args()
     family = FAMILIES[args.family]
-    model, _ = checkpoint.load(args.checkpoint)
-    hardened = harden(model)
-    optimised, _ = passes.run(hardened, passes.DEFAULT)
-    bits = np.random.default_rng(0).integers(0, 2, (4096, hardened.inputs.width), dtype=np.uint8)
-    assert (executor.run_bits(hardened, bits).scores == executor.run_bits(optimised, bits).scores).all()
+    hardened, optimised = hardened_and_optimised(args.checkpoint)
     print(f"gates: {hardened.num_gates} hardened (naive), {optimised.num_gates} after lgn's passes", flush=True)
     with tempfile.TemporaryDirectory(prefix="lgn-lut-ratio-") as tmp:
         build = args.keep or Path(tmp)

@@ -17,14 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from lgn import toolchain
-from lgn.harden import harden
 from lgn.hdl import Classifier
 from lgn.hdl.emit import to_verilog
-from lgn.ir import executor, passes
-from lgn.train import checkpoint
+from lgn.ir import passes
+
+from _trained import hardened_and_optimised
 
 SCRIPT = "read_verilog {v}; synth_ice40 -top classifier; tee -q -o {stat} stat -json"
 
@@ -63,12 +61,8 @@ def main() -> None:
     parser.add_argument("--pipeline", type=int, default=0, metavar="K",
                         help="emit both pipelined every K layers (default 0: combinational)")
     args = parser.parse_args()
-    model, _ = checkpoint.load(args.checkpoint)
-    hardened = harden(model)
     names = tuple(args.passes.split(",")) if args.passes else passes.DEFAULT
-    optimised, _ = passes.run(hardened, names)
-    bits = np.random.default_rng(0).integers(0, 2, (4096, hardened.inputs.width), dtype=np.uint8)
-    assert (executor.run_bits(hardened, bits).scores == executor.run_bits(optimised, bits).scores).all()
+    hardened, optimised = hardened_and_optimised(args.checkpoint, names)
     print(f"gates: {hardened.num_gates} hardened, {optimised.num_gates} after {','.join(names)}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="lgn-opt-luts-") as tmp:

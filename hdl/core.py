@@ -61,9 +61,10 @@ class GateCore(wiring.Component):
         if pipeline < 0:
             raise ValueError("pipeline must be 0 (combinational) or a positive layer count")
         self._net = net
+        self._head_bits, _ = net.head.distinct_bits()
         self.pipeline = pipeline
         self.latency = len(stage_ends(len(net.layers), pipeline))
-        super().__init__({"x": In(net.inputs.width), "y": Out(len(net.head.distinct_bits()[0]))})
+        super().__init__({"x": In(net.inputs.width), "y": Out(len(self._head_bits))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -82,5 +83,5 @@ class GateCore(wiring.Component):
                 m.d.sync += stage.eq(Cat(bits[b] for b in live))
                 for k, b in enumerate(live):
                     bits[b] = stage[k]
-        m.d.comb += self.y.eq(Cat(bits[i] for i in net.head.distinct_bits()[0].tolist()))
+        m.d.comb += self.y.eq(Cat(bits[i] for i in self._head_bits.tolist()))
         return m

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from lgn import toolchain
@@ -34,9 +34,6 @@ class Proof:
     status: str      # "proven", "different" (SAT found a counterexample) or "timeout"
     wall_s: float
     log: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _cut(part: str) -> str:
