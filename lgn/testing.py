@@ -11,21 +11,45 @@ from pathlib import Path
 import numpy as np
 
 from lgn.ir import executor, ops, passes
-from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist
+from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist, ThresholdLayer
+
+
+def random_threshold_layer(rng: np.random.Generator, available: int, size: int, max_fan_in: int = 9) -> ThresholdLayer:
+    """Rows of random fan-in (0 included) over bits ``0 .. available-1`` with every threshold from
+    constant 1 to constant 0; a third of the rows repeat an earlier row's pins, as tiled-bit layers
+    do, half of those with every weight flipped."""
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
+    for j in range(size):
+        if j and rng.random() < 1 / 3:
+            src, w = rows[int(rng.integers(0, j))]
+            rows.append((src, w ^ np.uint8(rng.integers(0, 2))))
+        else:
+            k = int(rng.integers(0, max_fan_in + 1))
+            rows.append((rng.integers(0, available, k, dtype=np.int32), rng.integers(0, 2, k, dtype=np.uint8)))
+    fan_in = np.array([len(src) for src, _ in rows])
+    return ThresholdLayer(np.concatenate([[0], np.cumsum(fan_in)]).astype(np.int32),
+                          np.concatenate([src for src, _ in rows]).astype(np.int32),
+                          np.concatenate([w for _, w in rows]).astype(np.uint8),
+                          rng.integers(0, fan_in + 2).astype(np.int32))
 
 
 def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature: int = 2,
-                   widths: tuple[int, ...] = (40, 30), classes: int = 3, group: int = 5) -> Netlist:
-    """A netlist with every op, skip wiring (layers read any earlier bit) and a head over mixed layers."""
+                   widths: tuple[int, ...] = (40, 30), classes: int = 3, group: int = 5,
+                   thresholds: tuple[int, ...] = ()) -> Netlist:
+    """A netlist with every op, skip wiring (layers read any earlier bit) and a head over mixed
+    layers; the layers numbered in ``thresholds`` are threshold layers (:func:`random_threshold_layer`)."""
     width = features * per_feature
     inputs = InputEncoding(features, np.repeat(np.arange(features, dtype=np.int32), per_feature),
                            np.tile(np.linspace(0.2, 0.8, per_feature, dtype=np.float32), features))
     layers, available = [], width
-    for w in widths:
-        op = np.resize(np.arange(ops.NUM_OPS, dtype=np.uint8), w)
-        rng.shuffle(op)
-        layers.append(GateLayer(op, rng.integers(0, available, w, dtype=np.int32),
-                                rng.integers(0, available, w, dtype=np.int32)))
+    for i, w in enumerate(widths):
+        if i in thresholds:
+            layers.append(random_threshold_layer(rng, available, w))
+        else:
+            op = np.resize(np.arange(ops.NUM_OPS, dtype=np.uint8), w)
+            rng.shuffle(op)
+            layers.append(GateLayer(op, rng.integers(0, available, w, dtype=np.int32),
+                                    rng.integers(0, available, w, dtype=np.int32)))
         available += w
     head = GroupSumHead(classes, rng.integers(width, available, classes * group, dtype=np.int32))
     return Netlist(inputs, tuple(layers), head).validate()
@@ -34,11 +58,13 @@ def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature:
 def random_case(rng: np.random.Generator, *, max_width: int = 120) -> tuple[Netlist, np.ndarray]:
     """A random network and raw samples for it: odd feature counts and sample counts (not multiples
     of a machine word), 1-5 layers, 2-12 classes, groups from 1 bit to more than 64, samples that
-    sit exactly on a threshold, and NaNs (never above a threshold)."""
+    sit exactly on a threshold, NaNs (never above a threshold), and threshold layers among the gate
+    layers in half the cases."""
     features, per_feature = int(rng.integers(1, 100)), int(rng.integers(1, 5))
     widths = tuple(int(w) for w in rng.integers(1, max_width, rng.integers(1, 6)))
+    thresholds = tuple(np.flatnonzero(rng.random(len(widths)) < 0.5).tolist()) if rng.random() < 0.5 else ()
     net = random_netlist(rng, features=features, per_feature=per_feature, widths=widths,
-                         classes=int(rng.integers(2, 13)), group=int(rng.integers(1, 90)))
+                         classes=int(rng.integers(2, 13)), group=int(rng.integers(1, 90)), thresholds=thresholds)
     raw = rng.uniform(0, 1, (int(rng.integers(1, 700)), features)).astype(np.float32)
     on_threshold = rng.random(raw.shape) < 0.05
     raw[on_threshold] = net.inputs.threshold[0]

@@ -2,16 +2,28 @@ import numpy as np
 
 from lgn.harden import harden, hardened_scores
 from lgn.ir import executor, ops
+from lgn.ir.netlist import GateLayer
 from lgn.testing import random_netlist
 
 
+def naive_node_outputs(layer, values):
+    """One layer's outputs for one sample, one node at a time."""
+    if isinstance(layer, GateLayer):
+        return [ops.output(int(o), values[a], values[b]) for o, a, b in zip(layer.op, layer.a, layer.b)]
+    out = []
+    for j in range(layer.size):
+        pins = range(layer.ptr[j], layer.ptr[j + 1])
+        out.append(int(sum(values[layer.src[p]] == layer.w[p] for p in pins) >= layer.t[j]))
+    return out
+
+
 def naive_run(net, bits):
-    """One sample at a time, one gate at a time: an independent reading of the IR's meaning."""
+    """One sample at a time, one node at a time: an independent reading of the IR's meaning."""
     scores = []
     for row in bits:
         values = [int(v) for v in row]
         for layer in net.layers:
-            values += [ops.output(int(o), values[a], values[b]) for o, a, b in zip(layer.op, layer.a, layer.b)]
+            values += naive_node_outputs(layer, values)
         head = [values[i] for i in net.head.bits]
         g = net.head.group_size
         scores.append([sum(head[c * g:(c + 1) * g]) for c in range(net.head.num_classes)])
@@ -31,6 +43,17 @@ def test_executor_matches_naive_evaluation_with_skip_wiring(rng):
     want = naive_run(net, bits)
     assert np.array_equal(got.scores, want)
     assert np.array_equal(got.classes, want.argmax(1))
+
+
+def test_threshold_layers_match_naive_evaluation(rng):
+    net = random_netlist(rng, widths=(40, 30, 25, 20), thresholds=(0, 2, 3), group=6)
+    assert net.num_thresholds == 85 and net.num_gates == 30
+    bits = rng.random((300, net.inputs.width)) < 0.5
+    got = executor.run_bits(net, bits)
+    assert np.array_equal(got.scores, naive_run(net, bits))
+    layer = net.layers[0]
+    outputs = executor.unpack(executor.evaluate_bits(net, bits)[net.layer_offsets()[0]:][:layer.size], len(bits))
+    assert outputs[:, layer.t == 0].all() and not outputs[:, layer.t > layer.fan_in].any()
 
 
 def test_argmax_ties_go_to_lowest_class(rng):

@@ -1,3 +1,4 @@
+from dataclasses import fields
 import json
 
 import numpy as np
@@ -15,14 +16,16 @@ def assert_same(a: Netlist, b: Netlist) -> None:
     assert np.array_equal(a.inputs.threshold, b.inputs.threshold)
     assert len(a.layers) == len(b.layers)
     for la, lb in zip(a.layers, b.layers):
-        for pin in ("op", "a", "b"):
-            assert np.array_equal(getattr(la, pin), getattr(lb, pin))
+        assert type(la) is type(lb)
+        for f in fields(la):
+            assert np.array_equal(getattr(la, f.name), getattr(lb, f.name))
     assert np.array_equal(a.head.bits, b.head.bits) and a.head.num_classes == b.head.num_classes
     assert a.meta == b.meta
 
 
-def test_round_trip_is_exact_and_deterministic(rng, tmp_path):
-    net = random_netlist(rng)
+@pytest.mark.parametrize("thresholds", [(), (0, 2)])
+def test_round_trip_is_exact_and_deterministic(rng, tmp_path, thresholds):
+    net = random_netlist(rng, widths=(40, 30, 20), thresholds=thresholds)
     net = Netlist(net.inputs, net.layers, net.head, {"dataset": "digits"})
     serialize.save(net, tmp_path / "n.safetensors")
     back = serialize.load(tmp_path / "n.safetensors")
@@ -92,3 +95,21 @@ def test_load_rejects_broken_files_with_a_clear_message(case, expect, rng, tmp_p
     with pytest.raises(FormatError, match=expect) as err:
         serialize.load(path)
     assert "lgn compile" in str(err.value) or case == "missing"
+
+
+@pytest.mark.parametrize("change, expect", [
+    (lambda l: {"t": l.t - 1 - l.fan_in.astype(np.int32)}, "must lie in 0 .. fan-in"),
+    (lambda l: {"w": np.full_like(l.w, 2)}, "other than 0 and 1"),
+    (lambda l: {"ptr": l.ptr[::-1].copy()}, "never decrease"),
+    (lambda l: {"src": np.full_like(l.src, 10_000)}, "only bits 0.."),
+    (lambda l: {"w": l.w[1:]}, "entries, expected"),
+])
+def test_threshold_layers_are_validated(rng, change, expect):
+    from dataclasses import replace
+
+    from lgn.ir.netlist import NetlistError
+
+    net = random_netlist(rng, widths=(40, 30), thresholds=(1,))
+    bad = Netlist(net.inputs, (net.layers[0], replace(net.layers[1], **change(net.layers[1]))), net.head)
+    with pytest.raises(NetlistError, match=expect):
+        bad.validate()

@@ -7,7 +7,9 @@ writes that program, so preparing a network takes no compiler time at all:
 - gates ``0..15`` (``d = op(a, b)``); the gates of a layer are independent, so they are sorted by
   op into *runs* the kernel executes without a branch per gate;
 - ``FULL_ADD`` (``d, e = a + b + c``) and ``HALF_ADD`` (``d, e = a + b``) build the GroupSum
-  counts as carry-save adder trees over bit planes, five word operations per three bits;
+  counts and the threshold units' popcounts as carry-save adder trees over bit planes, five word
+  operations per three bits; a unit's ``count >= t`` is then a chain of AND/OR gates over the
+  count's digits;
 - slots are reused once a bit has no readers left, which keeps the working set in cache.
 
 The input encoding and the class decision are tables: per threshold *rank*, one threshold per
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from lgn.ir import ops
-from lgn.ir.netlist import Netlist
+from lgn.ir.netlist import Netlist, ThresholdLayer
 
 FULL_ADD, HALF_ADD = ops.NUM_OPS, ops.NUM_OPS + 1
+_FALSE, _AND, _OR, _NOT_A, _TRUE = (ops.NAMES.index(n) for n in ("FALSE", "AND", "OR", "NOT_A", "TRUE"))
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,12 @@ def compile_program(net: Netlist) -> Program:
     code = _Code()
     for i, (layer, start) in enumerate(zip(net.layers, offsets)):
         live = np.flatnonzero(last_read[start:start + layer.size] >= 0)
-        for j in live[np.argsort(layer.op[live], kind="stable")].tolist():
-            slot[start + j] = slots.take()
-            code.emit(int(layer.op[j]), int(slot[layer.a[j]]), int(slot[layer.b[j]]), int(slot[start + j]))
+        if isinstance(layer, ThresholdLayer):
+            _thresholds(code, slots, slot, layer, start, live)
+        else:
+            for j in live[np.argsort(layer.op[live], kind="stable")].tolist():
+                slot[start + j] = slots.take()
+                code.emit(int(layer.op[j]), int(slot[layer.a[j]]), int(slot[layer.b[j]]), int(slot[start + j]))
         slots.give(slot[expires[i]])  # after the whole layer: its gates run in any order
 
     planes, plane_start = [], [0]
@@ -132,6 +138,45 @@ def _ranks(net: Netlist, used: np.ndarray) -> tuple[list[int], dict[int, int], l
     for i, j in rank.items():
         thresholds[j][feature[i]] = net.inputs.threshold[i]
     return sorted(rank, key=lambda i: (rank[i], int(feature[i]), i)), rank, thresholds
+
+
+def _thresholds(code: _Code, slots: _Slots, slot: np.ndarray, layer: ThresholdLayer, start: int,
+                live: np.ndarray) -> None:
+    """The live units of a threshold layer: each pin's literal (an inverter per complemented bit,
+    shared by the layer), a carry-save popcount, and ``count >= t`` over its digits."""
+    inverted: dict[int, int] = {}
+    for j in live.tolist():
+        pins = range(layer.ptr[j], layer.ptr[j + 1])
+        t, out = int(layer.t[j]), slots.take()
+        slot[start + j] = out
+        if t <= 0 or t > len(pins):
+            code.emit(_TRUE if t <= 0 else _FALSE, 0, 0, out)
+            continue
+        literals = []
+        for p in pins:
+            bit = int(slot[layer.src[p]])
+            if not layer.w[p]:
+                if bit not in inverted:
+                    inverted[bit] = slots.take()
+                    code.emit(_NOT_A, bit, bit, inverted[bit])
+                bit = inverted[bit]
+            literals.append(bit)
+        digits = _count(code, slots, literals)
+        # count >= t from the least significant digit up: a set bit of t needs its digit and
+        # the rest, a clear bit is met by its digit or the rest; below t's lowest set bit, nothing
+        result, temporaries = None, set(digits) - set(literals)
+        for k, digit in enumerate(digits):
+            if result is None and not (t >> k) & 1:
+                continue
+            dest = out if k == len(digits) - 1 else slots.take()
+            if result is None:
+                code.emit(_OR, digit, digit, dest)
+            else:
+                code.emit(_AND if (t >> k) & 1 else _OR, digit, result, dest)
+                temporaries.add(result)
+            result = dest
+        slots.give(temporaries)
+    slots.give(inverted.values())
 
 
 def _count(code: _Code, slots: _Slots, bits: list[int]) -> list[int]:

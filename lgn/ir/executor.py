@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lgn.ir import ops
-from lgn.ir.netlist import InputEncoding, Netlist
+from lgn.ir.netlist import GateLayer, InputEncoding, Netlist, ThresholdLayer
 
 _ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
@@ -43,14 +43,34 @@ def evaluate_bits(net: Netlist, bits: np.ndarray) -> np.ndarray:
     """All bits of the netlist, packed: ``(num_bits, words)`` uint64 for ``(n, width)`` input bits."""
     values = np.empty((net.num_bits, -(-len(bits) // 64)), dtype=np.uint64)
     values[: net.inputs.width] = pack(bits)
-    tables = ops.truth_tables().astype(bool)
     for layer, start in zip(net.layers, net.layer_offsets()):
-        a, b = values[layer.a], values[layer.b]
-        na, nb = ~a, ~b
-        masks = np.where(tables[layer.op], _ONES, np.uint64(0))[:, :, None]  # (n, 4, 1)
-        values[start:start + layer.size] = (
-            (na & nb & masks[:, 0]) | (na & b & masks[:, 1]) | (a & nb & masks[:, 2]) | (a & b & masks[:, 3]))
+        evaluate = _gates if isinstance(layer, GateLayer) else _thresholds
+        values[start:start + layer.size] = evaluate(layer, values, len(bits))
     return values
+
+
+def _gates(layer: GateLayer, values: np.ndarray, n: int) -> np.ndarray:
+    a, b = values[layer.a], values[layer.b]
+    na, nb = ~a, ~b
+    masks = np.where(ops.truth_tables().astype(bool)[layer.op], _ONES, np.uint64(0))[:, :, None]  # (n, 4, 1)
+    return (na & nb & masks[:, 0]) | (na & b & masks[:, 1]) | (a & nb & masks[:, 2]) | (a & b & masks[:, 3])
+
+
+_CHUNK = 8192  # samples per matrix product: bounds the unpacked bits' memory
+
+
+def _thresholds(layer: ThresholdLayer, values: np.ndarray, n: int) -> np.ndarray:
+    """Each row's count as a product: ``popcount = #(w = 0) + sum over pins of (2w - 1) * bit``,
+    with the bits unpacked to float32 (exact: counts stay far below 2**24)."""
+    reads, column = np.unique(layer.src, return_inverse=True)
+    signs = np.zeros((len(reads), layer.size), dtype=np.float32)
+    np.add.at(signs, (column, layer.row_of_pin()), 2.0 * layer.w - 1.0)
+    base = np.bincount(layer.row_of_pin(), weights=1 - layer.w, minlength=layer.size)
+    packed, out = values[reads], np.empty((n, layer.size), dtype=bool)
+    for s in range(0, n, _CHUNK):
+        x = unpack(packed[:, s // 64:(s + _CHUNK) // 64], min(_CHUNK, n - s))
+        out[s:s + _CHUNK] = x.astype(np.float32) @ signs + base >= layer.t
+    return pack(out)
 
 
 @dataclass(frozen=True)

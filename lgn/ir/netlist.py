@@ -43,6 +43,71 @@ class GateLayer:
     def size(self) -> int:
         return len(self.op)
 
+    def reads(self, alive: np.ndarray) -> np.ndarray:
+        """The bits the outputs selected by ``alive`` read through pins their ops use."""
+        return np.concatenate([self.a[alive & ops.USES_A[self.op]], self.b[alive & ops.USES_B[self.op]]])
+
+    def validate(self, name: str, start: int) -> None:
+        _check_vector(f"{name}.op", self.op, np.uint8)
+        if self.size == 0:
+            raise NetlistError(f"{name} has no gates")
+        if self.op.max() >= ops.NUM_OPS:
+            raise NetlistError(f"{name} has an op code above {ops.NUM_OPS - 1}")
+        for pin in ("a", "b"):
+            _check_sources(f"{name}.{pin}", getattr(self, pin), start, length=self.size)
+
+
+@dataclass(frozen=True)
+class ThresholdLayer:
+    """Output ``j`` is ``popcount(bit[src[p]] XNOR w[p] for p in row j) >= t[j]``.
+
+    Row ``j`` holds pins ``ptr[j] .. ptr[j+1]-1`` (compressed rows: fan-in may differ between
+    rows). A pin with ``w = 1`` counts its bit, one with ``w = 0`` the bit's complement. This one
+    node covers binary neurons (BatchNorm folded into ``t``), tiled-bit rows (equal pins, other
+    ``t``), AND (``t`` = fan-in) and OR (``t = 1``). ``t`` lies in ``0 .. fan-in + 1``: 0 is
+    constant 1, fan-in + 1 constant 0.
+    """
+
+    ptr: np.ndarray  # int32 (n + 1,)
+    src: np.ndarray  # int32 (pins,), global bit indices
+    w: np.ndarray    # uint8 (pins,), 0 or 1
+    t: np.ndarray    # int32 (n,)
+
+    @property
+    def size(self) -> int:
+        return len(self.t)
+
+    @property
+    def fan_in(self) -> np.ndarray:
+        """Pins per row, int64 ``(n,)``."""
+        return np.diff(self.ptr).astype(np.int64)
+
+    def row_of_pin(self) -> np.ndarray:
+        """The row each pin belongs to, int64 ``(pins,)``."""
+        return np.repeat(np.arange(self.size), self.fan_in)
+
+    def reads(self, alive: np.ndarray) -> np.ndarray:
+        """The bits the rows selected by ``alive`` read (constant rows read nothing they need)."""
+        needed = alive & (self.t > 0) & (self.t <= self.fan_in)
+        return self.src[needed[self.row_of_pin()]]
+
+    def validate(self, name: str, start: int) -> None:
+        _check_vector(f"{name}.t", self.t, np.int32)
+        if self.size == 0:
+            raise NetlistError(f"{name} has no threshold units")
+        _check_vector(f"{name}.ptr", self.ptr, np.int32, length=self.size + 1)
+        if self.ptr[0] != 0 or (np.diff(self.ptr) < 0).any():
+            raise NetlistError(f"{name}.ptr must start at 0 and never decrease")
+        _check_sources(f"{name}.src", self.src, start, length=int(self.ptr[-1]))
+        _check_vector(f"{name}.w", self.w, np.uint8, length=len(self.src))
+        if len(self.w) and self.w.max() > 1:
+            raise NetlistError(f"{name}.w holds a value other than 0 and 1")
+        if (self.t < 0).any() or (self.t > self.fan_in + 1).any():
+            raise NetlistError(f"{name}.t must lie in 0 .. fan-in + 1 for every row")
+
+
+Layer = GateLayer | ThresholdLayer
+
 
 @dataclass(frozen=True)
 class GroupSumHead:
@@ -70,17 +135,26 @@ class GroupSumHead:
 @dataclass(frozen=True)
 class Netlist:
     inputs: InputEncoding
-    layers: tuple[GateLayer, ...]
+    layers: tuple[Layer, ...]
     head: GroupSumHead
     meta: dict = field(default_factory=dict)
 
     @property
-    def num_gates(self) -> int:
+    def num_nodes(self) -> int:
+        """Outputs of all layers: gates and threshold units."""
         return sum(layer.size for layer in self.layers)
 
     @property
+    def num_gates(self) -> int:
+        return sum(layer.size for layer in self.layers if isinstance(layer, GateLayer))
+
+    @property
+    def num_thresholds(self) -> int:
+        return sum(layer.size for layer in self.layers if isinstance(layer, ThresholdLayer))
+
+    @property
     def num_bits(self) -> int:
-        return self.inputs.width + self.num_gates
+        return self.inputs.width + self.num_nodes
 
     def layer_offsets(self) -> list[int]:
         """Global index of each layer's first output bit."""
@@ -91,7 +165,7 @@ class Netlist:
         return offsets
 
     def last_reads(self) -> np.ndarray:
-        """Per bit, the last layer that reads it through a pin its op uses, counting only gates
+        """Per bit, the last layer that reads it through a pin its node uses, counting only nodes
         something reads in turn; the head's reads count as layer ``len(layers)``; -1 for bits
         nothing reads (dead)."""
         last = np.full(self.num_bits, -1, dtype=np.int64)
@@ -99,10 +173,8 @@ class Netlist:
         offsets = self.layer_offsets()
         for i in reversed(range(len(self.layers))):
             layer, start = self.layers[i], offsets[i]
-            alive = last[start:start + layer.size] >= 0
-            for pins, used in ((layer.a, ops.USES_A[layer.op]), (layer.b, ops.USES_B[layer.op])):
-                read = pins[alive & used]
-                last[read] = np.maximum(last[read], i)
+            read = layer.reads(last[start:start + layer.size] >= 0)
+            last[read] = np.maximum(last[read], i)
         return last
 
     def validate(self) -> "Netlist":
@@ -117,17 +189,9 @@ class Netlist:
         if not np.isfinite(enc.threshold).all():
             raise NetlistError("inputs.threshold holds a non-finite value")
         for i, (layer, start) in enumerate(zip(self.layers, self.layer_offsets())):
-            _check_vector(f"layers.{i}.op", layer.op, np.uint8)
-            if layer.size == 0:
-                raise NetlistError(f"layer {i} has no gates")
-            if layer.op.max() >= ops.NUM_OPS:
-                raise NetlistError(f"layer {i} has an op code above {ops.NUM_OPS - 1}")
-            for pin in ("a", "b"):
-                src = getattr(layer, pin)
-                _check_vector(f"layers.{i}.{pin}", src, np.int32, length=layer.size)
-                if src.min() < 0 or src.max() >= start:
-                    raise NetlistError(f"layer {i} pin {pin} reads bit {int(src.max())}, "
-                                       f"but only bits 0..{start - 1} come before it")
+            if not isinstance(layer, (GateLayer, ThresholdLayer)):
+                raise NetlistError(f"layer {i} is a {type(layer).__name__}, not a gate or threshold layer")
+            layer.validate(f"layers.{i}", start)
         head = self.head
         _check_vector("head.bits", head.bits, np.int32)
         if head.num_classes < 2:
@@ -151,6 +215,14 @@ def feed_forward(inputs: InputEncoding, layers: list[tuple[np.ndarray, np.ndarra
         start, width = start + width, len(op)
     head = GroupSumHead(num_classes, np.arange(start, start + width, dtype=np.int32), float(tau))
     return Netlist(inputs, tuple(built), head, dict(meta or {})).validate()
+
+
+def _check_sources(name: str, src: np.ndarray, start: int, length: int) -> None:
+    """``src`` indexes only bits before ``start``, the layer's first output."""
+    _check_vector(name, src, np.int32, length=length)
+    if len(src) and (src.min() < 0 or src.max() >= start):
+        bad = int(src.max()) if src.max() >= start else int(src.min())
+        raise NetlistError(f"{name} reads bit {bad}, but only bits 0..{start - 1} come before it")
 
 
 def _check_vector(name: str, arr: np.ndarray, dtype: type, length: int | None = None) -> None:

@@ -2,7 +2,8 @@
 
 The header lives in the safetensors metadata under the single key ``lgn`` (one key keeps the
 file byte-identical across runs); the arrays are named ``inputs.feature``, ``inputs.threshold``,
-``layers.<i>.op|a|b`` and ``head.bits``.
+``layers.<i>.<field>`` (``op|a|b`` of a gate layer, ``ptr|src|w|t`` of a threshold layer) and
+``head.bits``.
 """
 
 from __future__ import annotations
@@ -16,21 +17,25 @@ from safetensors.numpy import save as st_save
 
 from lgn.errors import FormatError
 from lgn.fileio import safetensors_header, write_bytes
-from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist, NetlistError
+from dataclasses import fields
+
+from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist, NetlistError, ThresholdLayer
 
 FORMAT = "lgn-netlist"
 VERSION = 1
+KINDS = {"gate": GateLayer, "threshold": ThresholdLayer}
 
 
 def dumps(net: Netlist) -> bytes:
     net.validate()
     arrays = {"inputs.feature": net.inputs.feature, "inputs.threshold": net.inputs.threshold,
               "head.bits": net.head.bits}
+    kinds = {cls: kind for kind, cls in KINDS.items()}
     for i, layer in enumerate(net.layers):
-        arrays.update({f"layers.{i}.op": layer.op, f"layers.{i}.a": layer.a, f"layers.{i}.b": layer.b})
+        arrays.update({f"layers.{i}.{f.name}": getattr(layer, f.name) for f in fields(layer)})
     header = {"format": FORMAT, "version": VERSION, "num_features": net.inputs.num_features,
               "num_classes": net.head.num_classes, "tau": net.head.tau,
-              "layers": [{"kind": "gate", "size": layer.size} for layer in net.layers],
+              "layers": [{"kind": kinds[type(layer)], "size": layer.size} for layer in net.layers],
               "meta": net.meta}
     return st_save(arrays, metadata={"lgn": json.dumps(header, sort_keys=True)})
 
@@ -62,9 +67,10 @@ def load(path: Path) -> Netlist:
     try:
         layers = []
         for i, spec in enumerate(header["layers"]):
-            if spec.get("kind") != "gate":
+            kind = KINDS.get(spec.get("kind"))
+            if kind is None:
                 raise NetlistError(f"layer {i} has unknown kind {spec.get('kind')!r}")
-            layers.append(GateLayer(arrays[f"layers.{i}.op"], arrays[f"layers.{i}.a"], arrays[f"layers.{i}.b"]))
+            layers.append(kind(**{f.name: arrays[f"layers.{i}.{f.name}"] for f in fields(kind)}))
         net = Netlist(
             inputs=InputEncoding(int(header["num_features"]), arrays["inputs.feature"], arrays["inputs.threshold"]),
             layers=tuple(layers),

@@ -2,12 +2,12 @@
 
 Like a Yosys script, the default pipeline is a short list of small passes run to a fixed point:
 
-- :func:`constprop` folds FALSE/TRUE gates into their readers,
+- :func:`constprop` folds constant gates and threshold units into their readers,
 - :func:`bypass` folds buffers and inverters into their readers,
-- :func:`strash` merges gates computing the same function of the same bits,
+- :func:`strash` merges nodes computing the same function of the same bits,
 - :func:`dce` removes what no class score depends on.
 
-The first three only rewire; ``dce`` is the one that removes gates.
+The first three only rewire; ``dce`` is the one that removes nodes.
 """
 
 from __future__ import annotations
@@ -30,17 +30,17 @@ MAX_ROUNDS = 8
 
 def run(net: Netlist, names: tuple[str, ...] = DEFAULT, *, until_fixed_point: bool = True
         ) -> tuple[Netlist, list[PassReport]]:
-    """Apply the passes ``names`` in order, repeated while a round still removes gates."""
+    """Apply the passes ``names`` in order, repeated while a round still removes nodes."""
     unknown = [n for n in names if n not in PASSES]
     if unknown:
         raise ValueError(f"unknown pass {unknown[0]!r}; choose from {', '.join(PASSES)}")
     reports: list[PassReport] = []
     for _ in range(MAX_ROUNDS if until_fixed_point else 1):
-        before = net.num_gates
+        before = net.num_nodes
         for name in names:
             net, rep = PASSES[name](net)
             reports.append(rep)
-        if net.num_gates == before:
+        if net.num_nodes == before:
             break
     return net, reports
 

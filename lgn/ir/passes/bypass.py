@@ -1,12 +1,13 @@
-"""Pass-through bypass: A, B, NOT_A and NOT_B gates folded into the gates that read them."""
+"""Pass-through bypass: buffers and inverters (A, B, NOT_A, NOT_B gates; one-pin threshold units
+with ``t = 1``) folded into the nodes that read them."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from lgn.ir import ops
-from lgn.ir.netlist import Netlist
-from lgn.ir.passes.common import PassReport, canonical, gates, rebuild
+from lgn.ir.netlist import Netlist, ThresholdLayer
+from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows, threshold_layer
 
 _A, _B = ops.NAMES.index("A"), ops.NAMES.index("B")
 _NOT_A, _NOT_B = ops.NAMES.index("NOT_A"), ops.NAMES.index("NOT_B")
@@ -14,29 +15,43 @@ _NOT_A, _NOT_B = ops.NAMES.index("NOT_A"), ops.NAMES.index("NOT_B")
 
 def bypass(net: Netlist) -> tuple[Netlist, PassReport]:
     """Readers of a buffer read its source; readers of an inverter read its source with the
-    inversion folded into their truth table (``f(~x, y)`` is another two-input gate).
+    inversion folded in (``f(~x, y)`` is another two-input gate; a threshold pin flips its weight).
 
     The head counts bits and cannot absorb an inversion: it skips buffers but keeps reading
-    inverters. Bypassed gates are left for dead-gate elimination.
+    inverters. Bypassed nodes are left for dead-gate elimination.
     """
     source = np.arange(net.num_bits, dtype=np.int32)   # the bit each bit equals (or inverts)
     inverted = np.zeros(net.num_bits, dtype=bool)
-    layers, rewired = [], 0
-    for start, op, a, b in gates(net):
-        for pin, flip in ((a, ops.FLIP_A), (b, ops.FLIP_B)):
-            rewired += int((source[pin] != pin).sum())
-            inv = inverted[pin]
-            op[inv] = flip[op[inv]]
-            pin[:] = source[pin]
-        op, a, b = canonical(op, a, b)
-        out = slice(start, start + len(op))
-        for code, pin, inv in ((_A, a, False), (_B, b, False), (_NOT_A, a, True), (_NOT_B, b, True)):
-            hit = op == code
-            source[out][hit] = pin[hit]
-            inverted[out][hit] = inv
-        layers.append((op, a, b))
+    out_layers, rewired = [], 0
+    for start, layer in layers(net):
+        if isinstance(layer, ThresholdLayer):
+            units = []
+            for (src, w), t in zip(rows(layer), layer.t.tolist()):
+                rewired += int((source[src] != src).sum())
+                units.append(canonical_row(source[src], w ^ inverted[src].astype(np.uint8), t))
+            layer = threshold_layer(units)
+            out = slice(start, start + layer.size)
+            follows = (layer.fan_in == 1) & (layer.t == 1)   # [x XNOR w >= 1]: x itself or ~x
+            pin = layer.src[layer.ptr[:-1][follows]]
+            source[out][follows] = source[pin]
+            inverted[out][follows] = layer.w[layer.ptr[:-1][follows]] == 0
+        else:
+            op, a, b = layer
+            for pin, flip in ((a, ops.FLIP_A), (b, ops.FLIP_B)):
+                rewired += int((source[pin] != pin).sum())
+                inv = inverted[pin]
+                op[inv] = flip[op[inv]]
+                pin[:] = source[pin]
+            layer = canonical(op, a, b)
+            op, a, b = layer
+            out = slice(start, start + len(op))
+            for code, pin, inv in ((_A, a, False), (_B, b, False), (_NOT_A, a, True), (_NOT_B, b, True)):
+                hit = op == code
+                source[out][hit] = pin[hit]
+                inverted[out][hit] = inv
+        out_layers.append(layer)
     bits = net.head.bits
     head = np.where(inverted[bits], bits, source[bits])
-    result = rebuild(net, layers, head)
-    return result, PassReport("bypass", net.num_gates, result.num_gates,
+    result = rebuild(net, out_layers, head)
+    return result, PassReport("bypass", net.num_nodes, result.num_nodes,
                               {"pins_rewired": rewired, "head_bits_rewired": int((head != bits).sum())})

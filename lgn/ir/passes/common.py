@@ -1,4 +1,4 @@
-"""What every pass shares: canonical gate form and rebuilding a netlist layer by layer."""
+"""What every pass shares: canonical node forms and rebuilding a netlist layer by layer."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, Netlist
+from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
 
 CONSTANT_PIN = 0  # constant gates read input bit 0; it keeps the IR's "every pin reads a bit" rule
 
 
 @dataclass(frozen=True)
 class PassReport:
-    """What one pass did: gates before and after, and counts of its rewrites by kind."""
+    """What one pass did: nodes (gates and threshold units) before and after, and counts of its
+    rewrites by kind."""
 
     name: str
     gates_before: int
@@ -47,15 +48,60 @@ def canonical(op: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray,
     return op, a, b
 
 
-def rebuild(net: Netlist, layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]], head_bits: np.ndarray) -> Netlist:
-    """``net`` with new gate layers (same sizes, so bit addresses are unchanged) and head bits."""
-    new_layers = tuple(GateLayer(*(np.ascontiguousarray(v, dtype=t) for v, t in
-                                   zip(layer, (np.uint8, np.int32, np.int32)))) for layer in layers)
+Row = tuple[np.ndarray, np.ndarray]  # one threshold unit's pins: (src, w)
+
+
+def rows(layer: ThresholdLayer) -> list[Row]:
+    """Copies of each threshold unit's ``(src, w)``."""
+    return [(layer.src[i:j].copy(), layer.w[i:j].copy()) for i, j in zip(layer.ptr[:-1], layer.ptr[1:])]
+
+
+def canonical_row(src: np.ndarray, w: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The same threshold unit in canonical form, so equal functions of equal bits look equal.
+
+    A bit read once as itself and once inverted always adds exactly one: both pins go and ``t``
+    drops by one. Pins are sorted by ``(src, w)``. A constant unit (``t <= 0`` or ``t`` above its
+    fan-in) reads nothing, with ``t`` 0 (constant 1) or 1 (constant 0).
+    """
+    order = np.lexsort((w, src))
+    src, w = src[order], w[order]
+    keep = np.ones(len(src), dtype=bool)
+    for bit in np.unique(src):  # pair off each bit's plain and inverted pins
+        at = np.flatnonzero(src == bit)
+        plain, inverted = at[w[at] == 1], at[w[at] == 0]
+        pairs = min(len(plain), len(inverted))
+        keep[plain[:pairs]] = keep[inverted[:pairs]] = False
+        t -= pairs
+    src, w = src[keep], w[keep]
+    if t <= 0 or t > len(src):
+        return src[:0], w[:0], int(t > 0)
+    return src, w, int(t)
+
+
+def threshold_layer(units: list[tuple[np.ndarray, np.ndarray, int]]) -> ThresholdLayer:
+    """A layer of canonical threshold units ``(src, w, t)``."""
+    fan_in = [len(src) for src, _, _ in units]
+    return ThresholdLayer(np.concatenate([[0], np.cumsum(fan_in)]).astype(np.int32),
+                          np.concatenate([src for src, _, _ in units]).astype(np.int32),
+                          np.concatenate([w for _, w, _ in units]).astype(np.uint8),
+                          np.array([t for _, _, t in units], dtype=np.int32))
+
+
+def rebuild(net: Netlist, layers: list, head_bits: np.ndarray) -> Netlist:
+    """``net`` with new layers (same sizes, so bit addresses are unchanged) and head bits; a gate
+    layer may be given as its ``(op, a, b)`` arrays."""
+    new_layers = tuple(layer if isinstance(layer, ThresholdLayer) else
+                       GateLayer(*(np.ascontiguousarray(v, dtype=t) for v, t in zip(layer, (np.uint8, np.int32, np.int32))))
+                       for layer in layers)
     head = replace(net.head, bits=np.ascontiguousarray(head_bits, dtype=np.int32))
     return replace(net, layers=new_layers, head=head).validate()
 
 
-def gates(net: Netlist):
-    """``(start, op, a, b)`` per layer: the first output bit and copies of the layer's arrays."""
+def layers(net: Netlist):
+    """``(start, layer)`` per layer: its first output bit, and copies of a gate layer's
+    ``(op, a, b)`` or the :class:`ThresholdLayer` itself (read it through :func:`rows`)."""
     for layer, start in zip(net.layers, net.layer_offsets()):
-        yield start, layer.op.copy(), layer.a.copy(), layer.b.copy()
+        if isinstance(layer, GateLayer):
+            yield start, (layer.op.copy(), layer.a.copy(), layer.b.copy())
+        else:
+            yield start, layer
