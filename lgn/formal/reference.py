@@ -2,7 +2,7 @@
 
 It is the independent side of ``lgn verify --formal`` and the naive emission that
 ``bench/lut_ratio.py`` measures lgn's flow against: one ``assign`` per gate in the IR's own op
-expressions, each class score one ``+`` over its group's bits, and the argmax as a loop that
+expressions, one ``+`` of its literals compared with ``t`` per threshold unit, each class score one ``+`` over its group's bits, and the argmax as a loop that
 keeps the first maximum. Pipelined RTL is matched by delay lines: ``core_latency`` registers on
 the core's input and ``head_latency`` on the head's outputs.
 """
@@ -10,7 +10,7 @@ the core's input and ``head_latency`` on the head's outputs.
 from __future__ import annotations
 
 from lgn.ir import ops
-from lgn.ir.netlist import Netlist
+from lgn.ir.netlist import GateLayer, Netlist
 
 CORE, HEAD = "ref_core", "ref_head"
 
@@ -40,16 +40,34 @@ def core_verilog(net: Netlist, latency: int = 0, clocked: bool = False) -> str:
     lines += delayed
     names = [f"{x}[{i}]" for i in range(n)]
     for li, layer in enumerate(net.layers):
-        for j, (op, a, b) in enumerate(zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist())):
-            name = f"g{li}_{j}"
-            expr = ops.EXPRESSIONS[op]
-            expr = (f"1'b{expr}" if expr in ("0", "1")
-                    else expr.replace("a", "{a}").replace("b", "{b}").format(a=names[a], b=names[b]))
-            lines.append(f"  wire {name} = {expr};")
-            names.append(name)
+        exprs = _gates(layer, names) if isinstance(layer, GateLayer) else _thresholds(layer, names)
+        for j, expr in enumerate(exprs):
+            lines.append(f"  wire g{li}_{j} = {expr};")
+            names.append(f"g{li}_{j}")
     lines.append(f"  assign head_bits = {{{', '.join(names[i] for i in reversed(distinct.tolist()))}}};")
     lines.append("endmodule")
     return "\n".join(lines) + "\n"
+
+
+def _gates(layer, names: list[str]) -> list[str]:
+    exprs = []
+    for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist()):
+        expr = ops.EXPRESSIONS[op]
+        exprs.append(f"1'b{expr}" if expr in ("0", "1")
+                     else expr.replace("a", "{a}").replace("b", "{b}").format(a=names[a], b=names[b]))
+    return exprs
+
+
+def _thresholds(layer, names: list[str]) -> list[str]:
+    """``(W'd0 + lit + lit ...) >= W'dT`` per unit: the zero sizes the sum, and a complemented
+    literal is ``!x`` (1 bit), since ``~x`` would be widened to W bits before inverting."""
+    exprs = []
+    for j, (t, k) in enumerate(zip(layer.t.tolist(), layer.fan_in.tolist())):
+        width = max(k, t, 1).bit_length()
+        pins = range(layer.ptr[j], layer.ptr[j + 1])
+        terms = "".join(f" + {'' if layer.w[p] else '!'}{names[layer.src[p]]}" for p in pins)
+        exprs.append(f"({width}'d0{terms}) >= {width}'d{t}")
+    return exprs
 
 
 def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool = False) -> str:
