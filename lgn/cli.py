@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
     from lgn.nn.logic import WIRINGS
+    from lgn.nn.model import FAMILIES
     from lgn.sim.runner import SIMULATORS
     from lgn.train.data import DATASETS, MNIST_ENV
     from lgn.train.options import PRESETS
@@ -64,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         g = p.add_argument_group("training (each option overrides the preset's value)")
         g.add_argument("--preset", choices=PRESETS, default="digits", help="default: digits")
         g.add_argument("--dataset", choices=DATASETS)
-        g.add_argument("--widths", type=_widths, help="gates per layer, e.g. 1500,1500")
+        g.add_argument("--family", choices=FAMILIES,
+                       help="logic: gate layers; binary: XNOR-popcount neurons with BatchNorm")
+        g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
         g.add_argument("--wiring", choices=WIRINGS, help="how gates are connected at initialisation")
@@ -175,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = ("dataset", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
+_TRAIN_FIELDS = ("dataset", "family", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
                  "epochs", "batch_size", "lr", "seed")
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lgn.ir.netlist import InputEncoding, Netlist, feed_forward
-from lgn.nn import LogicNet
+from lgn.ir.netlist import InputEncoding, Netlist, ThresholdLayer, feed_forward
+from lgn.nn import LogicLayer, LogicNet, XnorLinear
 
 
 def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
-    """The discrete netlist of ``model``: every gate becomes its argmax function."""
+    """The discrete netlist of ``model``: every gate becomes its argmax function, every binary
+    neuron a threshold unit (:meth:`XnorLinear.fold`)."""
     thresholds = model.encoder.thresholds.detach().cpu()
     num_features, per_feature = thresholds.shape
     inputs = InputEncoding(
@@ -18,9 +19,18 @@ def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
         feature=np.repeat(np.arange(num_features, dtype=np.int32), per_feature),
         threshold=thresholds.numpy().astype(np.float32).reshape(-1),
     )
-    layers = [(layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())
-              for layer in model.layers]
-    return feed_forward(inputs, layers, model.head.k, float(model.head.tau), meta)
+    return feed_forward(inputs, [_lower(layer) for layer in model.layers], model.head.k, float(model.head.tau), meta)
+
+
+def _lower(layer: LogicLayer | XnorLinear):
+    """A gate layer's ``(op, a, b)`` or a :class:`ThresholdLayer`, reading the previous layer's outputs."""
+    if isinstance(layer, LogicLayer):
+        return (layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())
+    w, t = (v.cpu().numpy() for v in layer.fold())
+    out, fan_in = w.shape
+    return ThresholdLayer(np.arange(0, out * fan_in + 1, fan_in, dtype=np.int32),
+                          np.tile(np.arange(fan_in, dtype=np.int32), out), w.reshape(-1).astype(np.uint8),
+                          t.astype(np.int32))
 
 
 @torch.no_grad()

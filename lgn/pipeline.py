@@ -52,7 +52,7 @@ def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
 
 
 def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> dict:
-    """Train a logic-gate network from scratch; checkpoint every epoch, then write the model and a fresh report."""
+    """Train a network of ``opts.family`` from scratch; checkpoint every epoch, then write the model and a fresh report."""
     from lgn.nn import LogicNet, LogicNetConfig
     from lgn.train import checkpoint, data
 
@@ -69,7 +69,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     try:
         config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
                                 ds.feature_range, opts.tau, opts.residual_init, opts.wiring, opts.grad_factor,
-                                opts.candidates, seed=opts.seed)
+                                opts.candidates, seed=opts.seed, family=opts.family)
         model = LogicNet(config)
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}", "adjust --widths/--thresholds/--tau") from None
@@ -108,7 +108,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
     if main:
         _say("train", f"{opts.preset} preset on {ds.name}: {len(ds.x_train)} train / {len(ds.x_test)} test samples, "
                       f"{model.encoder.out_features} input bits, layers {list(model.config.widths)}, "
-                      f"{model.num_gates} gates" + (f", {world} processes" if world > 1 else ""))
+                      f"{model.describe()}" + (f", {world} processes" if world > 1 else ""))
     progress = loop.print_progress(opts.epochs)
 
     def on_epoch(hist: list, optimizer) -> None:
@@ -117,7 +117,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
         progress(hist[-1])
         checkpoint.save_state(out / TRAIN_STATE, model, optimizer, hist[-1].epoch, {
             "options": opts.to_dict(), "dataset": ds.name, "history": [h.to_dict() for h in hist]})
-        plot_history(hist, out / TRAIN_PLOT, f"{opts.preset}: {model.num_gates} gates on {ds.name}")
+        plot_history(hist, out / TRAIN_PLOT, f"{opts.preset}: {model.describe()} on {ds.name}")
 
     try:
         history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
@@ -135,6 +135,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
         "accuracy": {"trained": loop.accuracy(model, ds.x_test, ds.y_test, hardened=False),
                      "hardened": last.hardened_accuracy},  # measured on this model after its last epoch
         "gates": {"trained": model.num_gates},
+        "threshold_units": {"trained": model.num_units},
         "train": opts.to_dict() | {"widths": list(opts.widths), "wall_s": round(sum(h.wall_s for h in history), 2),
                                    "samples_per_s": round(last.samples_per_s), "processes": world},
         "artifacts": {"checkpoint": CHECKPOINT, "train_state": TRAIN_STATE, "train_plot": TRAIN_PLOT},
@@ -189,6 +190,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
         "accuracy": {"netlist": netlist_acc},
         "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
         "gates": {"hardened": hardened.num_gates, "netlist": net.num_gates},
+        "threshold_units": {"hardened": hardened.num_thresholds, "netlist": net.num_thresholds},
         "opt": opt,
         "artifacts": {"netlist": NETLIST, "verilog": VERILOG},
     })
@@ -249,8 +251,8 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
     for name, rewrites in opt["rewrites"].items():
         _say("compile", f"pass {name:<9} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rewrites.items()))
     serialize.save(optimised, out / NETLIST)
-    _say("compile", f"netlist: {optimised.inputs.width} inputs, {len(optimised.layers)} layers, {net.num_gates} -> "
-                    f"{optimised.num_gates} gates -> {out / NETLIST}")
+    _say("compile", f"netlist: {optimised.inputs.width} inputs, {len(optimised.layers)} layers, {net.describe()} -> "
+                    f"{optimised.describe()} -> {out / NETLIST}")
     return optimised, opt
 
 
@@ -281,7 +283,9 @@ def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, report
         for key, value in rep.rewrites.items():
             totals[key] = totals.get(key, 0) + int(value)
     return {"passes": list(names), "rounds": len(reports) // max(1, len(names)),
-            "gates_before": before.num_gates, "gates_after": after.num_gates, "rewrites": rewrites}
+            "gates_before": before.num_gates, "gates_after": after.num_gates,
+            "threshold_units_before": before.num_thresholds, "threshold_units_after": after.num_thresholds,
+            "rewrites": rewrites}
 
 
 def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None = None,
@@ -486,10 +490,16 @@ def summary(rep: dict) -> str:
         v = rep.get("bit_exact", {}).get(key)
         return "-" if v is None else f"{v[0]}/{v[1]}" + ("" if v[0] == v[1] else "  MISMATCH")
 
-    s, gates = rep.get("synth", {}), rep.get("gates", {})
+    def sizes(key: str) -> str:
+        v = rep.get(key, {})
+        return f"{v.get('hardened', v.get('trained', '-'))} / {v.get('netlist', '-')}"
+
+    s = rep.get("synth", {})
     rows = [
         ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
-        ("gates (hardened / optimised)", f"{gates.get('hardened', gates.get('trained', '-'))} / {gates.get('netlist', '-')}"),
+        ("gates (hardened / optimised)", sizes("gates")),
+        *([("threshold units (hardened / opt.)", sizes("threshold_units"))]
+          if any(rep.get("threshold_units", {}).values()) else []),
         ("accuracy trained (relaxed)", frac("trained")),
         ("accuracy hardened (torch)", frac("hardened")),
         ("accuracy netlist (executor)", frac("netlist")),

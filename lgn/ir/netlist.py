@@ -7,7 +7,7 @@ output, which allows skip and residual wiring. The head reads any bits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -152,6 +152,11 @@ class Netlist:
     def num_thresholds(self) -> int:
         return sum(layer.size for layer in self.layers if isinstance(layer, ThresholdLayer))
 
+    def describe(self) -> str:
+        """``"2943 gates"``, ``"456 threshold units"`` or both: the network's size in its own units."""
+        parts = [f"{n} {what}" for n, what in ((self.num_gates, "gates"), (self.num_thresholds, "threshold units")) if n]
+        return ", ".join(parts) or "no nodes"
+
     @property
     def num_bits(self) -> int:
         return self.inputs.width + self.num_nodes
@@ -204,15 +209,20 @@ class Netlist:
         return self
 
 
-def feed_forward(inputs: InputEncoding, layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]], num_classes: int,
-                 tau: float = 1.0, meta: dict | None = None) -> Netlist:
-    """A plain stack of gate layers, validated: each ``(op, a, b)`` layer's pins index the previous
-    layer's outputs (the input bits for the first), and the head reads the last layer's outputs in order."""
+def feed_forward(inputs: InputEncoding, layers: list, num_classes: int, tau: float = 1.0,
+                 meta: dict | None = None) -> Netlist:
+    """A plain stack of layers, validated: each gate layer's ``(op, a, b)`` pins and each
+    :class:`ThresholdLayer`'s ``src`` index the previous layer's outputs (the input bits for the
+    first), and the head reads the last layer's outputs in order."""
     built, start, width = [], 0, inputs.width
-    for op, a, b in layers:
-        built.append(GateLayer(np.asarray(op, np.uint8), np.asarray(a, np.int32) + np.int32(start),
-                               np.asarray(b, np.int32) + np.int32(start)))
-        start, width = start + width, len(op)
+    for layer in layers:
+        if isinstance(layer, ThresholdLayer):
+            built.append(replace(layer, src=layer.src + np.int32(start)))
+        else:
+            op, a, b = layer
+            built.append(GateLayer(np.asarray(op, np.uint8), np.asarray(a, np.int32) + np.int32(start),
+                                   np.asarray(b, np.int32) + np.int32(start)))
+        start, width = start + width, built[-1].size
     head = GroupSumHead(num_classes, np.arange(start, start + width, dtype=np.int32), float(tau))
     return Netlist(inputs, tuple(built), head, dict(meta or {})).validate()
 

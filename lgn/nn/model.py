@@ -1,4 +1,4 @@
-"""A complete logic-gate classifier: encoder, gate layers, GroupSum head."""
+"""A complete classifier of one model family: encoder, hidden layers, GroupSum head."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from lgn.nn.binary import XnorLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS, LogicLayer
+
+
+#: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
+FAMILIES: tuple[str, ...] = ("logic", "binary")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class LogicNetConfig:
     grad_factor: float = 1.0
     candidates: int = 1
     seed: int = 0
+    family: str = "logic"          # "logic": LogicLayer; "binary": XnorLinear
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -49,6 +55,8 @@ class LogicNetConfig:
                              f"{self.num_classes} classes (GroupSum splits it evenly)")
         if self.thresholds_per_feature < 1:
             raise ValueError("thresholds_per_feature must be at least 1")
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown model family {self.family!r}; choose one of {', '.join(FAMILIES)}")
         if self.wiring not in WIRINGS:
             raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
         if self.candidates < 1:
@@ -58,10 +66,11 @@ class LogicNetConfig:
 
 
 class LogicNet(nn.Module):
-    """``raw features -> ThresholdEncoder -> LogicLayer* -> GroupSum`` (class scores).
+    """``raw features -> ThresholdEncoder -> layers -> GroupSum`` (class scores), the layers
+    being :class:`LogicLayer` (family ``logic``) or :class:`XnorLinear` (``binary``).
 
-    Batch-first at both ends, ``(batch, num_features) -> (batch, num_classes)``; the gate layers
-    in between run feature-major (see :mod:`lgn.nn.logic`).
+    Batch-first at both ends, ``(batch, num_features) -> (batch, num_classes)``; the layers in
+    between run feature-major (see :mod:`lgn.nn.logic`).
     """
 
     def __init__(self, config: LogicNetConfig) -> None:
@@ -72,15 +81,28 @@ class LogicNet(nn.Module):
         self.encoder = ThresholdEncoder(even_thresholds(
             config.num_features, config.thresholds_per_feature, *config.feature_range))
         widths = (self.encoder.out_features, *config.widths)
-        self.layers = nn.Sequential(*(
-            LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
-                       grad_factor=config.grad_factor, candidates=config.candidates)
-            for i, o in zip(widths, widths[1:])))
+        if config.family == "binary":
+            layers = (XnorLinear(i, o, generator) for i, o in zip(widths, widths[1:]))
+        else:
+            layers = (LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
+                                 grad_factor=config.grad_factor, candidates=config.candidates)
+                      for i, o in zip(widths, widths[1:]))
+        self.layers = nn.Sequential(*layers)
         self.head = GroupSum(config.num_classes, config.tau)
 
     @property
     def num_gates(self) -> int:
-        return sum(layer.out_features for layer in self.layers)
+        """Logic gates (0 for other families)."""
+        return sum(layer.out_features for layer in self.layers if isinstance(layer, LogicLayer))
+
+    @property
+    def num_units(self) -> int:
+        """Threshold units: binary neurons (0 for logic-gate networks)."""
+        return sum(layer.out_features for layer in self.layers if not isinstance(layer, LogicLayer))
+
+    def describe(self) -> str:
+        """``"6000 gates"`` or ``"1512 binary neurons"``: the model's size in its own units."""
+        return f"{self.num_gates} gates" if self.config.family == "logic" else f"{self.num_units} binary neurons"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bits = self.encoder(x).t().contiguous()

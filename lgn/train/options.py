@@ -11,6 +11,7 @@ class TrainOptions:
 
     preset: str = "digits"
     dataset: str = "digits"
+    family: str = "logic"        # "logic" (gate layers) or "binary" (XNOR-popcount neurons)
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = 4          # input bits per feature (thermometer code)
     tau: float = 15.0            # GroupSum temperature
@@ -34,10 +35,6 @@ class TrainOptions:
             d["widths"] = tuple(d["widths"])
         return cls(**d)
 
-    @property
-    def num_gates(self) -> int:
-        return sum(self.widths)
-
 
 PRESETS: dict[str, TrainOptions] = {
     # Embedded sklearn digits: seconds per epoch, the demo's model.
@@ -50,6 +47,9 @@ PRESETS: dict[str, TrainOptions] = {
     # pin): fixed random wiring of the same size plateaus near 95% here.
     "mnist-s": TrainOptions(preset="mnist-s", dataset="mnist", widths=(4000, 4000, 4000, 4000), thresholds=2,
                             tau=8.0, candidates=4, epochs=16, batch_size=256, lr=0.1),
+    # Binary neurons (XnorLinear + BatchNorm folded into thresholds) on digits: seconds per epoch.
+    "digits-bnn": TrainOptions(preset="digits-bnn", family="binary", widths=(256, 200), thresholds=2, tau=4.0,
+                               epochs=30, lr=0.01),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),

@@ -1,0 +1,104 @@
+"""Binary neurons: ±1 weights over bits, BatchNorm and a sign (XNOR-popcount after hardening).
+
+Feature-major like :mod:`lgn.nn.logic`: a layer maps ``(in_features, batch)`` bits in {0, 1} to
+``(out_features, batch)`` bits. Training uses straight-through estimators (BinaryNet, Courbariaux
+et al. 2016): the forward pass binarises, the backward pass lets gradients through where the
+binarised value is within ±1. In eval mode a layer *is* its hardened form: BatchNorm folded into
+one integer threshold per neuron (FINN's streamlining), computed by :meth:`XnorLinear.fold`, which
+the lowering to the IR reads too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class _SignSTE(torch.autograd.Function):
+    """``x >= 0`` as ``±1`` (or as ``{0, 1}`` bits); the gradient passes where ``|x| <= 1``."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, bits: bool) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        on = x >= 0
+        return on.to(x.dtype) if bits else torch.where(on, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        return grad * (x.abs() <= 1).to(grad.dtype), None
+
+
+def sign(x: torch.Tensor) -> torch.Tensor:
+    """``+1`` where ``x >= 0``, else ``-1``, with a straight-through gradient."""
+    return _SignSTE.apply(x, False)
+
+
+def step(x: torch.Tensor) -> torch.Tensor:
+    """``1`` where ``x >= 0``, else ``0``, with a straight-through gradient."""
+    return _SignSTE.apply(x, True)
+
+
+def folded_thresholds(pre_threshold: torch.Tensor, scale_sign: torch.Tensor, bias: torch.Tensor,
+                      fan_in: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integer thresholds for ``sign(scale * (pre - pre_threshold) + ...) >= 0`` on a ±1 dot
+    product ``pre = 2c - fan_in`` of ``c`` matching bits, per neuron.
+
+    A positive scale fires when ``pre >= pre_threshold``: ``c >= ceil((pre_threshold + fan_in) / 2)``.
+    A negative one when ``pre <= pre_threshold``: with every weight flipped the count is
+    ``fan_in - c``, which must reach ``ceil((fan_in - pre_threshold) / 2)``. A zero scale leaves
+    the constant ``bias >= 0``. Returns ``(flip, t)``, ``t`` clamped to ``0 .. fan_in + 1``.
+    """
+    flip = scale_sign < 0
+    tau = torch.where(flip, -pre_threshold, pre_threshold)
+    t = torch.ceil((tau + fan_in) / 2)
+    constant = torch.where(bias >= 0, 0.0, fan_in + 1.0).to(t.dtype)
+    t = torch.where(scale_sign == 0, constant, t)
+    return flip, t.clamp(0, fan_in + 1).long()
+
+
+class XnorLinear(nn.Module):
+    """A dense layer of binary neurons: ±1 weights, inputs read as ±1, BatchNorm, sign.
+
+    Neuron ``j`` outputs ``BN(sum_i w[j, i] * (2 x[i] - 1)) >= 0``. Hardened (eval mode, and the
+    IR), that is ``popcount(x XNOR w_bits[j]) >= t[j]``: see :meth:`fold`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = math.sqrt(6 / (in_features + out_features))  # Glorot: the latent weights' scale
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound, generator=generator))
+        self.norm = nn.BatchNorm1d(out_features)
+
+    def signs(self) -> torch.Tensor:
+        """The ±1 weights, ``(out_features, in_features)`` (straight-through in training)."""
+        return sign(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            pre = self.signs() @ (2 * x - 1)
+            return step(self.norm(pre.t()).t())
+        w, t = self.fold()
+        w = w.to(x.dtype)
+        count = w @ x + (1 - w) @ (1 - x)  # matching bits: exact integers in float
+        return (count >= t[:, None]).to(x.dtype)
+
+    @torch.no_grad()
+    def fold(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(w_bits, t)``: uint8 ``(out, in)`` weight bits (1 for +1, rows flipped where the
+        BatchNorm scale is negative) and int64 ``(out,)`` thresholds on the count of inputs equal
+        to their weight bit. Computed in float64 from the BatchNorm's running statistics."""
+        bn = self.norm
+        std = torch.sqrt(bn.running_var.double() + bn.eps)
+        gamma, beta, mean = bn.weight.double(), bn.bias.double(), bn.running_mean.double()
+        # gamma * (pre - mean) / std + beta >= 0  <=>  pre >= mean - beta * std / gamma  (gamma > 0)
+        pre_threshold = mean - beta * std / torch.where(gamma == 0, 1.0, gamma)
+        flip, t = folded_thresholds(pre_threshold, torch.sign(gamma), beta, self.in_features)
+        w = (self.weight >= 0) ^ flip[:, None]
+        return w.to(torch.uint8), t
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"

@@ -1,0 +1,86 @@
+"""Binary neurons (XnorLinear): straight-through training, BatchNorm folding, lowering to threshold units."""
+
+import numpy as np
+import pytest
+import torch
+
+from lgn.harden import harden, hardened_scores
+from lgn.ir import executor, passes
+from lgn.nn import LogicNet, LogicNetConfig, XnorLinear
+from lgn.nn.binary import sign, step
+
+
+def test_straight_through_estimators_binarise_and_pass_gradients_inside_one():
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], requires_grad=True)
+    assert sign(x).tolist() == [-1, -1, 1, 1, 1] and step(x).tolist() == [0, 0, 1, 1, 1]
+    sign(x).sum().backward()
+    assert x.grad.tolist() == [0, 1, 1, 1, 0]
+
+
+def _float_bn_bits(layer: XnorLinear, x: torch.Tensor) -> torch.Tensor:
+    """The unfolded eval-mode definition: sign(BN(w_pm1 @ (2x - 1))) with float BatchNorm."""
+    pre = torch.where(layer.weight >= 0, 1.0, -1.0).double() @ (2 * x.double() - 1)
+    bn = layer.norm
+    y = (pre.t() - bn.running_mean.double()) / torch.sqrt(bn.running_var.double() + bn.eps) * bn.weight.double() \
+        + bn.bias.double()
+    return (y.t() >= 0).double()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_folded_thresholds_equal_float_batchnorm_with_negative_and_zero_scales(seed):
+    g = torch.Generator().manual_seed(seed)
+    layer = XnorLinear(37, 64, g)
+    with torch.no_grad():  # statistics as training leaves them, scales of every sign (a few exactly 0)
+        layer.norm.running_mean.copy_(torch.randn(64, generator=g) * 5)
+        layer.norm.running_var.copy_(torch.rand(64, generator=g) * 30 + 0.5)
+        layer.norm.weight.copy_(torch.randn(64, generator=g))
+        layer.norm.weight[:4] = 0
+        layer.norm.bias.copy_(torch.randn(64, generator=g))
+    layer.eval()
+    x = (torch.rand(37, 3000, generator=g) < 0.5).float()
+    w, t = layer.fold()
+    assert (layer.norm.weight < 0).any() and ((t == 0) | (t == 38)).any()
+    assert torch.equal(layer(x).double(), _float_bn_bits(layer, x))
+    # flipped rows: where the scale is negative the weight bits are the complement of the signs
+    flipped = layer.norm.weight < 0
+    assert torch.equal(w[flipped].bool(), ~(layer.weight[flipped] >= 0))
+
+
+def test_training_mode_uses_batch_statistics_and_learns(digits):
+    from lgn.train import loop
+
+    config = LogicNetConfig(digits.num_features, 10, (64, 50), 2, digits.feature_range, 4.0, family="binary", seed=1)
+    model = LogicNet(config)
+    assert model.num_units == 114 and model.num_gates == 0 and model.describe() == "114 binary neurons"
+    history = loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=4, seed=1)
+    assert history[-1].hardened_accuracy > 0.8
+
+
+@pytest.fixture(scope="module")
+def trained_bnn(digits):
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (96, 60), 2, digits.feature_range, 4.0,
+                                    family="binary", seed=3))
+    loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=6, seed=3)
+    return model
+
+
+def test_binary_network_hardens_to_threshold_units_bit_for_bit(trained_bnn, digits):
+    net = harden(trained_bnn)
+    assert net.num_thresholds == 156 and net.num_gates == 0
+    assert len(net.layers[0].src) == 96 * digits.num_features * 2
+    x_random = np.random.default_rng(0).uniform(0, 16, (1000, digits.num_features)).astype(np.float32)
+    for x in (digits.x_test, x_random):
+        np.testing.assert_array_equal(executor.run(net, x).scores, hardened_scores(trained_bnn, x))
+    optimised, _ = passes.run(net)
+    np.testing.assert_array_equal(executor.run(optimised, digits.x_test).scores, executor.run(net, digits.x_test).scores)
+
+
+def test_binary_checkpoint_round_trip(trained_bnn, digits, tmp_path):
+    from lgn.train import checkpoint
+
+    checkpoint.save(trained_bnn, tmp_path / "m.safetensors")
+    back, _ = checkpoint.load(tmp_path / "m.safetensors")
+    assert back.config.family == "binary"
+    np.testing.assert_array_equal(hardened_scores(back, digits.x_test), hardened_scores(trained_bnn, digits.x_test))
