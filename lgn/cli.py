@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.nn.model import FAMILIES
     from lgn.sim.runner import SIMULATORS
     from lgn.train.data import DATASETS, MNIST_ENV
+    from lgn.train.loop import SCHEDULES
     from lgn.train.options import PRESETS
 
     parser = argparse.ArgumentParser(prog="lgn", description="Train logic-gate networks and compile them to FPGA bitstreams.")
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--epochs", type=_positive(int))
         g.add_argument("--batch-size", type=_positive(int))
         g.add_argument("--lr", type=_positive(float))
+        g.add_argument("--schedule", choices=SCHEDULES, help="learning rate: constant, or cosine-annealed to 0")
         g.add_argument("--seed", type=int)
 
     def opt_args(p: argparse.ArgumentParser) -> None:
@@ -179,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _TRAIN_FIELDS = ("dataset", "family", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
-                 "epochs", "batch_size", "lr", "seed")
+                 "epochs", "batch_size", "lr", "schedule", "seed")
 
 
 def _configure_torch() -> None:

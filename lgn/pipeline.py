@@ -121,7 +121,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
 
     try:
         history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
-                           batch_size=opts.batch_size, lr=opts.lr, seed=opts.seed,
+                           batch_size=opts.batch_size, lr=opts.lr, schedule=opts.schedule, seed=opts.seed,
                            optimizer_state=optimizer_state, history=history, on_epoch=on_epoch)
     finally:
         distributed.shutdown()

@@ -84,3 +84,25 @@ def test_binary_checkpoint_round_trip(trained_bnn, digits, tmp_path):
     back, _ = checkpoint.load(tmp_path / "m.safetensors")
     assert back.config.family == "binary"
     np.testing.assert_array_equal(hardened_scores(back, digits.x_test), hardened_scores(trained_bnn, digits.x_test))
+
+
+def test_trained_binary_network_in_rtl_matches_the_executor(digits, tmp_path):
+    """A small trained BNN, unrolled (one popcount per neuron) and pipelined, under Verilator."""
+    from lgn.hdl import Classifier
+    from lgn.hdl.classifier import score_width
+    from lgn.hdl.emit import to_verilog
+    from lgn.sim.runner import simulate
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (16, 20), 1, digits.feature_range, 2.0,
+                                    family="binary", seed=4))
+    loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=3, seed=4)
+    net, _ = passes.run(harden(model))
+    classifier = Classifier(net, pipeline=1)
+    to_verilog(classifier, "classifier", tmp_path / "c.v")
+    bits = executor.encode(net.inputs, digits.x_test)
+    expected = executor.run_bits(net, bits)
+    np.testing.assert_array_equal(expected.scores, hardened_scores(model, digits.x_test))
+    result = simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net), build_dir=tmp_path / "build",
+                      log=tmp_path / "sim.log", latency=classifier.latency)
+    assert (result.matched, result.total) == (len(bits), len(bits))

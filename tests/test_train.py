@@ -134,4 +134,15 @@ def test_presets_resolve_with_overrides():
     assert resolve("digits", {}) == PRESETS["digits"]
     opts = resolve("mnist-s", {"epochs": 3, "lr": None})
     assert opts.epochs == 3 and opts.lr == PRESETS["mnist-s"].lr and opts.dataset == "mnist"
-    assert PRESETS["mnist-s"].num_gates <= 16_000 and PRESETS["mnist-m"].num_gates <= 64_000
+    assert sum(PRESETS["mnist-s"].widths) <= 16_000 and sum(PRESETS["mnist-m"].widths) <= 64_000
+    assert {PRESETS[p].family for p in ("digits-bnn", "mnist-bnn")} == {"binary"}
+
+
+def test_cosine_schedule_anneals_by_epoch():
+    from lgn.train.loop import epoch_lr
+
+    rates = [epoch_lr(0.01, "cosine", e, 10) for e in range(1, 11)]
+    assert rates[0] == 0.01 and all(a > b for a, b in zip(rates, rates[1:])) and 0 < rates[-1] < 0.0003
+    assert epoch_lr(0.01, "constant", 7, 10) == 0.01
+    with pytest.raises(ValueError, match="unknown learning-rate schedule"):
+        epoch_lr(0.01, "step", 1, 10)

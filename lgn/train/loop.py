@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -57,8 +58,22 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
+SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+
+
+def epoch_lr(lr: float, schedule: str, epoch: int, epochs: int) -> float:
+    """The learning rate of ``epoch`` (1-based): ``lr`` throughout, or annealed along a half
+    cosine from ``lr`` to near zero by the last epoch. A function of the epoch alone, so resuming
+    keeps the schedule."""
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+
+
 def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
-        epochs: int, batch_size: int = 64, lr: float = 0.01, seed: int = 0,
+        epochs: int, batch_size: int = 64, lr: float = 0.01, schedule: str = "constant", seed: int = 0,
         optimizer_state: dict | None = None, history: list[EpochStats] | None = None,
         on_epoch: Callable[[list[EpochStats], torch.optim.Optimizer], None] | None = None) -> list[EpochStats]:
     """Train ``model`` in place up to epoch ``epochs`` and return the history.
@@ -76,6 +91,8 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(y_train)
     history = list(history or [])
     for epoch in range(len(history) + 1, epochs + 1):
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr(lr, schedule, epoch, epochs)
         model.train()
         start = time.perf_counter()
         totals = torch.zeros(2, dtype=torch.float64)  # loss sum, correct

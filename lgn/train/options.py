@@ -22,6 +22,7 @@ class TrainOptions:
     epochs: int = 80
     batch_size: int = 64
     lr: float = 0.01
+    schedule: str = "constant"   # learning rate: "constant" or "cosine" (annealed to 0)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -47,9 +48,18 @@ PRESETS: dict[str, TrainOptions] = {
     # pin): fixed random wiring of the same size plateaus near 95% here.
     "mnist-s": TrainOptions(preset="mnist-s", dataset="mnist", widths=(4000, 4000, 4000, 4000), thresholds=2,
                             tau=8.0, candidates=4, epochs=16, batch_size=256, lr=0.1),
-    # Binary neurons (XnorLinear + BatchNorm folded into thresholds) on digits: seconds per epoch.
-    "digits-bnn": TrainOptions(preset="digits-bnn", family="binary", widths=(256, 200), thresholds=2, tau=4.0,
-                               epochs=30, lr=0.01),
+    # Binary neurons (XnorLinear + BatchNorm folded into thresholds) on digits, small enough to
+    # unroll: 164 neurons over 14,592 weight bits; seconds per epoch.
+    "digits-bnn": TrainOptions(preset="digits-bnn", family="binary", widths=(64, 100), thresholds=2, tau=4.0,
+                               epochs=30, lr=0.01, schedule="cosine"),
+    # MNIST with binary neurons, 3 layers (512, 512, 1000) over one threshold per pixel: 1,175,552
+    # weight bits, too many to unroll; cosine-annealed Adam (a constant rate plateaus near 97%).
+    "mnist-bnn": TrainOptions(preset="mnist-bnn", dataset="mnist", family="binary", widths=(512, 512, 1000),
+                              thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
+    # MNIST with binary neurons, 3 layers (512, 512, 1000) over one threshold per pixel: 1,175,552
+    # weight bits, too many to unroll; cosine-annealed Adam (a constant rate plateaus near 97%).
+    "mnist-bnn": TrainOptions(preset="mnist-bnn", dataset="mnist", family="binary", widths=(512, 512, 1000),
+                              thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),
