@@ -10,8 +10,8 @@ from lgn.nn import LogicLayer, LogicNet, XnorLinear
 
 
 def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
-    """The discrete netlist of ``model``: every gate becomes its argmax function, every binary
-    neuron a threshold unit (:meth:`XnorLinear.fold`)."""
+    """The discrete netlist of ``model``: every gate becomes its argmax function, every binary or
+    tiled neuron a threshold unit (:meth:`XnorLinear.fold`)."""
     thresholds = model.encoder.thresholds.detach().cpu()
     num_features, per_feature = thresholds.shape
     inputs = InputEncoding(

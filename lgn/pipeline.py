@@ -69,7 +69,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     try:
         config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
                                 ds.feature_range, opts.tau, opts.residual_init, opts.wiring, opts.grad_factor,
-                                opts.candidates, seed=opts.seed, family=opts.family)
+                                opts.candidates, seed=opts.seed, family=opts.family, tiles=opts.tiles)
         model = LogicNet(config)
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}", "adjust --widths/--thresholds/--tau") from None
@@ -136,6 +136,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
                      "hardened": last.hardened_accuracy},  # measured on this model after its last epoch
         "gates": {"trained": model.num_gates},
         "threshold_units": {"trained": model.num_units},
+        "weight_bits": model.weight_bits,
         "train": opts.to_dict() | {"widths": list(opts.widths), "wall_s": round(sum(h.wall_s for h in history), 2),
                                    "samples_per_s": round(last.samples_per_s), "processes": world},
         "artifacts": {"checkpoint": CHECKPOINT, "train_state": TRAIN_STATE, "train_plot": TRAIN_PLOT},

@@ -6,7 +6,7 @@ import torch
 
 from lgn.harden import harden, hardened_scores
 from lgn.ir import executor, passes
-from lgn.nn import LogicNet, LogicNetConfig, XnorLinear
+from lgn.nn import LogicNet, LogicNetConfig, TiledLinear, XnorLinear
 from lgn.nn.binary import sign, step
 
 
@@ -18,19 +18,23 @@ def test_straight_through_estimators_binarise_and_pass_gradients_inside_one():
 
 
 def _float_bn_bits(layer: XnorLinear, x: torch.Tensor) -> torch.Tensor:
-    """The unfolded eval-mode definition: sign(BN(w_pm1 @ (2x - 1))) with float BatchNorm."""
-    pre = torch.where(layer.weight >= 0, 1.0, -1.0).double() @ (2 * x.double() - 1)
+    """The unfolded eval-mode definition: sign(BN(scale * w_pm1 @ (2x - 1))) with float BatchNorm."""
+    pre = layer.signs().double() @ (2 * x.double() - 1)
+    if layer.row_scale() is not None:
+        pre = pre * layer.row_scale().double()[:, None]
     bn = layer.norm
     y = (pre.t() - bn.running_mean.double()) / torch.sqrt(bn.running_var.double() + bn.eps) * bn.weight.double() \
         + bn.bias.double()
     return (y.t() >= 0).double()
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_folded_thresholds_equal_float_batchnorm_with_negative_and_zero_scales(seed):
+@pytest.mark.parametrize("seed, tiled", [(0, False), (1, False), (2, True), (3, True)])
+def test_folded_thresholds_equal_float_batchnorm_with_negative_and_zero_scales(seed, tiled):
     g = torch.Generator().manual_seed(seed)
-    layer = XnorLinear(37, 64, g)
+    layer = TiledLinear(37, 64, 4, g) if tiled else XnorLinear(37, 64, g)
     with torch.no_grad():  # statistics as training leaves them, scales of every sign (a few exactly 0)
+        if tiled:
+            layer.scale.copy_(torch.tensor([1.5, -0.7, 0.0, 0.2]))
         layer.norm.running_mean.copy_(torch.randn(64, generator=g) * 5)
         layer.norm.running_var.copy_(torch.rand(64, generator=g) * 30 + 0.5)
         layer.norm.weight.copy_(torch.randn(64, generator=g))
@@ -41,9 +45,10 @@ def test_folded_thresholds_equal_float_batchnorm_with_negative_and_zero_scales(s
     w, t = layer.fold()
     assert (layer.norm.weight < 0).any() and ((t == 0) | (t == 38)).any()
     assert torch.equal(layer(x).double(), _float_bn_bits(layer, x))
-    # flipped rows: where the scale is negative the weight bits are the complement of the signs
-    flipped = layer.norm.weight < 0
-    assert torch.equal(w[flipped].bool(), ~(layer.weight[flipped] >= 0))
+    # flipped rows: where the overall scale is negative the weight bits are the complement of the signs
+    scale = layer.norm.weight * (layer.row_scale() if tiled else 1)
+    flipped = scale < 0
+    assert torch.equal(w[flipped].bool(), ~(layer.signs()[flipped] > 0))
 
 
 def test_training_mode_uses_batch_statistics_and_learns(digits):
@@ -106,3 +111,31 @@ def test_trained_binary_network_in_rtl_matches_the_executor(digits, tmp_path):
     result = simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net), build_dir=tmp_path / "build",
                       log=tmp_path / "sim.log", latency=classifier.latency)
     assert (result.matched, result.total) == (len(bits), len(bits))
+
+
+def test_tiled_rows_repeat_the_tile_and_fold_to_shared_popcounts():
+    g = torch.Generator().manual_seed(5)
+    layer = TiledLinear(30, 12, 4, g)
+    signs = layer.signs()
+    assert layer.tile_bits == 90
+    for r in range(3):  # rows r, r+3, r+6, r+9 carry the same weights
+        assert all(torch.equal(signs[r], signs[r + 3 * k]) for k in range(4))
+    with torch.no_grad():
+        layer.scale.copy_(torch.tensor([1.0, -2.0, 0.5, 3.0]))
+    layer.eval()
+    w, _ = layer.fold()
+    # copies with a negative scale fold into complemented rows: still one literal set per tile row
+    assert torch.equal(w[3].bool(), ~w[0].bool()) and torch.equal(w[6], w[0])
+    with pytest.raises(ValueError, match="equal tiles"):
+        TiledLinear(30, 10, 4)
+
+
+def test_tiled_network_trains_hardens_and_reports_weight_bits(digits):
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (64, 40), 2, digits.feature_range, 4.0,
+                                    family="tiled", tiles=4, seed=6))
+    assert model.weight_bits == (128 * 64 + 64 * 40) // 4
+    loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=3, seed=6)
+    net = harden(model)
+    np.testing.assert_array_equal(executor.run(net, digits.x_test).scores, hardened_scores(model, digits.x_test))

@@ -1,9 +1,9 @@
 """PyTorch layers of lgn's model families."""
 
-from lgn.nn.binary import XnorLinear
+from lgn.nn.binary import TiledLinear, XnorLinear
 from lgn.nn.encoder import ThresholdEncoder
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import LogicLayer
 from lgn.nn.model import LogicNet, LogicNetConfig
 
-__all__ = ["GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "ThresholdEncoder", "XnorLinear"]
+__all__ = ["GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "ThresholdEncoder", "TiledLinear", "XnorLinear"]

@@ -77,9 +77,16 @@ class XnorLinear(nn.Module):
         """The ±1 weights, ``(out_features, in_features)`` (straight-through in training)."""
         return sign(self.weight)
 
+    def row_scale(self) -> torch.Tensor | None:
+        """A scale per weight row before the BatchNorm, or ``None`` for none."""
+        return None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
             pre = self.signs() @ (2 * x - 1)
+            scale = self.row_scale()
+            if scale is not None:
+                pre = pre * scale[:, None]
             return step(self.norm(pre.t()).t())
         w, t = self.fold()
         w = w.to(x.dtype)
@@ -94,11 +101,51 @@ class XnorLinear(nn.Module):
         bn = self.norm
         std = torch.sqrt(bn.running_var.double() + bn.eps)
         gamma, beta, mean = bn.weight.double(), bn.bias.double(), bn.running_mean.double()
+        scale = self.row_scale()
+        if scale is not None:  # gamma * (a * pre - mean) = (gamma * a) * (pre - mean / a); a = 0: constant
+            a = scale.double()
+            beta = torch.where(a == 0, beta - gamma * mean / std, beta)
+            mean = torch.where(a == 0, 0.0, mean / torch.where(a == 0, 1.0, a))
+            gamma = gamma * a
         # gamma * (pre - mean) / std + beta >= 0  <=>  pre >= mean - beta * std / gamma  (gamma > 0)
         pre_threshold = mean - beta * std / torch.where(gamma == 0, 1.0, gamma)
         flip, t = folded_thresholds(pre_threshold, torch.sign(gamma), beta, self.in_features)
-        w = (self.weight >= 0) ^ flip[:, None]
+        w = (self.signs() > 0) ^ flip[:, None]
         return w.to(torch.uint8), t
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class TiledLinear(XnorLinear):
+    """A tiled-bit layer (TBN, Gorbett et al., CIKM 2024): one learned ±1 tile of
+    ``out * in / p`` weights reused ``p`` times, with a learned scale per copy.
+
+    The latent scores ``(out, in)`` are cut into ``p`` flat segments and summed; the sign of the
+    sum is the tile (straight-through), and the weight matrix is the tile repeated ``p`` times.
+    With ``p`` dividing ``out`` a tile is ``out / p`` whole rows, so rows ``r, r + out/p, ...``
+    carry the same ±1 weights and differ only in scale, and once folded only in threshold
+    (:meth:`XnorLinear.fold` folds the scale into the BatchNorm): a layer needs ``p`` times fewer
+    weight bits, and unrolled one popcount per tile row.
+    """
+
+    def __init__(self, in_features: int, out_features: int, p: int, generator: torch.Generator | None = None) -> None:
+        if p < 1 or out_features % p:
+            raise ValueError(f"a tiled layer's {out_features} outputs must split into p = {p} equal tiles")
+        super().__init__(in_features, out_features, generator)
+        self.p = p
+        self.scale = nn.Parameter(torch.ones(p))
+
+    @property
+    def tile_bits(self) -> int:
+        return self.out_features * self.in_features // self.p
+
+    def signs(self) -> torch.Tensor:
+        tile = sign(self.weight.reshape(self.p, -1).sum(0))
+        return tile.repeat(self.p).reshape(self.out_features, self.in_features)
+
+    def row_scale(self) -> torch.Tensor:
+        return self.scale.repeat_interleave(self.out_features // self.p)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, p={self.p}"

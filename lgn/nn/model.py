@@ -7,14 +7,14 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from lgn.nn.binary import XnorLinear
+from lgn.nn.binary import TiledLinear, XnorLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS, LogicLayer
 
 
 #: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
-FAMILIES: tuple[str, ...] = ("logic", "binary")
+FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class LogicNetConfig:
     grad_factor: float = 1.0
     candidates: int = 1
     seed: int = 0
-    family: str = "logic"          # "logic": LogicLayer; "binary": XnorLinear
+    family: str = "logic"          # "logic": LogicLayer; "binary": XnorLinear; "tiled": TiledLinear
+    tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -57,6 +58,8 @@ class LogicNetConfig:
             raise ValueError("thresholds_per_feature must be at least 1")
         if self.family not in FAMILIES:
             raise ValueError(f"unknown model family {self.family!r}; choose one of {', '.join(FAMILIES)}")
+        if self.family == "tiled" and (self.tiles < 1 or any(w % self.tiles for w in self.widths)):
+            raise ValueError(f"every layer width must be a multiple of tiles = {self.tiles}")
         if self.wiring not in WIRINGS:
             raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
         if self.candidates < 1:
@@ -67,7 +70,8 @@ class LogicNetConfig:
 
 class LogicNet(nn.Module):
     """``raw features -> ThresholdEncoder -> layers -> GroupSum`` (class scores), the layers
-    being :class:`LogicLayer` (family ``logic``) or :class:`XnorLinear` (``binary``).
+    being :class:`LogicLayer` (family ``logic``), :class:`XnorLinear` (``binary``) or
+    :class:`TiledLinear` (``tiled``).
 
     Batch-first at both ends, ``(batch, num_features) -> (batch, num_classes)``; the layers in
     between run feature-major (see :mod:`lgn.nn.logic`).
@@ -83,6 +87,8 @@ class LogicNet(nn.Module):
         widths = (self.encoder.out_features, *config.widths)
         if config.family == "binary":
             layers = (XnorLinear(i, o, generator) for i, o in zip(widths, widths[1:]))
+        elif config.family == "tiled":
+            layers = (TiledLinear(i, o, config.tiles, generator) for i, o in zip(widths, widths[1:]))
         else:
             layers = (LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
                                  grad_factor=config.grad_factor, candidates=config.candidates)
@@ -99,6 +105,12 @@ class LogicNet(nn.Module):
     def num_units(self) -> int:
         """Threshold units: binary neurons (0 for logic-gate networks)."""
         return sum(layer.out_features for layer in self.layers if not isinstance(layer, LogicLayer))
+
+    @property
+    def weight_bits(self) -> int:
+        """Distinct ±1 weights a folded engine would store: a tiled layer's tile once (0 for logic gates)."""
+        return sum(layer.tile_bits if isinstance(layer, TiledLinear) else layer.in_features * layer.out_features
+                   for layer in self.layers if not isinstance(layer, LogicLayer))
 
     def describe(self) -> str:
         """``"6000 gates"`` or ``"1512 binary neurons"``: the model's size in its own units."""

@@ -11,7 +11,8 @@ class TrainOptions:
 
     preset: str = "digits"
     dataset: str = "digits"
-    family: str = "logic"        # "logic" (gate layers) or "binary" (XNOR-popcount neurons)
+    family: str = "logic"        # "logic" (gate layers), "binary" (XNOR-popcount neurons) or "tiled"
+    tiles: int = 1               # tiled family: copies p of each layer's ±1 weight tile
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = 4          # input bits per feature (thermometer code)
     tau: float = 15.0            # GroupSum temperature
@@ -60,6 +61,11 @@ PRESETS: dict[str, TrainOptions] = {
     # weight bits, too many to unroll; cosine-annealed Adam (a constant rate plateaus near 97%).
     "mnist-bnn": TrainOptions(preset="mnist-bnn", dataset="mnist", family="binary", widths=(512, 512, 1000),
                               thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
+    # mnist-bnn with every layer's weights one tile used 4 times: 4x fewer weight bits.
+    "mnist-tbn4": TrainOptions(preset="mnist-tbn4", dataset="mnist", family="tiled", tiles=4, widths=(512, 512, 1000),
+                               thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
+    "digits-tbn4": TrainOptions(preset="digits-tbn4", family="tiled", tiles=4, widths=(64, 100), thresholds=2,
+                                tau=4.0, epochs=30, lr=0.01, schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),
