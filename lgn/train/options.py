@@ -57,10 +57,6 @@ PRESETS: dict[str, TrainOptions] = {
     # weight bits, too many to unroll; cosine-annealed Adam (a constant rate plateaus near 97%).
     "mnist-bnn": TrainOptions(preset="mnist-bnn", dataset="mnist", family="binary", widths=(512, 512, 1000),
                               thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
-    # MNIST with binary neurons, 3 layers (512, 512, 1000) over one threshold per pixel: 1,175,552
-    # weight bits, too many to unroll; cosine-annealed Adam (a constant rate plateaus near 97%).
-    "mnist-bnn": TrainOptions(preset="mnist-bnn", dataset="mnist", family="binary", widths=(512, 512, 1000),
-                              thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
     # mnist-bnn with every layer's weights one tile used 4 times: 4x fewer weight bits.
     "mnist-tbn4": TrainOptions(preset="mnist-tbn4", dataset="mnist", family="tiled", tiles=4, widths=(512, 512, 1000),
                                thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
