@@ -68,8 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--dataset", choices=DATASETS)
         g.add_argument("--family", choices=FAMILIES,
                        help="logic: gate layers; binary: XNOR-popcount neurons with BatchNorm; "
-                            "tiled: binary neurons whose weights are one tile reused --tiles times")
+                            "tiled: binary neurons whose weights are one tile reused --tiles times; "
+                            "dendritic: AND branches of --synapses literals, OR somas of --branches branches")
         g.add_argument("--tiles", type=_positive(int), metavar="P", help="tiled family: copies of each layer's tile")
+        g.add_argument("--branches", type=_positive(int), help="dendritic family: branches per neuron")
+        g.add_argument("--synapses", type=_positive(int), help="dendritic family: synapses per branch")
         g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
@@ -182,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = ("dataset", "family", "tiles", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
+_TRAIN_FIELDS = ("dataset", "family", "tiles", "branches", "synapses", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
                  "epochs", "batch_size", "lr", "schedule", "seed")
 
 

@@ -6,12 +6,13 @@ import numpy as np
 import torch
 
 from lgn.ir.netlist import InputEncoding, Netlist, ThresholdLayer, feed_forward
-from lgn.nn import LogicLayer, LogicNet, XnorLinear
+from lgn.nn import DendriticLinear, LogicLayer, LogicNet, XnorLinear
 
 
 def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
     """The discrete netlist of ``model``: every gate becomes its argmax function, every binary or
-    tiled neuron a threshold unit (:meth:`XnorLinear.fold`)."""
+    tiled neuron a threshold unit (:meth:`XnorLinear.fold`), every dendritic neuron a layer of
+    AND branches and a layer of OR somas (:meth:`DendriticLinear.hardened`)."""
     thresholds = model.encoder.thresholds.detach().cpu()
     num_features, per_feature = thresholds.shape
     inputs = InputEncoding(
@@ -19,18 +20,25 @@ def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
         feature=np.repeat(np.arange(num_features, dtype=np.int32), per_feature),
         threshold=thresholds.numpy().astype(np.float32).reshape(-1),
     )
-    return feed_forward(inputs, [_lower(layer) for layer in model.layers], model.head.k, float(model.head.tau), meta)
+    layers = [ir for layer in model.layers for ir in _lower(layer)]
+    return feed_forward(inputs, layers, model.head.k, float(model.head.tau), meta)
 
 
-def _lower(layer: LogicLayer | XnorLinear):
-    """A gate layer's ``(op, a, b)`` or a :class:`ThresholdLayer`, reading the previous layer's outputs."""
+def _lower(layer: LogicLayer | XnorLinear | DendriticLinear) -> list:
+    """The IR layers of one torch layer: gate layers as ``(op, a, b)``, each reading the previous
+    IR layer's outputs."""
     if isinstance(layer, LogicLayer):
-        return (layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())
+        return [(layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())]
+    if isinstance(layer, DendriticLinear):
+        units, branch_of = layer.hardened()
+        branches = ThresholdLayer.from_units((src.cpu().numpy(), w.cpu().numpy(), t) for src, w, t in units)
+        somas = ThresholdLayer.from_units((row.numpy(), np.ones(len(row), np.uint8), 1) for row in branch_of)
+        return [branches, somas]
     w, t = (v.cpu().numpy() for v in layer.fold())
     out, fan_in = w.shape
-    return ThresholdLayer(np.arange(0, out * fan_in + 1, fan_in, dtype=np.int32),
-                          np.tile(np.arange(fan_in, dtype=np.int32), out), w.reshape(-1).astype(np.uint8),
-                          t.astype(np.int32))
+    return [ThresholdLayer(np.arange(0, out * fan_in + 1, fan_in, dtype=np.int32),
+                           np.tile(np.arange(fan_in, dtype=np.int32), out), w.reshape(-1).astype(np.uint8),
+                           t.astype(np.int32))]
 
 
 @torch.no_grad()

@@ -69,7 +69,8 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     try:
         config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
                                 ds.feature_range, opts.tau, opts.residual_init, opts.wiring, opts.grad_factor,
-                                opts.candidates, seed=opts.seed, family=opts.family, tiles=opts.tiles)
+                                opts.candidates, seed=opts.seed, family=opts.family, tiles=opts.tiles,
+                                branches=opts.branches, synapses=opts.synapses)
         model = LogicNet(config)
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}", "adjust --widths/--thresholds/--tau") from None

@@ -27,10 +27,7 @@ def random_threshold_layer(rng: np.random.Generator, available: int, size: int, 
             k = int(rng.integers(0, max_fan_in + 1))
             rows.append((rng.integers(0, available, k, dtype=np.int32), rng.integers(0, 2, k, dtype=np.uint8)))
     fan_in = np.array([len(src) for src, _ in rows])
-    return ThresholdLayer(np.concatenate([[0], np.cumsum(fan_in)]).astype(np.int32),
-                          np.concatenate([src for src, _ in rows]).astype(np.int32),
-                          np.concatenate([w for _, w in rows]).astype(np.uint8),
-                          rng.integers(0, fan_in + 2).astype(np.int32))
+    return ThresholdLayer.from_units(zip(*zip(*rows), rng.integers(0, fan_in + 2)))
 
 
 def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature: int = 2,

@@ -77,6 +77,15 @@ class ThresholdLayer:
     def size(self) -> int:
         return len(self.t)
 
+    @classmethod
+    def from_units(cls, units) -> "ThresholdLayer":
+        """A layer from ``(src, w, t)`` per unit (array-likes of its pins' bits and weights)."""
+        units = [(np.asarray(src, np.int32), np.asarray(w, np.uint8), int(t)) for src, w, t in units]
+        return cls(np.concatenate([[0], np.cumsum([len(src) for src, _, _ in units])]).astype(np.int32),
+                   np.concatenate([src for src, _, _ in units] or [np.zeros(0)]).astype(np.int32),
+                   np.concatenate([w for _, w, _ in units] or [np.zeros(0)]).astype(np.uint8),
+                   np.array([t for _, _, t in units], dtype=np.int32))
+
     @property
     def fan_in(self) -> np.ndarray:
         """Pins per row, int64 ``(n,)``."""

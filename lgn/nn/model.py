@@ -8,13 +8,14 @@ import torch
 from torch import nn
 
 from lgn.nn.binary import TiledLinear, XnorLinear
+from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS, LogicLayer
 
 
 #: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
-FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled")
+FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled", "dendritic")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class LogicNetConfig:
     seed: int = 0
     family: str = "logic"          # "logic": LogicLayer; "binary": XnorLinear; "tiled": TiledLinear
     tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
+    branches: int = 4              # dendritic family: branches per neuron
+    synapses: int = 6              # dendritic family: synapses per branch
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -70,8 +73,8 @@ class LogicNetConfig:
 
 class LogicNet(nn.Module):
     """``raw features -> ThresholdEncoder -> layers -> GroupSum`` (class scores), the layers
-    being :class:`LogicLayer` (family ``logic``), :class:`XnorLinear` (``binary``) or
-    :class:`TiledLinear` (``tiled``).
+    being :class:`LogicLayer` (family ``logic``), :class:`XnorLinear` (``binary``),
+    :class:`TiledLinear` (``tiled``) or :class:`DendriticLinear` (``dendritic``).
 
     Batch-first at both ends, ``(batch, num_features) -> (batch, num_classes)``; the layers in
     between run feature-major (see :mod:`lgn.nn.logic`).
@@ -89,6 +92,9 @@ class LogicNet(nn.Module):
             layers = (XnorLinear(i, o, generator) for i, o in zip(widths, widths[1:]))
         elif config.family == "tiled":
             layers = (TiledLinear(i, o, config.tiles, generator) for i, o in zip(widths, widths[1:]))
+        elif config.family == "dendritic":
+            layers = (DendriticLinear(i, o, config.branches, config.synapses, generator)
+                      for i, o in zip(widths, widths[1:]))
         else:
             layers = (LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
                                  grad_factor=config.grad_factor, candidates=config.candidates)
@@ -103,18 +109,26 @@ class LogicNet(nn.Module):
 
     @property
     def num_units(self) -> int:
-        """Threshold units: binary neurons (0 for logic-gate networks)."""
-        return sum(layer.out_features for layer in self.layers if not isinstance(layer, LogicLayer))
+        """Threshold units once hardened: a binary neuron is one, a dendritic neuron one per
+        branch and one for its soma (0 for logic-gate networks)."""
+        return sum(layer.out_features * (layer.branches + 1 if isinstance(layer, DendriticLinear) else 1)
+                   for layer in self.layers if not isinstance(layer, LogicLayer))
 
     @property
     def weight_bits(self) -> int:
         """Distinct ±1 weights a folded engine would store: a tiled layer's tile once (0 for logic gates)."""
         return sum(layer.tile_bits if isinstance(layer, TiledLinear) else layer.in_features * layer.out_features
-                   for layer in self.layers if not isinstance(layer, LogicLayer))
+                   for layer in self.layers if isinstance(layer, XnorLinear))
 
     def describe(self) -> str:
-        """``"6000 gates"`` or ``"1512 binary neurons"``: the model's size in its own units."""
-        return f"{self.num_gates} gates" if self.config.family == "logic" else f"{self.num_units} binary neurons"
+        """``"6000 gates"``, ``"1512 binary neurons"`` or ``"200 dendritic neurons (1000 threshold
+        units)"``: the model's size in its own units."""
+        if self.config.family == "logic":
+            return f"{self.num_gates} gates"
+        neurons = sum(layer.out_features for layer in self.layers)
+        if self.config.family == "dendritic":
+            return f"{neurons} dendritic neurons ({self.num_units} threshold units)"
+        return f"{neurons} binary neurons"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bits = self.encoder(x).t().contiguous()

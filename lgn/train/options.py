@@ -11,8 +11,10 @@ class TrainOptions:
 
     preset: str = "digits"
     dataset: str = "digits"
-    family: str = "logic"        # "logic" (gate layers), "binary" (XNOR-popcount neurons) or "tiled"
+    family: str = "logic"        # "logic" (gate layers), "binary" (XNOR-popcount neurons), "tiled", "dendritic"
     tiles: int = 1               # tiled family: copies p of each layer's ±1 weight tile
+    branches: int = 4            # dendritic family: branches per neuron
+    synapses: int = 6            # dendritic family: synapses per branch
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = 4          # input bits per feature (thermometer code)
     tau: float = 15.0            # GroupSum temperature
@@ -62,6 +64,9 @@ PRESETS: dict[str, TrainOptions] = {
                                thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
     "digits-tbn4": TrainOptions(preset="digits-tbn4", family="tiled", tiles=4, widths=(64, 100), thresholds=2,
                                 tau=4.0, epochs=30, lr=0.01, schedule="cosine"),
+    # Logic dendritic neurons on digits: 4 branches of 6 synapses each (AND branches, OR soma).
+    "digits-dendrite": TrainOptions(preset="digits-dendrite", family="dendritic", widths=(400, 500), thresholds=2,
+                                    tau=8.0, branches=4, synapses=6, epochs=30, lr=0.02, schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),

@@ -7,7 +7,7 @@ import numpy as np
 
 from lgn.ir import ops
 from lgn.ir.netlist import Netlist, ThresholdLayer
-from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows, threshold_layer
+from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows
 
 _A, _B = ops.NAMES.index("A"), ops.NAMES.index("B")
 _NOT_A, _NOT_B = ops.NAMES.index("NOT_A"), ops.NAMES.index("NOT_B")
@@ -29,7 +29,7 @@ def bypass(net: Netlist) -> tuple[Netlist, PassReport]:
             for (src, w), t in zip(rows(layer), layer.t.tolist()):
                 rewired += int((source[src] != src).sum())
                 units.append(canonical_row(source[src], w ^ inverted[src].astype(np.uint8), t))
-            layer = threshold_layer(units)
+            layer = ThresholdLayer.from_units(units)
             out = slice(start, start + layer.size)
             follows = (layer.fan_in == 1) & (layer.t == 1)   # [x XNOR w >= 1]: x itself or ~x
             pin = layer.src[layer.ptr[:-1][follows]]

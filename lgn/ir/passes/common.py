@@ -78,15 +78,6 @@ def canonical_row(src: np.ndarray, w: np.ndarray, t: int) -> tuple[np.ndarray, n
     return src, w, int(t)
 
 
-def threshold_layer(units: list[tuple[np.ndarray, np.ndarray, int]]) -> ThresholdLayer:
-    """A layer of canonical threshold units ``(src, w, t)``."""
-    fan_in = [len(src) for src, _, _ in units]
-    return ThresholdLayer(np.concatenate([[0], np.cumsum(fan_in)]).astype(np.int32),
-                          np.concatenate([src for src, _, _ in units]).astype(np.int32),
-                          np.concatenate([w for _, w, _ in units]).astype(np.uint8),
-                          np.array([t for _, _, t in units], dtype=np.int32))
-
-
 def rebuild(net: Netlist, layers: list, head_bits: np.ndarray) -> Netlist:
     """``net`` with new layers (same sizes, so bit addresses are unchanged) and head bits; a gate
     layer may be given as its ``(op, a, b)`` arrays."""

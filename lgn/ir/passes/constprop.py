@@ -6,7 +6,7 @@ import numpy as np
 
 from lgn.ir import ops
 from lgn.ir.netlist import Netlist, ThresholdLayer
-from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows, threshold_layer
+from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows
 
 UNKNOWN = -1
 
@@ -28,7 +28,7 @@ def constprop(net: Netlist) -> tuple[Netlist, PassReport]:
                 known = value[src] != UNKNOWN
                 folded_pins += int(known.sum())
                 units.append(canonical_row(src[~known], w[~known], t - int((value[src][known] == w[known]).sum())))
-            layer = threshold_layer(units)
+            layer = ThresholdLayer.from_units(units)
             is_const, const = layer.fan_in == 0, layer.t == 0
         else:
             op, a, b = layer

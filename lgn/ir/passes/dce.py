@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, Netlist
-from lgn.ir.passes.common import CONSTANT_PIN, PassReport, canonical, canonical_row, rows, threshold_layer
+from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
+from lgn.ir.passes.common import CONSTANT_PIN, PassReport, canonical, canonical_row, rows
 
 
 def dce(net: Netlist) -> tuple[Netlist, PassReport]:
@@ -32,7 +32,7 @@ def dce(net: Netlist) -> tuple[Netlist, PassReport]:
             layers.append(GateLayer(op, renumber[a], renumber[b]))
         else:  # constant units read dead bits: canonical form drops their pins
             units = [canonical_row(src, w, t) for (src, w), t, k in zip(rows(layer), layer.t.tolist(), keep) if k]
-            layers.append(threshold_layer([(renumber[src], w, t) for src, w, t in units]))
+            layers.append(ThresholdLayer.from_units([(renumber[src], w, t) for src, w, t in units]))
     result = replace(net, layers=tuple(layers), head=replace(net.head, bits=renumber[net.head.bits])).validate()
     return result, PassReport("dce", net.num_nodes, result.num_nodes,
                               {"gates_removed": net.num_nodes - result.num_nodes,

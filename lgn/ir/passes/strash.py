@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lgn.ir.netlist import Netlist, ThresholdLayer
-from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows, threshold_layer
+from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows
 
 
 def strash(net: Netlist) -> tuple[Netlist, PassReport]:
@@ -19,7 +19,7 @@ def strash(net: Netlist) -> tuple[Netlist, PassReport]:
         if isinstance(layer, ThresholdLayer):
             units = [canonical_row(representative[src], w, t) for (src, w), t in zip(rows(layer), layer.t.tolist())]
             keys = [("T", src.tobytes(), w.tobytes(), t) for src, w, t in units]
-            layer = threshold_layer(units)
+            layer = ThresholdLayer.from_units(units)
         else:
             op, a, b = layer
             op, a, b = layer = canonical(op, representative[a], representative[b])

@@ -1,4 +1,4 @@
-"""Binary neurons (XnorLinear): straight-through training, BatchNorm folding, lowering to threshold units."""
+"""Binary, tiled-bit and dendritic neurons: training, BatchNorm folding, lowering to threshold units."""
 
 import numpy as np
 import pytest
@@ -139,3 +139,34 @@ def test_tiled_network_trains_hardens_and_reports_weight_bits(digits):
     loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=3, seed=6)
     net = harden(model)
     np.testing.assert_array_equal(executor.run(net, digits.x_test).scores, hardened_scores(model, digits.x_test))
+
+
+def test_dendritic_neuron_hardens_to_and_branches_and_an_or_soma():
+    from lgn.nn.dendritic import INPUT, NEGATION, ONE, ZERO, DendriticLinear
+
+    layer = DendriticLinear(4, 1, branches=2, synapses=3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():  # neuron = (x0 AND NOT x1) OR (x2 AND 0), synapse states by one-hot logits
+        layer.connections.copy_(torch.tensor([[[0, 1, 3], [2, 3, 3]]]))
+        states = torch.tensor([[[INPUT, NEGATION, ONE], [INPUT, ZERO, ONE]]])
+        layer.logits.copy_(torch.nn.functional.one_hot(states, 4).float() * 5)
+    layer.eval()
+    x = torch.tensor([[(i >> k) & 1 for i in range(16)] for k in range(4)], dtype=torch.float32)
+    assert layer(x)[0].tolist() == [float(r[0] and not r[1]) for r in x.t().tolist()]
+    units, branch_of = layer.hardened()
+    assert [(src.tolist(), w.tolist(), t) for src, w, t in units] == [([0, 1], [1, 0], 2), ([], [], 1)]
+    assert branch_of.tolist() == [[0, 1]]
+
+
+def test_dendritic_network_trains_and_hardens_bit_for_bit(digits):
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (60, 50), 2, digits.feature_range, 4.0,
+                                    family="dendritic", branches=3, synapses=4, seed=7))
+    assert model.num_units == 110 * 4 and "dendritic neurons" in model.describe()
+    history = loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=4, lr=0.02, seed=7)
+    assert history[-1].hardened_accuracy > 0.5
+    net = harden(model)
+    assert len(net.layers) == 4 and net.num_thresholds == 440
+    x_random = np.random.default_rng(1).uniform(0, 16, (700, digits.num_features)).astype(np.float32)
+    for x in (digits.x_test, x_random):
+        np.testing.assert_array_equal(executor.run(net, x).scores, hardened_scores(model, x))
