@@ -43,10 +43,13 @@ class DendriticLinear(nn.Module):
         return self.logits.argmax(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        inputs = x[self.connections]  # (out, branches, synapses, batch)
+        # rows gathered with index_select, whose backward is an index_add_ over rows (advanced
+        # indexing's accumulate is many times slower on a CPU)
+        inputs = x.index_select(0, self.connections.reshape(-1)).view(*self.connections.shape, x.shape[-1])
         if self.training:
             p = torch.softmax(self.logits, -1)[..., None]
-            value = p[..., INPUT, :] * inputs + p[..., NEGATION, :] * (1 - inputs) + p[..., ONE, :]
+            # p_in * x + p_neg * (1 - x) + p_one, as one fused multiply-add over the big tensor
+            value = torch.addcmul(p[..., NEGATION, :] + p[..., ONE, :], p[..., INPUT, :] - p[..., NEGATION, :], inputs)
             return 1 - (1 - value.prod(2)).prod(1)
         state = self.states()[..., None]
         value = torch.where(state == INPUT, inputs, 1 - inputs)
