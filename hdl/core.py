@@ -44,7 +44,7 @@ def threshold_units(m: Module, layer: ThresholdLayer, bits: list[Value], name: s
     Units whose pins are equal, or equal with every weight flipped (a count of ``k - c``), share
     their popcount: the rows of a tiled-bit layer's tile differ only in ``t``, so the layer costs
     one popcount per tile row and one comparator per unit."""
-    counts: dict[tuple[bytes, bytes], Value] = {}
+    counts: dict[tuple, Value] = {}  # literal multiset -> its popcount
     out: list[Value] = []
     for j, (t, k) in enumerate(zip(layer.t.tolist(), layer.fan_in.tolist())):
         if t <= 0 or t > k:
