@@ -136,6 +136,7 @@ def test_presets_resolve_with_overrides():
     assert opts.epochs == 3 and opts.lr == PRESETS["mnist-s"].lr and opts.dataset == "mnist"
     assert sum(PRESETS["mnist-s"].widths) <= 16_000 and sum(PRESETS["mnist-m"].widths) <= 64_000
     assert {PRESETS[p].family for p in ("digits-bnn", "mnist-bnn")} == {"binary"}
+    assert PRESETS["mnist-tbn4"].tiles == 4 and PRESETS["mnist-dendrite"].family == "dendritic"
 
 
 def test_cosine_schedule_anneals_by_epoch():

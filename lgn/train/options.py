@@ -67,6 +67,10 @@ PRESETS: dict[str, TrainOptions] = {
     # Logic dendritic neurons on digits: 4 branches of 6 synapses each (AND branches, OR soma).
     "digits-dendrite": TrainOptions(preset="digits-dendrite", family="dendritic", widths=(400, 500), thresholds=2,
                                     tau=8.0, branches=4, synapses=6, epochs=30, lr=0.02, schedule="cosine"),
+    # Logic dendritic neurons on MNIST: 2000 neurons, 10,000 threshold units (~1 min per epoch here).
+    "mnist-dendrite": TrainOptions(preset="mnist-dendrite", dataset="mnist", family="dendritic", widths=(1000, 1000),
+                                   thresholds=1, tau=10.0, branches=4, synapses=6, epochs=15, batch_size=256,
+                                   lr=0.02, schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),
