@@ -73,7 +73,8 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
                                 branches=opts.branches, synapses=opts.synapses)
         model = LogicNet(config)
     except ValueError as e:
-        raise LgnError(f"invalid architecture: {e}", "adjust --widths/--thresholds/--tau") from None
+        raise LgnError(f"invalid architecture: {e}",
+                       "adjust --widths, --thresholds, --tau, or the family's --tiles, --branches, --synapses") from None
     return _train(out, model, opts, ds, None, [])
 
 
