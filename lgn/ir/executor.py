@@ -63,9 +63,10 @@ def _thresholds(layer: ThresholdLayer, values: np.ndarray, n: int) -> np.ndarray
     """Each row's count as a product: ``popcount = #(w = 0) + sum over pins of (2w - 1) * bit``,
     with the bits unpacked to float32 (exact: counts stay far below 2**24)."""
     reads, column = np.unique(layer.src, return_inverse=True)
+    row = layer.row_of_pin()
     signs = np.zeros((len(reads), layer.size), dtype=np.float32)
-    np.add.at(signs, (column, layer.row_of_pin()), 2.0 * layer.w - 1.0)
-    base = np.bincount(layer.row_of_pin(), weights=1 - layer.w, minlength=layer.size)
+    np.add.at(signs, (column, row), 2.0 * layer.w - 1.0)
+    base = np.bincount(row, weights=1 - layer.w, minlength=layer.size)
     packed, out = values[reads], np.empty((n, layer.size), dtype=bool)
     for s in range(0, n, _CHUNK):
         x = unpack(packed[:, s // 64:(s + _CHUNK) // 64], min(_CHUNK, n - s))

@@ -9,6 +9,7 @@ file byte-identical across runs); the arrays are named ``inputs.feature``, ``inp
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -17,8 +18,6 @@ from safetensors.numpy import save as st_save
 
 from lgn.errors import FormatError
 from lgn.fileio import safetensors_header, write_bytes
-from dataclasses import fields
-
 from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist, NetlistError, ThresholdLayer
 
 FORMAT = "lgn-netlist"

@@ -88,18 +88,15 @@ class LogicNet(nn.Module):
         self.encoder = ThresholdEncoder(even_thresholds(
             config.num_features, config.thresholds_per_feature, *config.feature_range))
         widths = (self.encoder.out_features, *config.widths)
-        if config.family == "binary":
-            layers = (XnorLinear(i, o, generator) for i, o in zip(widths, widths[1:]))
-        elif config.family == "tiled":
-            layers = (TiledLinear(i, o, config.tiles, generator) for i, o in zip(widths, widths[1:]))
-        elif config.family == "dendritic":
-            layers = (DendriticLinear(i, o, config.branches, config.synapses, generator)
-                      for i, o in zip(widths, widths[1:]))
-        else:
-            layers = (LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
-                                 grad_factor=config.grad_factor, candidates=config.candidates)
-                      for i, o in zip(widths, widths[1:]))
-        self.layers = nn.Sequential(*layers)
+        make = {
+            "logic": lambda i, o: LogicLayer(i, o, generator=generator, wiring=config.wiring,
+                                             residual_init=config.residual_init, grad_factor=config.grad_factor,
+                                             candidates=config.candidates),
+            "binary": lambda i, o: XnorLinear(i, o, generator),
+            "tiled": lambda i, o: TiledLinear(i, o, config.tiles, generator),
+            "dendritic": lambda i, o: DendriticLinear(i, o, config.branches, config.synapses, generator),
+        }[config.family]
+        self.layers = nn.Sequential(*(make(i, o) for i, o in zip(widths, widths[1:])))
         self.head = GroupSum(config.num_classes, config.tau)
 
     @property

@@ -32,9 +32,9 @@ def bypass(net: Netlist) -> tuple[Netlist, PassReport]:
             layer = ThresholdLayer.from_units(units)
             out = slice(start, start + layer.size)
             follows = (layer.fan_in == 1) & (layer.t == 1)   # [x XNOR w >= 1]: x itself or ~x
-            pin = layer.src[layer.ptr[:-1][follows]]
-            source[out][follows] = source[pin]
-            inverted[out][follows] = layer.w[layer.ptr[:-1][follows]] == 0
+            first = layer.ptr[:-1][follows]  # the one pin, already reading a source bit
+            source[out][follows] = layer.src[first]
+            inverted[out][follows] = layer.w[first] == 0
         else:
             op, a, b = layer
             for pin, flip in ((a, ops.FLIP_A), (b, ops.FLIP_B)):

@@ -65,14 +65,15 @@ def canonical_row(src: np.ndarray, w: np.ndarray, t: int) -> tuple[np.ndarray, n
     """
     order = np.lexsort((w, src))
     src, w = src[order], w[order]
-    keep = np.ones(len(src), dtype=bool)
-    for bit in np.unique(src):  # pair off each bit's plain and inverted pins
-        at = np.flatnonzero(src == bit)
-        plain, inverted = at[w[at] == 1], at[w[at] == 0]
-        pairs = min(len(plain), len(inverted))
-        keep[plain[:pairs]] = keep[inverted[:pairs]] = False
-        t -= pairs
-    src, w = src[keep], w[keep]
+    if len(src):  # pair off each bit's inverted pins (sorted first) against its plain ones
+        _, first, count = np.unique(src, return_index=True, return_counts=True)
+        plain = np.add.reduceat(w.astype(np.int64), first)
+        inverted = count - plain
+        pairs = np.minimum(plain, inverted)
+        group = np.repeat(np.arange(len(first)), count)
+        rank = np.arange(len(src)) - first[group] - np.where(w == 1, inverted[group], 0)  # within (bit, w)
+        keep = rank >= pairs[group]
+        src, w, t = src[keep], w[keep], t - int(pairs.sum())
     if t <= 0 or t > len(src):
         return src[:0], w[:0], int(t > 0)
     return src, w, int(t)
