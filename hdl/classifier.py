@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.argmax import Argmax
 from lgn.hdl.core import GateCore, stage_ends
 from lgn.hdl.delay import delay
-from lgn.hdl.popcount import FAN_IN, Popcount, tree_depth
+from lgn.hdl.head import group_sum, head_latency, score_width
 from lgn.ir.netlist import Netlist
-
-
-def score_width(net: Netlist) -> int:
-    """Bits of each class score: enough for a full group's popcount."""
-    return net.head.group_size.bit_length()
 
 
 def latencies(net: Netlist, pipeline: int) -> tuple[int, int]:
     """Cycles from ``x`` to the scores and from the scores to the class, for ``pipeline`` K."""
     if pipeline == 0:
         return 0, 0
-    return len(stage_ends(len(net.layers), pipeline)) + tree_depth(net.head.group_size, FAN_IN), tree_depth(net.head.num_classes)
+    counts, argmax = head_latency(net.head)
+    return len(stage_ends(len(net.layers), pipeline)) + counts, argmax
 
 
 class Classifier(wiring.Component):
@@ -46,7 +41,7 @@ class Classifier(wiring.Component):
     def __init__(self, net: Netlist, pipeline: int = 0) -> None:
         self._net = net
         self.pipeline = pipeline
-        self.score_width = score_width(net)
+        self.score_width = score_width(net.head)
         self._score_latency, self._argmax_latency = latencies(net, pipeline)
         self.latency = self._score_latency + self._argmax_latency
         super().__init__({
@@ -57,21 +52,14 @@ class Classifier(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        head = self._net.head
         pipelined = self.pipeline > 0
         m.submodules.core = core = GateCore(self._net, self.pipeline)
-        m.submodules.argmax = argmax = Argmax(head.num_classes, self.score_width, pipelined)
         # The core/head boundary as one named signal of distinct bits (no two of its bits are one
         # net): `lgn verify --formal` cuts the design here.
-        distinct, position = head.distinct_bits()
-        head_bits = Signal(len(distinct), name="head_bits")
+        head_bits = Signal(len(core.y), name="head_bits")
         m.d.comb += [core.x.eq(self.x), head_bits.eq(core.y)]
-        g = head.group_size
-        for c in range(head.num_classes):
-            count = Popcount(g, pipelined)
-            m.submodules[f"popcount{c}"] = count
-            m.d.comb += [count.i.eq(Cat(head_bits[p] for p in position[c * g:(c + 1) * g].tolist())),
-                         argmax.values[c].eq(count.o),
-                         self.scores[c].eq(delay(m, count.o, self._argmax_latency, f"score{c}"))]
+        scores, argmax = group_sum(m, self._net.head, head_bits, pipelined)
+        for c, score in enumerate(scores):
+            m.d.comb += self.scores[c].eq(delay(m, score, self._argmax_latency, f"score{c}"))
         m.d.comb += self.cls.eq(argmax.index)
         return m

@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from lgn.hdl.popcount import Popcount
 from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
+from lgn.ir.netlist import GateLayer, Layer, Netlist, ThresholdLayer
 
 
 def _gate(expression: str) -> Callable[[Value, Value], Value]:
@@ -64,6 +64,15 @@ def threshold_units(m: Module, layer: ThresholdLayer, bits: list[Value], name: s
     return out
 
 
+def layer_logic(m: Module, layer: Layer, bits: list[Value], name: str) -> Value:
+    """``layer``'s outputs over ``bits``, unrolled into logic: gates as their expressions,
+    threshold units as :func:`threshold_units`."""
+    if isinstance(layer, GateLayer):
+        return Cat(GATE_EXPRESSIONS[op](bits[a], bits[b])
+                   for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist()))
+    return Cat(threshold_units(m, layer, bits, name))
+
+
 class GateCore(wiring.Component):
     """All layers of a netlist (gate layers and unrolled threshold layers), combinational or
     pipelined.
@@ -103,11 +112,7 @@ class GateCore(wiring.Component):
         ends = stage_ends(len(net.layers), self.pipeline)
         for i, layer in enumerate(net.layers):
             out = Signal(layer.size, name=f"layer{i}")
-            if isinstance(layer, GateLayer):
-                m.d.comb += out.eq(Cat(GATE_EXPRESSIONS[op](bits[a], bits[b])
-                                       for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist())))
-            else:
-                m.d.comb += out.eq(Cat(threshold_units(m, layer, bits, f"layer{i}")))
+            m.d.comb += out.eq(layer_logic(m, layer, bits, f"layer{i}"))
             bits.extend(out[j] for j in range(layer.size))
             if i in ends:  # register what later layers or the head still read
                 live = [b for b in range(len(bits)) if last_read[b] > i]

@@ -1,0 +1,160 @@
+"""Folding threshold layers onto PE x SIMD lanes: the hardware mapping of a netlist's layers.
+
+Which layers run unrolled (weights as wiring, one popcount per distinct row, all units at once)
+and which folded (a :class:`~lgn.hdl.mvu.MatrixVectorUnit` streaming weight words from block RAM
+over PE lanes of SIMD pins each) is a choice of the hardware, not of the IR: :func:`plan` makes
+it per layer, forced by the user or under a LUT budget, and :class:`FoldedLayer` is the layout
+the engine's memories and output wiring are built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
+
+MODES = ("none", "auto", "all")
+LUT_BUDGET = 40_000  # default for --fold auto: about half an ECP5-85F
+PE_MAX, SIMD_MAX = 16, 64  # lanes, and pins each lane counts per clock
+# A rough LUT4 cost per pin of an unrolled threshold layer (carry-save popcount and comparator):
+# digits-bnn's 14,592 pins took 20,299 LUT4 on the ECP5; it only orders layers for the budget.
+LUTS_PER_PIN = 1.4
+
+
+@dataclass(frozen=True)
+class FoldedLayer:
+    """A threshold layer laid out for a matrix-vector unit.
+
+    The layer's non-constant units all read the same ``k`` bits ``src`` (the *columns*) and differ
+    in weights and threshold. Their weight rows, each taken up to complement, give ``rows``
+    distinct rows: unit ``n`` counts ``acc = popcount(x XNOR rows[row])`` and outputs
+    ``(acc >= t') XOR flip``; a complemented row (``flip``) counts ``k - acc``, so
+    ``k - acc >= t`` becomes ``NOT (acc >= k - t + 1)``. Units sharing a row (a tiled-bit layer's
+    copies) are its ``copies`` slots and come out of one count.
+
+    Lane ``p`` of ``pe`` lanes works through rows ``p, p + pe, ...``; each row takes
+    ``steps = ceil(k / simd)`` clocks of ``simd`` pins. Weights live in one memory of
+    ``pe * simd``-bit words (padding pins weigh 1 against an input of 0, so they count nothing);
+    thresholds in one of ``pe * copies`` slots per row group.
+    """
+
+    src: np.ndarray       # int32 (k,): the bits every non-constant unit reads, in pin order
+    rows: np.ndarray      # uint8 (groups * pe, k): distinct weight rows, zero-padded to whole groups
+    slot: np.ndarray      # int64 (n,): unit n's output position row * copies + copy; -1 for a constant unit
+    threshold: np.ndarray  # int64 (groups * pe * copies,): t' per slot (0 for padding slots)
+    flip: np.ndarray      # uint8 (groups * pe * copies,)
+    constant: np.ndarray  # uint8 (n,): a constant unit's value (read where slot is -1)
+    copies: int
+    pe: int
+    simd: int
+
+    @property
+    def k(self) -> int:
+        return len(self.src)
+
+    @property
+    def groups(self) -> int:
+        """Row groups: rows handled at once, one per lane."""
+        return len(self.rows) // self.pe
+
+    @property
+    def steps(self) -> int:
+        """Clocks per row group."""
+        return -(-self.k // self.simd)
+
+    @property
+    def weight_bits(self) -> int:
+        """Bits of the weight memory (words x width)."""
+        return self.groups * self.steps * self.pe * self.simd
+
+    @property
+    def threshold_width(self) -> int:
+        return self.k.bit_length()
+
+    @property
+    def threshold_bits(self) -> int:
+        return len(self.threshold) * (self.threshold_width + 1)
+
+
+def fold_layer(layer: ThresholdLayer, pe_max: int = PE_MAX, simd_max: int = SIMD_MAX) -> FoldedLayer | None:
+    """``layer`` laid out for a matrix-vector unit, or None when its units do not all read the
+    same bits in the same order (sparse layers such as dendritic branches stay unrolled)."""
+    k = layer.fan_in
+    live = np.flatnonzero((layer.t > 0) & (layer.t <= k))
+    if len(live) == 0 or (k[live] != k[live[0]]).any() or k[live[0]] == 0:
+        return None
+    width = int(k[live[0]])
+    pins = layer.ptr[live][:, None] + np.arange(width)
+    src = layer.src[pins]
+    if (src != src[0]).any():
+        return None
+    weights = layer.w[pins]
+    flip = weights[:, 0].copy()  # canonical rows start with weight 0
+    distinct, row = np.unique(weights ^ flip[:, None], axis=0, return_inverse=True)
+    row = row.reshape(-1)
+    order = np.argsort(row, kind="stable")
+    copy = np.empty(len(row), np.int64)  # rank of each unit among those sharing its row
+    starts = np.searchsorted(row[order], row[order])
+    copy[order] = np.arange(len(row)) - starts
+    copies = int(copy.max()) + 1
+    pe, simd = _lanes(len(distinct), pe_max), _lanes(width, simd_max)
+    groups = -(-len(distinct) // pe)
+    rows = np.zeros((groups * pe, width), np.uint8)
+    rows[:len(distinct)] = distinct
+    t = layer.t[live].astype(np.int64)
+    slots = row * copies + copy
+    threshold = np.zeros(groups * pe * copies, np.int64)
+    flips = np.zeros(groups * pe * copies, np.uint8)
+    threshold[slots] = np.where(flip == 1, width - t + 1, t)
+    flips[slots] = flip
+    slot = np.full(layer.size, -1, np.int64)
+    slot[live] = slots
+    constant = (layer.t <= 0).astype(np.uint8)
+    return FoldedLayer(src[0].astype(np.int32), rows, slot, threshold, flips, constant, copies, pe, simd)
+
+
+def _lanes(size: int, most: int) -> int:
+    """Lanes for ``size`` items: the largest divisor of ``size`` up to ``most`` (no padding), or
+    ``most`` when that divisor would leave more than half the lanes unused."""
+    if size <= most:
+        return size
+    best = max(d for d in range(1, most + 1) if size % d == 0)
+    return best if 2 * best > most else most
+
+
+def unrolled_luts(layer) -> int:
+    """A rough LUT4 estimate of ``layer`` unrolled: a gate per LUT, :data:`LUTS_PER_PIN` per pin
+    of each distinct threshold row (shared popcounts counted once) and a comparator per unit."""
+    if isinstance(layer, GateLayer):
+        return layer.size
+    folded = fold_layer(layer, pe_max=layer.size)  # all distinct rows in one group: no padding
+    pins = folded.rows.size if folded is not None else int(layer.fan_in.sum())
+    return int(LUTS_PER_PIN * pins) + layer.size
+
+
+def plan(net: Netlist, mode: str = "auto", lut_budget: int = LUT_BUDGET) -> tuple[FoldedLayer | None, ...]:
+    """Per layer, its folded layout or None (unrolled).
+
+    ``none`` unrolls everything; ``all`` folds every threshold layer that can be folded;
+    ``auto`` folds the foldable layers with the largest unrolled estimate (:func:`unrolled_luts`)
+    until the network's estimate fits ``lut_budget``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown fold mode {mode!r}: choose one of {', '.join(MODES)}")
+    folded: list[FoldedLayer | None] = [None] * len(net.layers)
+    if mode == "none":
+        return tuple(folded)
+    foldable = {i: fold_layer(layer) for i, layer in enumerate(net.layers) if isinstance(layer, ThresholdLayer)}
+    foldable = {i: f for i, f in foldable.items() if f is not None}
+    if mode == "all":
+        return tuple(foldable.get(i) for i in range(len(net.layers)))
+    cost = [unrolled_luts(layer) for layer in net.layers]
+    total = sum(cost)
+    for i in sorted(foldable, key=lambda i: -cost[i]):
+        if total <= lut_budget:
+            break
+        folded[i] = foldable[i]
+        total -= cost[i]
+    return tuple(folded)

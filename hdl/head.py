@@ -1,0 +1,36 @@
+"""The GroupSum head in hardware: one popcount per class group and an argmax over them."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Value
+
+from lgn.hdl.argmax import Argmax
+from lgn.hdl.popcount import FAN_IN, Popcount, tree_depth
+from lgn.ir.netlist import GroupSumHead
+
+
+def score_width(head: GroupSumHead) -> int:
+    """Bits of each class score: enough for a full group's popcount."""
+    return head.group_size.bit_length()
+
+
+def head_latency(head: GroupSumHead) -> tuple[int, int]:
+    """Cycles through the pipelined popcounts and through the pipelined argmax."""
+    return tree_depth(head.group_size, FAN_IN), tree_depth(head.num_classes)
+
+
+def group_sum(m: Module, head: GroupSumHead, bits: Value, pipelined: bool) -> tuple[list[Value], Argmax]:
+    """The class scores of ``head`` over ``bits`` (its distinct bits, as
+    :meth:`GroupSumHead.distinct_bits` orders them) and the argmax reading them; ``pipelined``
+    registers every level of both trees (:func:`head_latency`)."""
+    _, position = head.distinct_bits()
+    g = head.group_size
+    m.submodules.argmax = argmax = Argmax(head.num_classes, score_width(head), pipelined)
+    scores = []
+    for c in range(head.num_classes):
+        count = Popcount(g, pipelined)
+        m.submodules[f"popcount{c}"] = count
+        m.d.comb += [count.i.eq(Cat(bits[p] for p in position[c * g:(c + 1) * g].tolist())),
+                     argmax.values[c].eq(count.o)]
+        scores.append(count.o)
+    return scores, argmax
