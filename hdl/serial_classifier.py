@@ -5,7 +5,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.classifier import Classifier, latencies
+from lgn.hdl.design import Design
 from lgn.hdl.uart import UARTReceiver, UARTTransmitter
 from lgn.ir.netlist import Netlist
 
@@ -20,9 +20,10 @@ class SerialClassifier(wiring.Component):
 
     The host sends :func:`input_bytes` bytes per sample (LSB-first packing of the encoded input
     bits). They shift into an input register; :attr:`wait_cycles` cycles after the last byte the
-    class is latched and transmitted. A combinational classifier (``pipeline = 0``) between the
-    input register and the class register gets ``settle_cycles`` clock periods to settle; a
-    pipelined one (:class:`Classifier` with ``pipeline``) is waited for its latency.
+    class is latched and transmitted. A combinational classifier between the input register and
+    the class register gets ``settle_cycles`` clock periods to settle; a pipelined one is waited
+    for its latency; a sequenced one (folded layers) is started the clock after the last byte and
+    its class sent when it signals ``done``.
 
     Members
     -------
@@ -33,32 +34,42 @@ class SerialClassifier(wiring.Component):
     rx: In(1, init=1)
     tx: Out(1, init=1)
 
-    def __init__(self, net: Netlist, divisor: int, settle_cycles: int = 16, pipeline: int = 0) -> None:
-        self._net = net
+    def __init__(self, design: Design, divisor: int, settle_cycles: int = 16) -> None:
+        self._design = design
         self.divisor = divisor
-        self.pipeline = pipeline
-        self.latency = sum(latencies(net, pipeline))
-        self.wait_cycles = self.latency + 1 if pipeline else settle_cycles
+        self.latency = design.latency
+        self.wait_cycles = self.latency + 1 if design.pipeline or design.folded else settle_cycles
         super().__init__()
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        nbytes = input_bytes(self._net)
+        net = self._design.net
+        nbytes = input_bytes(net)
         m.submodules.receiver = rx = UARTReceiver(self.divisor)
         m.submodules.transmitter = tx = UARTTransmitter(self.divisor)
-        m.submodules.classifier = clf = Classifier(self._net, self.pipeline)
+        m.submodules.classifier = clf = self._design.classifier()
         sample = Signal(8 * nbytes)
         received = Signal(range(nbytes))
         settle = Signal(range(self.wait_cycles + 1))
         result = Signal.like(clf.cls)
         send = Signal()
-        m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), clf.x.eq(sample[:self._net.inputs.width]),
+        go = Signal()
+        m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), clf.x.eq(sample[:net.inputs.width]),
                      tx.data.eq(result), tx.start.eq(send)]
+        m.d.sync += go.eq(0)  # a one-clock pulse, unless the last byte arrives below
         with m.If(rx.valid):
             m.d.sync += [sample.eq(Cat(sample[8:], rx.data)),
                          received.eq(0 if nbytes == 1 else received + 1)]
             with m.If(received == nbytes - 1):
-                m.d.sync += [received.eq(0), settle.eq(self.wait_cycles)]
+                m.d.sync += received.eq(0)
+                if self._design.folded:
+                    m.d.sync += go.eq(1)
+                else:
+                    m.d.sync += settle.eq(self.wait_cycles)
+        if self._design.folded:  # start on the clock after the sample register has loaded
+            m.d.comb += clf.start.eq(go)
+            with m.If(clf.done):
+                m.d.sync += [result.eq(clf.cls), send.eq(1)]
         with m.If(settle != 0):
             m.d.sync += settle.eq(settle - 1)
             with m.If(settle == 1):

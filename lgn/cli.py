@@ -26,6 +26,16 @@ def _widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _lanes(text: str) -> tuple[int, int]:
+    try:
+        pe, simd = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected PE,SIMD like 16,64, got {text!r}") from None
+    if pe < 1 or simd < 1:
+        raise argparse.ArgumentTypeError("PE and SIMD must be positive")
+    return pe, simd
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
@@ -45,6 +55,7 @@ def _positive(kind, *, zero: bool = False):
 
 def _parser() -> argparse.ArgumentParser:
     from lgn.boards.targets import BOARDS
+    from lgn.hdl import fold
     from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
     from lgn.nn.logic import WIRINGS
@@ -99,6 +110,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--pipeline", type=_positive(int, zero=True), default=0, metavar="K",
                        help="register the classifier every K gate layers and every popcount/argmax level, one "
                             "inference per clock (default 0: combinational); sim and synth follow it")
+        p.add_argument("--fold", choices=fold.MODES, default="auto",
+                       help="run dense threshold layers folded: PE x SIMD lanes over weights in block RAM, many "
+                            "clocks per inference (none; all; auto, the default: the largest layers until the "
+                            "estimate fits --lut-budget)")
+        p.add_argument("--lut-budget", type=_positive(int), metavar="LUTS",
+                       help=f"LUT4s --fold auto aims for (default: {fold.LUT_BUDGET:,})")
+        p.add_argument("--lanes", type=_lanes, metavar="PE,SIMD",
+                       help="most lanes per folded layer and pins each counts per clock: more is faster and larger "
+                            f"(default: {','.join(map(str, fold.LANES))}; fewer where a divisor of the layer fits)")
 
     def data_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", type=Path, help=f"MNIST idx files (else ${MNIST_ENV}, else a download cache)")
@@ -223,7 +243,7 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
         raise LgnError("--seed rebuilds difflogic's connections; torchlogix models must store theirs",
                        "drop --seed and store <i>.connections.indices in the state dict")
     return pipeline.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
-                                 args.pipeline, **options)
+                                 args.pipeline, args.fold, args.lut_budget, args.lanes, **options)
 
 
 def _dispatch(args: argparse.Namespace) -> dict:
@@ -248,14 +268,16 @@ def _dispatch(args: argparse.Namespace) -> dict:
         if args.command == "train":
             return rep
     if args.command == "compile":
-        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline)
+        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline, args.fold,
+                                      args.lut_budget, args.lanes)
     if args.command == "sim":
         return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth)
     if args.command == "verify":
         return pipeline.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
-    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline)
+    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold, args.lut_budget,
+                           args.lanes)
     pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir)
     return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
 

@@ -164,11 +164,14 @@ def _random_samples(net: Netlist, ds, n: int, seed: int = 0) -> np.ndarray:
 
 
 def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None,
-                  opt_passes: tuple[str, ...] | None = None, pipeline: int = 0) -> dict:
+                  opt_passes: tuple[str, ...] | None = None, pipeline: int = 0, fold: str = "auto",
+                  lut_budget: int | None = None, lanes: tuple[int, int] | None = None) -> dict:
     """Harden the checkpoint into the IR netlist, optimise it, check it against torch, emit Verilog.
 
     ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none);
-    ``pipeline`` K > 0 registers the classifier every K gate layers (see :class:`lgn.hdl.Classifier`).
+    ``pipeline`` K > 0 registers the classifier every K gate layers (see :class:`lgn.hdl.Classifier`);
+    ``fold`` (``none``, ``auto`` under ``lut_budget`` LUT4s, ``all``) chooses the threshold layers
+    run folded over block RAM on at most ``lanes`` = (PE, SIMD) lanes (see :func:`lgn.hdl.fold.plan`).
     """
     from lgn.harden import harden, hardened_scores
     from lgn.train import checkpoint
@@ -177,6 +180,8 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
     hardened = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
     net, opt = _optimise(out, hardened, opt_passes)
+    design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
+    _save_netlist(out, net)
     ds = _dataset_of(net, None, data_dir)
     matched = {}
     for split, x in (("test", ds.x_test), ("random", _random_samples(net, ds, RANDOM_VECTORS))):
@@ -189,7 +194,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
                     f"{matched['random'][0]}/{matched['random'][1]} random samples bit-exact")
 
     rep = report.update(out, {
-        "hdl": _hdl(net, pipeline),
+        "hdl": hdl,
         "accuracy": {"netlist": netlist_acc},
         "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
         "gates": {"hardened": hardened.num_gates, "netlist": net.num_gates},
@@ -201,12 +206,13 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
         if ok != total:
             raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
                            f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
-    _emit(out, net, pipeline)
+    _emit(out, design)
     return rep
 
 
 def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[str, ...] | None = None,
-                 dataset: str | None = None, pipeline: int = 0, **options) -> dict:
+                 dataset: str | None = None, pipeline: int = 0, fold: str = "auto", lut_budget: int | None = None,
+                 lanes: tuple[int, int] | None = None, **options) -> dict:
     """Read another tool's state dict into the IR netlist, optimise it and emit Verilog.
 
     The optimised netlist is checked against the imported one by the reference executor on random
@@ -221,10 +227,12 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     _say("import", f"{fmt} {state_dict}: {arch.inputs} inputs, {len(imported.layers)} layers, "
                    f"{imported.num_gates} gates, {arch.classes} classes")
     net, opt = _optimise(out, imported, opt_passes)
+    design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
+    _save_netlist(out, net)
     bits = np.random.default_rng(0).integers(0, 2, (RANDOM_VECTORS, net.inputs.width), dtype=np.uint8)
     same = (executor.run_bits(imported, bits).scores == executor.run_bits(net, bits).scores).all(1)
     rep = report.update(out, {
-        "hdl": _hdl(net, pipeline),
+        "hdl": hdl,
         "import": {"format": fmt, "state_dict": str(state_dict), "inputs": arch.inputs, "classes": arch.classes,
                    "tau": arch.tau, "threshold": arch.threshold} | {k: v for k, v in options.items() if v is not None},
         "bit_exact": {"netlist_vs_import_random": [int(same.sum()), len(bits)]},
@@ -235,12 +243,12 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     if not same.all():
         raise LgnError(f"the optimised netlist differs from the imported one on {int((~same).sum())} of {len(bits)} "
                        "random vectors", "this is a bug in lgn: please report it with the state dict")
-    _emit(out, net, pipeline)
+    _emit(out, design)
     return rep
 
 
 def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tuple[Netlist, dict]:
-    """Run the IR passes (default :data:`lgn.ir.passes.DEFAULT`) and save the netlist; returns it and
+    """Run the IR passes (default :data:`lgn.ir.passes.DEFAULT`); returns the optimised netlist and
     report.json's ``opt`` section."""
     from lgn.ir import passes
 
@@ -253,28 +261,49 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
     (out / VERILOG).unlink(missing_ok=True)  # emitted last: Verilog present means netlist and report match it
     for name, rewrites in opt["rewrites"].items():
         _say("compile", f"pass {name:<9} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rewrites.items()))
-    serialize.save(optimised, out / NETLIST)
     _say("compile", f"netlist: {optimised.inputs.width} inputs, {len(optimised.layers)} layers, {net.describe()} -> "
-                    f"{optimised.describe()} -> {out / NETLIST}")
+                    f"{optimised.describe()}")
     return optimised, opt
 
 
-def _hdl(net: Netlist, pipeline: int) -> dict:
-    """report.json's ``hdl`` section, which ``lgn sim`` and ``lgn synth`` follow."""
-    from lgn.hdl.classifier import latencies
-
-    return {"pipeline": pipeline, "latency_cycles": sum(latencies(net, pipeline))}
+def _save_netlist(out: Path, net: Netlist) -> None:
+    serialize.save(net, out / NETLIST)
+    _say("compile", f"netlist -> {out / NETLIST}")
 
 
-def _emit(out: Path, net: Netlist, pipeline: int) -> None:
+def _design(net: Netlist, pipeline: int, fold: str, lut_budget: int | None, lanes: tuple[int, int] | None):
+    """The hardware mapping of ``net`` and report.json's ``hdl`` section, which ``lgn sim`` and
+    ``lgn synth`` follow (:meth:`~lgn.hdl.design.Design.from_dict`)."""
+    from lgn.hdl.design import Design
+    from lgn.hdl.fold import LANES, LUT_BUDGET
+
+    budget = LUT_BUDGET if lut_budget is None else lut_budget
+    lanes = LANES if lanes is None else lanes
+    try:
+        design = Design.plan(net, pipeline, fold, budget, lanes)
+    except ValueError as e:
+        raise LgnError(str(e), "drop --pipeline (a folded design schedules its own clocks), or pass --fold none") from None
+    hdl = design.to_dict(fold, budget, lanes)
+    for layer in hdl["folded_layers"]:
+        _say("compile", f"layer {layer['layer']} folded: {layer['pe']} lanes x {layer['simd']} pins over "
+                        f"{layer['rows']} weight rows ({layer['copies']} units each), {layer['cycles']} cycles, "
+                        f"{layer['weight_bits']:,} weight bits")
+    return design, hdl
+
+
+def _design_of(out: Path, net: Netlist):
+    """The design `lgn compile` built into ``out`` (from report.json's ``hdl`` section)."""
+    from lgn.hdl.design import Design
+
+    return Design.from_dict(net, report.read(out).get("hdl", {}))
+
+
+def _emit(out: Path, design) -> None:
     """Write the classifier's Verilog, the stage's last artifact."""
-    from lgn.hdl import Classifier
     from lgn.hdl.emit import to_verilog
 
-    classifier = Classifier(net, pipeline)
-    to_verilog(classifier, TOPLEVEL, out / VERILOG)
-    shape = f"pipelined every {pipeline} layers, latency {classifier.latency} cycles" if pipeline else "combinational"
-    _say("compile", f"verilog ({shape}) -> {out / VERILOG}")
+    to_verilog(design.classifier(), TOPLEVEL, out / VERILOG)
+    _say("compile", f"verilog ({design.describe()}) -> {out / VERILOG}")
 
 
 def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, reports: list) -> dict:
@@ -296,7 +325,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     """Simulate the emitted Verilog under cocotb against the reference executor; with
     ``post_synth`` (a board name), the netlist Yosys maps it to for that board's FPGA family,
     simulated with Yosys' cell models, instead."""
-    from lgn.hdl.classifier import score_width
+    from lgn.hdl.head import score_width
     from lgn.sim.runner import simulate
 
     out = prepare_out(out)
@@ -320,9 +349,9 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     expected = executor.run_bits(net, bits)
     n_test = len(ds.x_test)
     _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) ...")
-    latency = report.read(out).get("hdl", {}).get("latency_cycles", 0)
-    result = simulate(sources, TOPLEVEL, bits, expected, score_width(net), build_dir=out / "build" / f"sim-{what}",
-                      log=log, simulator=simulator, latency=latency)
+    design = _design_of(out, net)
+    result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=out / "build" / f"sim-{what}",
+                      log=log, simulator=simulator, latency=design.latency, handshake=design.folded)
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
     test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
     _say("sim", f"{result.simulator}: {what} vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "
@@ -351,7 +380,11 @@ def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, 
     verilog = out / VERILOG
     if not verilog.exists():
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
-    pipeline = report.read(out).get("hdl", {}).get("pipeline", 0)
+    design = _design_of(out, net)
+    if design.folded:
+        raise LgnError("the formal proof covers unrolled designs, and this one folds threshold layers over "
+                       "block RAM", "check it with `lgn sim` (and `--post-synth`), or compile with --fold none to prove it")
+    pipeline = design.pipeline
     build = out / "build" / "formal"
     shutil.rmtree(build, ignore_errors=True)  # the proof reads its own copy of the Verilog
     results = {}
@@ -378,9 +411,8 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     net = serialize.load(netlist_path or out / NETLIST)
     final = out / f"{board.name}.{board.family.bitstream}"
     final.unlink(missing_ok=True)  # never leave an older bitstream beside a newer netlist
-    pipeline = report.read(out).get("hdl", {}).get("pipeline", 0)  # as `lgn compile` built it
-    result, bitstream, nextpnr_report = synthesize(net, board, out / "build" / board.name, seed=seed,
-                                                   pipeline=pipeline)
+    design = _design_of(out, net)  # as `lgn compile` built it
+    result, bitstream, nextpnr_report = synthesize(design, board, out / "build" / board.name, seed=seed)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}
     if result.bitstream:
@@ -498,11 +530,15 @@ def summary(rep: dict) -> str:
         return f"{v.get('hardened', v.get('trained', '-'))} / {v.get('netlist', '-')}"
 
     s = rep.get("synth", {})
+    folded = rep.get("hdl", {}).get("folded_layers", [])
     rows = [
         ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
         ("gates (hardened / optimised)", sizes("gates")),
         *([("threshold units (hardened / opt.)", sizes("threshold_units"))]
           if any(rep.get("threshold_units", {}).values()) else []),
+        *([("folded layers / BRAM bits", f"{', '.join(str(f['layer']) for f in folded)} / "
+                                          f"{rep['hdl']['bram_bits']:,} ({rep['hdl']['cycles_per_inference']} cycles "
+                                          "per inference)")] if folded else []),
         ("accuracy trained (relaxed)", frac("trained")),
         ("accuracy hardened (torch)", frac("hardened")),
         ("accuracy netlist (executor)", frac("netlist")),
@@ -527,7 +563,8 @@ def summary(rep: dict) -> str:
             ("Fmax", f"{s['fmax_mhz']} MHz (board clock {s['clock_mhz']} MHz"
                      + (f", {s['path_cycles']} cycles to settle)" if s["path_cycles"] > 1 else ")")),
             ("latency / throughput", f"{s['latency_cycles']} cycles / {s['inferences_per_s']:,.0f} inferences/s"
-                                     + (f" (pipeline {s['pipeline']})" if s["pipeline"] else " (combinational)")),
+                                     + (" (sequenced, folded layers)" if s.get("cycles_per_inference", 1) > 1
+                                        else f" (pipeline {s['pipeline']})" if s["pipeline"] else " (combinational)")),
             ("bitstream", s["bitstream"] or "none (out of context)"),
         ]
     width = max(len(k) for k, _ in rows)

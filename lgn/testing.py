@@ -30,11 +30,23 @@ def random_threshold_layer(rng: np.random.Generator, available: int, size: int, 
     return ThresholdLayer.from_units(zip(*zip(*rows), rng.integers(0, fan_in + 2)))
 
 
+def dense_threshold_layer(rng: np.random.Generator, available: int, size: int, fan_in: int = 40,
+                          tiles: int = 3) -> ThresholdLayer:
+    """Rows that all read the same ``fan_in`` bits (a random sequence over ``0 .. available-1``,
+    repeats allowed) as foldable binary layers do: a tile of ``size // tiles`` rows repeated with
+    random flips (a tiled-bit layer's copies), every threshold from constant 1 to constant 0."""
+    src = rng.integers(0, available, fan_in, dtype=np.int32)
+    tile = rng.integers(0, 2, (max(1, size // tiles), fan_in), dtype=np.uint8)
+    return ThresholdLayer.from_units((src, tile[j % len(tile)] ^ np.uint8(rng.integers(0, 2)),
+                                      int(rng.integers(0, fan_in + 2))) for j in range(size))
+
+
 def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature: int = 2,
                    widths: tuple[int, ...] = (40, 30), classes: int = 3, group: int = 5,
-                   thresholds: tuple[int, ...] = ()) -> Netlist:
+                   thresholds: tuple[int, ...] = (), dense: tuple[int, ...] = ()) -> Netlist:
     """A netlist with every op, skip wiring (layers read any earlier bit) and a head over mixed
-    layers; the layers numbered in ``thresholds`` are threshold layers (:func:`random_threshold_layer`)."""
+    layers; the layers numbered in ``thresholds`` are sparse threshold layers
+    (:func:`random_threshold_layer`), those in ``dense`` foldable ones (:func:`dense_threshold_layer`)."""
     width = features * per_feature
     inputs = InputEncoding(features, np.repeat(np.arange(features, dtype=np.int32), per_feature),
                            np.tile(np.linspace(0.2, 0.8, per_feature, dtype=np.float32), features))
@@ -42,6 +54,8 @@ def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature:
     for i, w in enumerate(widths):
         if i in thresholds:
             layers.append(random_threshold_layer(rng, available, w))
+        elif i in dense:
+            layers.append(dense_threshold_layer(rng, available, w))
         else:
             op = np.resize(np.arange(ops.NUM_OPS, dtype=np.uint8), w)
             rng.shuffle(op)
@@ -98,12 +112,12 @@ def disagreements(net: Netlist, raw: np.ndarray, *, rtl_dir: Path | None = None)
 
 def _rtl_differs(net: Netlist, raw: np.ndarray, ref: executor.Prediction, build: Path) -> bool:
     from lgn.hdl import Classifier
-    from lgn.hdl.classifier import score_width
     from lgn.hdl.emit import to_verilog
+    from lgn.hdl.head import score_width
     from lgn.sim.runner import simulate
 
     build.mkdir(parents=True, exist_ok=True)
     to_verilog(Classifier(net), "classifier", build / "classifier.v")
-    result = simulate(build / "classifier.v", "classifier", executor.encode(net.inputs, raw), ref, score_width(net),
+    result = simulate(build / "classifier.v", "classifier", executor.encode(net.inputs, raw), ref, score_width(net.head),
                       build_dir=build / "sim", log=build / "sim.log")
     return result.matched != result.total

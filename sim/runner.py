@@ -115,15 +115,18 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, v
 
 
 def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
-             build_dir: Path, log: Path, simulator: str | None = None, latency: int = 0) -> SimResult:
+             build_dir: Path, log: Path, simulator: str | None = None, latency: int = 0,
+             handshake: bool = False) -> SimResult:
     """Drive every row of ``bits`` through ``verilog`` (a :class:`~lgn.hdl.Classifier`, pipelined
-    with ``latency`` cycles or combinational) and compare with ``expected``.
+    with ``latency`` cycles or combinational; with ``handshake``, a
+    :class:`~lgn.hdl.folded_classifier.FoldedClassifier` whose ``done`` must follow each ``start``
+    by exactly ``latency`` cycles) and compare with ``expected``.
 
     Mismatches do not raise here: they come back in ``matched`` so the caller can report them.
     A failure to build or run the simulation raises :class:`ToolError` naming the log.
     """
     vectors = {"bits": bits.astype(np.uint8), "scores": expected.scores, "classes": expected.classes,
-               "score_width": score_width, "latency": latency}
+               "score_width": score_width, "latency": latency, "handshake": handshake}
     simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier", vectors,
                                        build_dir=build_dir, log=log, simulator=simulator)
     got = Prediction(r["scores"], r["classes"])

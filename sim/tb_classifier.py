@@ -3,7 +3,9 @@
 Run by :mod:`lgn.sim.runner`, which passes the vector file (``LGN_SIM_VECTORS``: input bits,
 expected scores and classes, the design's latency) and where to write what the RTL produced
 (``LGN_SIM_RESULTS``). A combinational design (latency 0) gets one vector at a time; a pipelined
-one a new vector every clock, its outputs read ``latency`` cycles later.
+one a new vector every clock, its outputs read ``latency`` cycles later; a sequenced one (a
+start/done handshake) a vector per ``start``, read when ``done`` rises, which must be ``latency``
+cycles later.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import os
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, Timer
 
 
 def _as_int(bits: np.ndarray) -> int:
@@ -39,7 +42,26 @@ async def classify_vectors(dut) -> None:
         if s % 1000 == 999:
             dut._log.info("%d/%d vectors", s + 1, n)
 
-    if latency == 0:
+    if bool(vectors["handshake"]):
+        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        dut.rst.value = 1
+        dut.start.value = 0
+        await ClockCycles(dut.clk, 2)
+        await FallingEdge(dut.clk)
+        dut.rst.value = 0
+        for s in range(n):
+            await FallingEdge(dut.clk)
+            dut.x.value = _as_int(bits[s])
+            dut.start.value = 1
+            started = get_sim_time("ns")  # half a period before the edge that takes start
+            await FallingEdge(dut.clk)
+            dut.start.value = 0
+            await RisingEdge(dut.done)
+            await ReadOnly()
+            cycles = int(get_sim_time("ns") - started - 5) // 10 + 1  # done's edge counted as the latency-th
+            assert cycles == latency, f"vector {s}: done came {cycles} cycles after start, the design says {latency}"
+            read(s)
+    elif latency == 0:
         for s in range(n):
             dut.x.value = _as_int(bits[s])
             await Timer(1, unit="ns")

@@ -30,12 +30,12 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
 
     from lgn.boards import targets
     from lgn.boards.flow import synthesize
-
     from lgn.errors import LgnError
+    from lgn.hdl.design import Design
 
     tiny = replace(targets.get("icebreaker"), luts=20)
     with pytest.raises(LgnError, match=r"needs \d+ LUTs but the iCE40UP5K-SG48 on icebreaker has 20"):
-        synthesize(serialize.load(netlist_dir / "netlist.safetensors"), tiny, tmp_path)
+        synthesize(Design(serialize.load(netlist_dir / "netlist.safetensors")), tiny, tmp_path)
 
 
 @pytest.mark.parametrize("board, device, clock_mhz, image_bytes", [

@@ -6,8 +6,9 @@ import pytest
 
 from lgn import host
 from lgn.errors import LgnError
-from lgn.hdl.serial_classifier import SerialClassifier
+from lgn.hdl.design import Design
 from lgn.hdl.emit import to_verilog
+from lgn.hdl.serial_classifier import SerialClassifier
 from lgn.ir import executor
 from lgn.sim.runner import simulate_host
 from lgn.testing import random_netlist
@@ -20,7 +21,7 @@ def test_host_reads_the_executors_classes_over_the_uart(tmp_path, features, clas
     net = random_netlist(np.random.default_rng(features), features=features, per_feature=3, widths=(30, 24),
                          classes=classes, group=6)
     bits = np.random.default_rng(5).random((40, net.inputs.width)) < 0.5
-    to_verilog(SerialClassifier(net, DIVISOR, settle_cycles=3, pipeline=pipeline), "serial_top", tmp_path / "top.v")
+    to_verilog(SerialClassifier(Design(net, pipeline), DIVISOR, settle_cycles=3), "serial_top", tmp_path / "top.v")
     got = simulate_host(tmp_path / "top.v", "serial_top", host.frames(net, bits), classes, DIVISOR,
                         build_dir=tmp_path / "build", log=tmp_path / "sim.log")
     np.testing.assert_array_equal(got, executor.run_bits(net, bits).classes)

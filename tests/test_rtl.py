@@ -8,7 +8,8 @@ import pytest
 from lgn.boards import targets
 from lgn.boards.flow import map_to_cells
 from lgn.hdl import Classifier
-from lgn.hdl.classifier import latencies, score_width
+from lgn.hdl.classifier import latencies
+from lgn.hdl.head import score_width
 from lgn.hdl.emit import to_verilog
 from lgn.ir import executor
 from lgn.ir.netlist import GateLayer, Netlist
@@ -26,7 +27,7 @@ def _simulate(net, expected_net, tmp_path, n=600, pipeline=0):
     expected = executor.run_bits(expected_net, bits)
     classifier = Classifier(net, pipeline)
     to_verilog(classifier, "classifier", tmp_path / "c.v")
-    return simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net),
+    return simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net.head),
                     build_dir=tmp_path / "build", log=tmp_path / "sim.log", latency=classifier.latency), expected
 
 
@@ -87,7 +88,7 @@ def test_post_synthesis_netlist_matches_executor(net, mixed, tmp_path, board, pi
     assert "SB_LUT4" in sources[0].read_text() or "LUT4" in sources[0].read_text()
     bits = np.random.default_rng(8).random((300, net.inputs.width)) < 0.5
     expected = executor.run_bits(net, bits)
-    result = simulate(sources, "classifier", bits, expected, score_width(net), build_dir=tmp_path / "build",
+    result = simulate(sources, "classifier", bits, expected, score_width(net.head), build_dir=tmp_path / "build",
                       log=tmp_path / "sim.log", latency=classifier.latency)
     assert (result.matched, result.total) == (300, 300)
 

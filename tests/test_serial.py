@@ -3,6 +3,7 @@
 import numpy as np
 from amaranth.sim import Simulator
 
+from lgn.hdl.design import Design
 from lgn.hdl.serial_classifier import SerialClassifier, input_bytes
 from lgn.hdl.uart import UARTReceiver, UARTTransmitter
 from lgn.ir import executor
@@ -66,7 +67,7 @@ def test_uart_loopback():
 
 def test_serial_classifier_answers_with_the_executors_class():
     net = random_netlist(np.random.default_rng(3), features=7, per_feature=2, widths=(30, 24), classes=3, group=6)
-    dut = SerialClassifier(net, DIVISOR, settle_cycles=3)
+    dut = SerialClassifier(Design(net), DIVISOR, settle_cycles=3)
     samples = np.random.default_rng(4).random((6, net.inputs.width)) < 0.5
     want = executor.run_bits(net, samples).classes.tolist()
     got = []

@@ -94,8 +94,8 @@ def test_binary_checkpoint_round_trip(trained_bnn, digits, tmp_path):
 def test_trained_binary_network_in_rtl_matches_the_executor(digits, tmp_path):
     """A small trained BNN, unrolled (one popcount per neuron) and pipelined, under Verilator."""
     from lgn.hdl import Classifier
-    from lgn.hdl.classifier import score_width
     from lgn.hdl.emit import to_verilog
+    from lgn.hdl.head import score_width
     from lgn.sim.runner import simulate
     from lgn.train import loop
 
@@ -108,7 +108,7 @@ def test_trained_binary_network_in_rtl_matches_the_executor(digits, tmp_path):
     bits = executor.encode(net.inputs, digits.x_test)
     expected = executor.run_bits(net, bits)
     np.testing.assert_array_equal(expected.scores, hardened_scores(model, digits.x_test))
-    result = simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net), build_dir=tmp_path / "build",
+    result = simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net.head), build_dir=tmp_path / "build",
                       log=tmp_path / "sim.log", latency=classifier.latency)
     assert (result.matched, result.total) == (len(bits), len(bits))
 

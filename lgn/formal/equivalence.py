@@ -21,7 +21,8 @@ from pathlib import Path
 from lgn import toolchain
 from lgn.errors import ToolError
 from lgn.formal import reference
-from lgn.hdl.classifier import latencies, score_width
+from lgn.hdl.classifier import latencies
+from lgn.hdl.head import score_width
 from lgn.hdl.core import stage_ends
 from lgn.ir.netlist import Netlist, ThresholdLayer
 
@@ -90,7 +91,7 @@ def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeou
             text, module, latency = reference.core_verilog(net, core_latency, clocked), reference.CORE, core_latency
             assumptions = []
         else:
-            text, module, latency = (reference.head_verilog(net, score_width(net), head_latency, clocked),
+            text, module, latency = (reference.head_verilog(net, score_width(net.head), head_latency, clocked),
                                      reference.HEAD, head_latency)
             assumptions = _head_assumptions(net)
         proofs.append(_prove(part, verilog, text, module, latency, assumptions, build_dir, timeout_s))

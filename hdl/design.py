@@ -1,0 +1,75 @@
+"""A netlist's hardware mapping: which classifier it becomes, and what that costs in clocks and memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lgn.hdl import fold
+from lgn.hdl.classifier import Classifier, latencies
+from lgn.hdl.fold import FoldedLayer
+from lgn.hdl.folded_classifier import FoldedClassifier, layer_cycles, sequence_latency
+from lgn.ir.netlist import Netlist
+
+
+@dataclass(frozen=True)
+class Design:
+    """How ``net`` is built: *unrolled* (a :class:`Classifier`, combinational or pipelined every
+    ``pipeline`` layers, a new input every clock) or *sequenced* (a :class:`FoldedClassifier`
+    whose ``folding`` folds some threshold layers onto lanes over block RAM, one inference per
+    :attr:`latency` clocks behind a start/done handshake)."""
+
+    net: Netlist
+    pipeline: int = 0
+    folding: tuple[FoldedLayer | None, ...] = ()  # empty: nothing folded
+
+    @classmethod
+    def plan(cls, net: Netlist, pipeline: int = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
+             lanes: tuple[int, int] = fold.LANES) -> "Design":
+        """The design :func:`lgn.hdl.fold.plan` gives; ValueError when it folds layers of a design
+        asked to be pipelined (a folded design schedules its own clocks)."""
+        folding = fold.plan(net, mode, lut_budget, lanes)
+        if not any(f is not None for f in folding):
+            return cls(net, pipeline)
+        if pipeline:
+            raise ValueError(f"--pipeline applies to unrolled designs, but --fold {mode} folds layers "
+                             f"{', '.join(str(i) for i, f in enumerate(folding) if f is not None)}")
+        return cls(net, 0, folding)
+
+    @property
+    def folded(self) -> bool:
+        return bool(self.folding)
+
+    @property
+    def latency(self) -> int:
+        """Clocks from input to class: the pipeline's depth, or a sequenced inference's length."""
+        return sequence_latency(self.net, self.folding) if self.folded else sum(latencies(self.net, self.pipeline))
+
+    @property
+    def cycles_per_inference(self) -> int:
+        """Clocks between inferences when inputs arrive back to back (1 for unrolled designs)."""
+        return self.latency if self.folded else 1
+
+    def classifier(self) -> Classifier | FoldedClassifier:
+        return FoldedClassifier(self.net, self.folding) if self.folded else Classifier(self.net, self.pipeline)
+
+    def describe(self) -> str:
+        if self.folded:
+            return f"sequenced, {sum(f is not None for f in self.folding)} layers folded, {self.latency} cycles per inference"
+        return f"pipelined every {self.pipeline} layers, latency {self.latency} cycles" if self.pipeline else "combinational"
+
+    def to_dict(self, mode: str, lut_budget: int, lanes: tuple[int, int]) -> dict:
+        """report.json's ``hdl`` section (the planning options let later stages rebuild it:
+        :meth:`from_dict`)."""
+        layers = [{"layer": i, "pe": f.pe, "simd": f.simd, "rows": len(f.rows), "copies": f.copies,
+                   "cycles": unit_cycles, "weight_bits": f.weight_bits, "threshold_bits": f.threshold_bits}
+                  for i, (f, unit_cycles) in enumerate(zip(self.folding, layer_cycles(self.folding))) if f is not None]
+        return {"pipeline": self.pipeline, "fold": mode, "lut_budget": lut_budget, "lanes": list(lanes),
+                "latency_cycles": self.latency,
+                "cycles_per_inference": self.cycles_per_inference, "handshake": self.folded, "folded_layers": layers,
+                "bram_bits": sum(entry["weight_bits"] + entry["threshold_bits"] for entry in layers)}
+
+    @classmethod
+    def from_dict(cls, net: Netlist, hdl: dict) -> "Design":
+        return cls.plan(net, hdl.get("pipeline", 0), hdl.get("fold", "none"), hdl.get("lut_budget", fold.LUT_BUDGET),
+                        tuple(hdl.get("lanes", fold.LANES)))
+
