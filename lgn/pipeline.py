@@ -286,7 +286,7 @@ def _design(net: Netlist, pipeline: int, fold: str, lut_budget: int | None, lane
     hdl = design.to_dict(fold, budget, lanes)
     for layer in hdl["folded_layers"]:
         _say("compile", f"layer {layer['layer']} folded: {layer['pe']} lanes x {layer['simd']} pins over "
-                        f"{layer['rows']} weight rows ({layer['copies']} units each), {layer['cycles']} cycles, "
+                        f"{layer['rows']} weight rows ({layer['copies']} units per row), {layer['cycles']} cycles, "
                         f"{layer['weight_bits']:,} weight bits")
     return design, hdl
 
