@@ -120,3 +120,29 @@ def test_predict_writes_the_executors_classes(netlist_dir, tmp_path):
     assert "images_per_s" in result.stdout
     want = executor.run(serialize.load(netlist_dir / "netlist.safetensors"), raw).classes
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), want)
+
+
+def test_a_folded_binary_network_end_to_end(tmp_path):
+    """A small BNN compiled with its layers folded over block RAM: RTL and ECP5 post-synthesis
+    simulation bit-exact (the DP16KD model), then out of context on the ECP5-85F with its block
+    RAMs, cycles per inference and throughput reported."""
+    out = tmp_path / "out"
+    train = ["--family", "binary", "--widths", "48,40", "--thresholds", "2", "--epochs", "2"]
+    result = lgn("train", *train, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = lgn("compile", "--pipeline", "1", "--fold", "all", "--out", out)
+    assert result.returncode == 1 and "--pipeline applies to unrolled designs" in result.stderr
+    assert not (out / "classifier.v").exists()
+    for args in (["compile", "--fold", "all", "--lanes", "4,16"], ["sim"], ["sim", "--post-synth", "ulx3s"],
+                 ["synth", "--board", "none"]):
+        result = lgn(*args, "--out", out)
+        assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    hdl, synth, n = report["hdl"], report["synth"], report["test_samples"]
+    assert hdl["handshake"] and [f["layer"] for f in hdl["folded_layers"]] == [0, 1]
+    assert all(f["pe"] <= 4 and f["simd"] <= 16 for f in hdl["folded_layers"])
+    assert hdl["bram_bits"] >= report["weight_bits"]  # every weight, in block RAM (padding aside)
+    assert report["bit_exact"]["rtl_vs_netlist"] == report["bit_exact"]["postsynth_vs_netlist"] == [n, n]
+    assert synth["bram"] >= 2 and synth["cycles_per_inference"] == hdl["cycles_per_inference"] == hdl["latency_cycles"]
+    assert synth["latency_cycles"] == hdl["latency_cycles"] + 2  # the out-of-context registers
+    assert abs(synth["inferences_per_s"] - synth["fmax_mhz"] * 1e6 / synth["cycles_per_inference"]) < 1e3

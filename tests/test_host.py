@@ -16,12 +16,17 @@ from lgn.testing import random_netlist
 DIVISOR = 4
 
 
-@pytest.mark.parametrize("features, classes, pipeline", [(7, 4, 0), (4, 2, 1)])  # 3- and 1-byte frames
-def test_host_reads_the_executors_classes_over_the_uart(tmp_path, features, classes, pipeline):
+@pytest.mark.parametrize("features, classes, pipeline, fold", [
+    (7, 4, 0, "none"), (4, 2, 1, "none"),  # combinational and pipelined, 3- and 1-byte frames
+    (5, 3, 0, "all"),                      # sequenced: a folded first layer, started on the last byte
+])
+def test_host_reads_the_executors_classes_over_the_uart(tmp_path, features, classes, pipeline, fold):
     net = random_netlist(np.random.default_rng(features), features=features, per_feature=3, widths=(30, 24),
-                         classes=classes, group=6)
+                         classes=classes, group=6, dense=(0,) if fold == "all" else ())
+    design = Design.plan(net, pipeline, fold, lanes=(4, 4))
+    assert design.folded == (fold == "all")
     bits = np.random.default_rng(5).random((40, net.inputs.width)) < 0.5
-    to_verilog(SerialClassifier(Design(net, pipeline), DIVISOR, settle_cycles=3), "serial_top", tmp_path / "top.v")
+    to_verilog(SerialClassifier(design, DIVISOR, settle_cycles=3), "serial_top", tmp_path / "top.v")
     got = simulate_host(tmp_path / "top.v", "serial_top", host.frames(net, bits), classes, DIVISOR,
                         build_dir=tmp_path / "build", log=tmp_path / "sim.log")
     np.testing.assert_array_equal(got, executor.run_bits(net, bits).classes)
