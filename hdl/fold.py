@@ -80,20 +80,45 @@ class FoldedLayer:
 
 def fold_layer(layer: ThresholdLayer, pe_max: int = LANES[0], simd_max: int = LANES[1]) -> FoldedLayer | None:
     """``layer`` laid out for a matrix-vector unit, or None when its units do not all read the
-    same bits in the same order (sparse layers such as dendritic branches stay unrolled)."""
-    k = layer.fan_in
-    live = np.flatnonzero((layer.t > 0) & (layer.t <= k))
-    if len(live) == 0 or (k[live] != k[live[0]]).any() or k[live[0]] == 0:
+    same bits (sparse layers such as dendritic branches stay unrolled).
+
+    "The same bits" counts each bit as often as the row reading it most: a row that reads it
+    fewer times by an even number gets the difference as pairs of one plain and one complemented
+    pin, which count exactly one per pair (its ``t`` grows by the pairs). That undoes the passes'
+    cancelling of ``x``/``not x`` pins, which strash leaves behind when it merges a unit with a
+    complemented copy; the pin order within a row does not matter.
+    """
+    live = np.flatnonzero((layer.t > 0) & (layer.t <= layer.fan_in))
+    if len(live) == 0:
         return None
-    width = int(k[live[0]])
-    pins = layer.ptr[live][:, None] + np.arange(width)
-    src = layer.src[pins]
-    if (src != src[0]).any():
+    row_of = layer.row_of_pin()
+    pin = np.flatnonzero(np.isin(row_of, live))
+    bits, column_bit = np.unique(layer.src[pin], return_inverse=True)
+    unit = np.searchsorted(live, row_of[pin])
+    counts = np.zeros((len(live), len(bits)), np.int64)
+    np.add.at(counts, (unit, column_bit), 1)
+    most = counts.max(axis=0)
+    missing = most - counts
+    if (missing % 2).any():
         return None
-    weights = layer.w[pins]
-    flip = weights[:, 0].copy()  # canonical rows start with weight 0
-    distinct, row = np.unique(weights ^ flip[:, None], axis=0, return_inverse=True)
+    # Within a bit's columns only the number of weights 1 matters (each counts the bit, each 0 its
+    # complement), so a row is that number per bit; a padding pair adds one of each.
+    ones = np.zeros_like(counts)
+    np.add.at(ones, (unit, column_bit), layer.w[pin].astype(np.int64))
+    ones += missing // 2
+    t = layer.t[live].astype(np.int64) + missing.sum(axis=1) // 2
+    # up to complement: of a row and its complement (most - ones), keep the first to differ lower
+    other = most - ones
+    differs = ones != other
+    first = (np.arange(len(live)), differs.argmax(axis=1))
+    flip = (differs.any(axis=1) & (ones[first] > other[first])).astype(np.uint8)
+    distinct, row = np.unique(np.where(flip[:, None] == 1, other, ones), axis=0, return_inverse=True)
     row = row.reshape(-1)
+    start = np.concatenate([[0], np.cumsum(most)])
+    width = int(start[-1])
+    group = np.repeat(np.arange(len(bits)), most)
+    place = np.arange(width) - start[group]  # position of each column among its bit's columns
+    src = bits[group].astype(np.int32)
     order = np.argsort(row, kind="stable")
     copy = np.empty(len(row), np.int64)  # rank of each unit among those sharing its row
     starts = np.searchsorted(row[order], row[order])
@@ -102,8 +127,7 @@ def fold_layer(layer: ThresholdLayer, pe_max: int = LANES[0], simd_max: int = LA
     pe, simd = _lanes(len(distinct), pe_max), _lanes(width, simd_max)
     groups = -(-len(distinct) // pe)
     rows = np.zeros((groups * pe, width), np.uint8)
-    rows[:len(distinct)] = distinct
-    t = layer.t[live].astype(np.int64)
+    rows[:len(distinct)] = place < distinct[:, group]
     slots = row * copies + copy
     threshold = np.zeros(groups * pe * copies, np.int64)
     flips = np.zeros(groups * pe * copies, np.uint8)
@@ -112,7 +136,7 @@ def fold_layer(layer: ThresholdLayer, pe_max: int = LANES[0], simd_max: int = LA
     slot = np.full(layer.size, -1, np.int64)
     slot[live] = slots
     constant = (layer.t <= 0).astype(np.uint8)
-    return FoldedLayer(src[0].astype(np.int32), rows, slot, threshold, flips, constant, copies, pe, simd)
+    return FoldedLayer(src, rows, slot, threshold, flips, constant, copies, pe, simd)
 
 
 def _lanes(size: int, most: int) -> int:
