@@ -6,8 +6,8 @@ import json
 import re
 import shutil
 import sys
-from importlib import resources
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 
 from amaranth.back import rtlil

@@ -50,30 +50,30 @@ class SerialClassifier(wiring.Component):
         m.submodules.classifier = clf = self._design.classifier()
         sample = Signal(8 * nbytes)
         received = Signal(range(nbytes))
-        settle = Signal(range(self.wait_cycles + 1))
+        complete = Signal()  # this clock's byte is the sample's last
         result = Signal.like(clf.cls)
         send = Signal()
-        go = Signal()
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), clf.x.eq(sample[:net.inputs.width]),
-                     tx.data.eq(result), tx.start.eq(send)]
-        m.d.sync += go.eq(0)  # a one-clock pulse, unless the last byte arrives below
+                     tx.data.eq(result), tx.start.eq(send), complete.eq(rx.valid & (received == nbytes - 1))]
         with m.If(rx.valid):
             m.d.sync += [sample.eq(Cat(sample[8:], rx.data)),
                          received.eq(0 if nbytes == 1 else received + 1)]
-            with m.If(received == nbytes - 1):
+            with m.If(complete):
                 m.d.sync += received.eq(0)
-                if self._design.folded:
-                    m.d.sync += go.eq(1)
-                else:
-                    m.d.sync += settle.eq(self.wait_cycles)
-        if self._design.folded:  # start on the clock after the sample register has loaded
+        if self._design.folded:  # started on the clock after the sample register has loaded
+            go = Signal()
+            m.d.sync += go.eq(complete)
             m.d.comb += clf.start.eq(go)
             with m.If(clf.done):
                 m.d.sync += [result.eq(clf.cls), send.eq(1)]
-        with m.If(settle != 0):
-            m.d.sync += settle.eq(settle - 1)
-            with m.If(settle == 1):
-                m.d.sync += [result.eq(clf.cls), send.eq(1)]
+        else:  # waited for: settle or pipeline latency
+            settle = Signal(range(self.wait_cycles + 1))
+            with m.If(complete):
+                m.d.sync += settle.eq(self.wait_cycles)
+            with m.If(settle != 0):
+                m.d.sync += settle.eq(settle - 1)
+                with m.If(settle == 1):
+                    m.d.sync += [result.eq(clf.cls), send.eq(1)]
         with m.If(send & ~tx.busy):
             m.d.sync += send.eq(0)
         return m
