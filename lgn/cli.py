@@ -80,10 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--family", choices=FAMILIES,
                        help="logic: gate layers; binary: XNOR-popcount neurons with BatchNorm; "
                             "tiled: binary neurons whose weights are one tile reused --tiles times; "
+                            "sparse: binary neurons of --synapses random inputs each; "
                             "dendritic: AND branches of --synapses literals, OR somas of --branches branches")
         g.add_argument("--tiles", type=_positive(int), metavar="P", help="tiled family: copies of each layer's tile")
         g.add_argument("--branches", type=_positive(int), help="dendritic family: branches per neuron")
-        g.add_argument("--synapses", type=_positive(int), help="dendritic family: synapses per branch")
+        g.add_argument("--synapses", type=_positive(int), help="dendritic family: synapses per branch; sparse: inputs per neuron")
         g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")

@@ -10,8 +10,8 @@ from lgn.nn import DendriticLinear, LogicLayer, LogicNet, XnorLinear
 
 
 def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
-    """The discrete netlist of ``model``: every gate becomes its argmax function, every binary or
-    tiled neuron a threshold unit (:meth:`XnorLinear.fold`), every dendritic neuron a layer of
+    """The discrete netlist of ``model``: every gate becomes its argmax function, every binary,
+    tiled or sparse neuron a threshold unit (:meth:`XnorLinear.fold`), every dendritic neuron a layer of
     AND branches and a layer of OR somas (:meth:`DendriticLinear.hardened`)."""
     thresholds = model.encoder.thresholds.detach().cpu()
     num_features, per_feature = thresholds.shape
@@ -37,7 +37,7 @@ def _lower(layer: LogicLayer | XnorLinear | DendriticLinear) -> list:
     w, t = (v.cpu().numpy() for v in layer.fold())
     out, fan_in = w.shape
     return [ThresholdLayer(np.arange(0, out * fan_in + 1, fan_in, dtype=np.int32),
-                           np.tile(np.arange(fan_in, dtype=np.int32), out), w.reshape(-1).astype(np.uint8),
+                           layer.sources().cpu().numpy().reshape(-1).astype(np.int32), w.reshape(-1).astype(np.uint8),
                            t.astype(np.int32))]
 
 

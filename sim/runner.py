@@ -69,6 +69,18 @@ def _simulator_env(simulator: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def _ports_only(toplevel: str, build_dir: Path) -> Path:
+    """A Verilator control file that opens only ``toplevel``'s ports to the testbench.
+
+    cocotb's runner makes every signal public (``--public-flat-rw``), which keeps each wire of a
+    gate-level netlist alive and gives every flip-flop model's clock its own trigger: a mapped
+    ECP5 netlist became 400 MB of C++. The testbenches touch only the top's ports.
+    """
+    path = build_dir / "ports.vlt"
+    path.write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
+    return path
+
+
 def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, vectors: dict[str, np.ndarray], *,
                   build_dir: Path, log: Path, simulator: str | None = None
                   ) -> tuple[str, float, dict[str, np.ndarray]]:
@@ -91,11 +103,14 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, v
     np.savez(inputs, **vectors)
     env = {"LGN_SIM_VECTORS": str(inputs), "LGN_SIM_RESULTS": str(results)}
     start = time.perf_counter()
-    build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
+    sources: list[Path] = [Path(v).resolve() for v in (verilog if isinstance(verilog, list) else [verilog])]
+    build_args = []
+    if simulator == "verilator":
+        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--no-public-flat-rw"]
+        sources.insert(0, _ports_only(toplevel, build_dir))  # cocotb takes the language from the last
     with _simulator_env(simulator):
         runner = get_runner(simulator)
         try:
-            sources = [Path(v).resolve() for v in (verilog if isinstance(verilog, list) else [verilog])]
             includes = sorted({str(v.parent) for v in sources})  # e.g. the .vh files beside Yosys' cell models
             runner.build(sources=sources, includes=includes, hdl_toplevel=toplevel, build_dir=build_dir,
                          build_args=build_args, timescale=TIMESCALE, always=True, log_file=log)

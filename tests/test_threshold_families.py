@@ -1,4 +1,4 @@
-"""Binary, tiled-bit and dendritic neurons: training, BatchNorm folding, lowering to threshold units."""
+"""Binary, tiled-bit, sparse binary and dendritic neurons: training, BatchNorm folding, lowering to threshold units."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from lgn.harden import harden, hardened_scores
 from lgn.ir import executor, passes
-from lgn.nn import LogicNet, LogicNetConfig, TiledLinear, XnorLinear
+from lgn.nn import LogicNet, LogicNetConfig, SparseXnorLinear, TiledLinear, XnorLinear
 from lgn.nn.binary import sign, step
 
 
@@ -18,8 +18,9 @@ def test_straight_through_estimators_binarise_and_pass_gradients_inside_one():
 
 
 def _float_bn_bits(layer: XnorLinear, x: torch.Tensor) -> torch.Tensor:
-    """The unfolded eval-mode definition: sign(BN(scale * w_pm1 @ (2x - 1))) with float BatchNorm."""
-    pre = layer.signs().double() @ (2 * x.double() - 1)
+    """The unfolded eval-mode definition: sign(BN(scale * w_pm1 . (2x - 1))) with float BatchNorm,
+    each weight reading the input :meth:`XnorLinear.sources` names."""
+    pre = torch.einsum("ok,okb->ob", layer.signs().double(), 2 * x.double()[layer.sources()] - 1)
     if layer.row_scale() is not None:
         pre = pre * layer.row_scale().double()[:, None]
     bn = layer.norm
@@ -28,10 +29,12 @@ def _float_bn_bits(layer: XnorLinear, x: torch.Tensor) -> torch.Tensor:
     return (y.t() >= 0).double()
 
 
-@pytest.mark.parametrize("seed, tiled", [(0, False), (1, False), (2, True), (3, True)])
-def test_folded_thresholds_equal_float_batchnorm_with_negative_and_zero_scales(seed, tiled):
+@pytest.mark.parametrize("seed, kind", [(0, "binary"), (1, "binary"), (2, "tiled"), (3, "tiled"), (4, "sparse")])
+def test_folded_thresholds_equal_float_batchnorm_with_negative_and_zero_scales(seed, kind):
     g = torch.Generator().manual_seed(seed)
-    layer = TiledLinear(37, 64, 4, g) if tiled else XnorLinear(37, 64, g)
+    tiled = kind == "tiled"
+    layer = {"binary": lambda: XnorLinear(37, 64, g), "tiled": lambda: TiledLinear(37, 64, 4, g),
+             "sparse": lambda: SparseXnorLinear(37, 64, 37, g)}[kind]()
     with torch.no_grad():  # statistics as training leaves them, scales of every sign (a few exactly 0)
         if tiled:
             layer.scale.copy_(torch.tensor([1.5, -0.7, 0.0, 0.2]))
@@ -117,7 +120,7 @@ def test_tiled_rows_repeat_the_tile_and_fold_to_shared_popcounts():
     g = torch.Generator().manual_seed(5)
     layer = TiledLinear(30, 12, 4, g)
     signs = layer.signs()
-    assert layer.tile_bits == 90
+    assert layer.weight_bits == 90
     for r in range(3):  # rows r, r+3, r+6, r+9 carry the same weights
         assert all(torch.equal(signs[r], signs[r + 3 * k]) for k in range(4))
     with torch.no_grad():
@@ -170,3 +173,22 @@ def test_dendritic_network_trains_and_hardens_bit_for_bit(digits):
     x_random = np.random.default_rng(1).uniform(0, 16, (700, digits.num_features)).astype(np.float32)
     for x in (digits.x_test, x_random):
         np.testing.assert_array_equal(executor.run(net, x).scores, hardened_scores(model, x))
+
+
+def test_sparse_binary_network_reads_its_random_inputs_and_hardens_bit_for_bit(digits):
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (300, 200), 2, digits.feature_range, 4.0,
+                                    family="sparse", synapses=6, seed=8))
+    assert model.num_units == 500 and model.weight_bits == 500 * 6
+    history = loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=4, seed=8)
+    assert history[-1].hardened_accuracy > 0.6
+    net = harden(model)
+    first = net.layers[0]
+    assert np.diff(first.ptr).tolist() == [6] * 300  # six pins a unit, on the layer's own wiring (inputs come first)
+    np.testing.assert_array_equal(first.src.reshape(300, 6), model.layers[0].connections.numpy())
+    x_random = np.random.default_rng(2).uniform(0, 16, (700, digits.num_features)).astype(np.float32)
+    for x in (digits.x_test, x_random):
+        np.testing.assert_array_equal(executor.run(net, x).scores, hardened_scores(model, x))
+    with pytest.raises(ValueError, match="at least one input"):
+        SparseXnorLinear(10, 4, 0)

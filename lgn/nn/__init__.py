@@ -1,10 +1,10 @@
 """PyTorch layers of lgn's model families."""
 
-from lgn.nn.binary import TiledLinear, XnorLinear
+from lgn.nn.binary import SparseXnorLinear, TiledLinear, XnorLinear
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import LogicLayer
 from lgn.nn.model import LogicNet, LogicNetConfig
 
-__all__ = ["DendriticLinear", "GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "ThresholdEncoder", "TiledLinear", "XnorLinear"]
+__all__ = ["DendriticLinear", "GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "SparseXnorLinear", "ThresholdEncoder", "TiledLinear", "XnorLinear"]

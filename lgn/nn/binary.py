@@ -69,9 +69,27 @@ class XnorLinear(nn.Module):
     def __init__(self, in_features: int, out_features: int, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = math.sqrt(6 / (in_features + out_features))  # Glorot: the latent weights' scale
-        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound, generator=generator))
+        bound = math.sqrt(6 / (self.fan_in + out_features))  # Glorot: the latent weights' scale
+        self.weight = nn.Parameter(torch.empty(out_features, self.fan_in).uniform_(-bound, bound, generator=generator))
         self.norm = nn.BatchNorm1d(out_features)
+
+    @property
+    def fan_in(self) -> int:
+        """Inputs each neuron reads: all of them."""
+        return self.in_features
+
+    @property
+    def weight_bits(self) -> int:
+        """Distinct ±1 weights a folded engine would store."""
+        return self.out_features * self.fan_in
+
+    def sources(self) -> torch.Tensor:
+        """The input each weight reads, ``(out_features, fan_in)``."""
+        return torch.arange(self.in_features).expand(self.out_features, -1)
+
+    def _dot(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``sum_i w[j, i] * x[i]`` per neuron ``j`` and sample: ``(out, fan_in), (in, batch) -> (out, batch)``."""
+        return w @ x
 
     def signs(self) -> torch.Tensor:
         """The ±1 weights, ``(out_features, in_features)`` (straight-through in training)."""
@@ -83,14 +101,14 @@ class XnorLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
-            pre = self.signs() @ (2 * x - 1)
+            pre = self._dot(self.signs(), 2 * x - 1)
             scale = self.row_scale()
             if scale is not None:
                 pre = pre * scale[:, None]
             return step(self.norm(pre.t()).t())
         w, t = self.fold()
         w = w.to(x.dtype)
-        count = w @ x + (1 - w) @ (1 - x)  # matching bits: exact integers in float
+        count = self._dot(w, x) + self._dot(1 - w, 1 - x)  # matching bits: exact integers in float
         return (count >= t[:, None]).to(x.dtype)
 
     @torch.no_grad()
@@ -109,7 +127,7 @@ class XnorLinear(nn.Module):
             gamma = gamma * a
         # gamma * (pre - mean) / std + beta >= 0  <=>  pre >= mean - beta * std / gamma  (gamma > 0)
         pre_threshold = mean - beta * std / torch.where(gamma == 0, 1.0, gamma)
-        flip, t = folded_thresholds(pre_threshold, torch.sign(gamma), beta, self.in_features)
+        flip, t = folded_thresholds(pre_threshold, torch.sign(gamma), beta, self.fan_in)
         w = (self.signs() > 0) ^ flip[:, None]
         return w.to(torch.uint8), t
 
@@ -137,7 +155,8 @@ class TiledLinear(XnorLinear):
         self.scale = nn.Parameter(torch.ones(p))
 
     @property
-    def tile_bits(self) -> int:
+    def weight_bits(self) -> int:
+        """One tile's weights."""
         return self.out_features * self.in_features // self.p
 
     def signs(self) -> torch.Tensor:
@@ -149,3 +168,33 @@ class TiledLinear(XnorLinear):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, p={self.p}"
+
+
+class SparseXnorLinear(XnorLinear):
+    """Binary neurons that each read ``fan_in`` fixed random inputs (with repetition) instead of
+    all of them: a plain threshold unit of a given fan-in, the baseline a dendritic branch of as
+    many synapses is measured against. Trained and folded like :class:`XnorLinear`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, fan_in: int,
+                 generator: torch.Generator | None = None) -> None:
+        if fan_in < 1:
+            raise ValueError("a sparse binary neuron needs at least one input")
+        self._fan_in = fan_in
+        super().__init__(in_features, out_features, generator)
+        self.register_buffer("connections", torch.randint(in_features, (out_features, fan_in), generator=generator))
+
+    @property
+    def fan_in(self) -> int:
+        return self._fan_in
+
+    def sources(self) -> torch.Tensor:
+        return self.connections
+
+    def _dot(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # rows gathered with index_select (its backward an index_add_): see lgn.nn.dendritic
+        inputs = x.index_select(0, self.connections.reshape(-1)).view(*self.connections.shape, x.shape[-1])
+        return torch.einsum("oi,oib->ob", w, inputs)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, fan_in={self.fan_in}"

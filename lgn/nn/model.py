@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from lgn.nn.binary import TiledLinear, XnorLinear
+from lgn.nn.binary import SparseXnorLinear, TiledLinear, XnorLinear
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.groupsum import GroupSum
@@ -15,7 +15,7 @@ from lgn.nn.logic import WIRINGS, LogicLayer
 
 
 #: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
-FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled", "dendritic")
+FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled", "sparse", "dendritic")
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,11 @@ class LogicNetConfig:
     grad_factor: float = 1.0
     candidates: int = 1
     seed: int = 0
-    family: str = "logic"          # "logic": LogicLayer; "binary": XnorLinear; "tiled": TiledLinear
+    family: str = "logic"          # "logic": LogicLayer; "binary": XnorLinear; "tiled": TiledLinear;
+                                   # "sparse": SparseXnorLinear; "dendritic": DendriticLinear
     tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
     branches: int = 4              # dendritic family: branches per neuron
-    synapses: int = 6              # dendritic family: synapses per branch
+    synapses: int = 6              # dendritic family: synapses per branch; sparse: inputs per neuron
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -74,7 +75,8 @@ class LogicNetConfig:
 class LogicNet(nn.Module):
     """``raw features -> ThresholdEncoder -> layers -> GroupSum`` (class scores), the layers
     being :class:`LogicLayer` (family ``logic``), :class:`XnorLinear` (``binary``),
-    :class:`TiledLinear` (``tiled``) or :class:`DendriticLinear` (``dendritic``).
+    :class:`TiledLinear` (``tiled``), :class:`SparseXnorLinear` (``sparse``) or
+    :class:`DendriticLinear` (``dendritic``).
 
     Batch-first at both ends, ``(batch, num_features) -> (batch, num_classes)``; the layers in
     between run feature-major (see :mod:`lgn.nn.logic`).
@@ -94,6 +96,7 @@ class LogicNet(nn.Module):
                                              candidates=config.candidates),
             "binary": lambda i, o: XnorLinear(i, o, generator),
             "tiled": lambda i, o: TiledLinear(i, o, config.tiles, generator),
+            "sparse": lambda i, o: SparseXnorLinear(i, o, config.synapses, generator),
             "dendritic": lambda i, o: DendriticLinear(i, o, config.branches, config.synapses, generator),
         }[config.family]
         self.layers = nn.Sequential(*(make(i, o) for i, o in zip(widths, widths[1:])))
@@ -114,8 +117,7 @@ class LogicNet(nn.Module):
     @property
     def weight_bits(self) -> int:
         """Distinct ±1 weights a folded engine would store: a tiled layer's tile once (0 for logic gates)."""
-        return sum(layer.tile_bits if isinstance(layer, TiledLinear) else layer.in_features * layer.out_features
-                   for layer in self.layers if isinstance(layer, XnorLinear))
+        return sum(layer.weight_bits for layer in self.layers if isinstance(layer, XnorLinear))
 
     def describe(self) -> str:
         """``"6000 gates"``, ``"1512 binary neurons"`` or ``"200 dendritic neurons (1000 threshold

@@ -11,10 +11,10 @@ class TrainOptions:
 
     preset: str = "digits"
     dataset: str = "digits"
-    family: str = "logic"        # "logic" (gate layers), "binary" (XNOR-popcount neurons), "tiled", "dendritic"
+    family: str = "logic"        # "logic" (gate layers), "binary" (XNOR-popcount neurons), "tiled", "sparse", "dendritic"
     tiles: int = 1               # tiled family: copies p of each layer's ±1 weight tile
     branches: int = 4            # dendritic family: branches per neuron
-    synapses: int = 6            # dendritic family: synapses per branch
+    synapses: int = 6            # dendritic family: synapses per branch; sparse: inputs per neuron
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = 4          # input bits per feature (thermometer code)
     tau: float = 15.0            # GroupSum temperature
@@ -71,6 +71,13 @@ PRESETS: dict[str, TrainOptions] = {
     "mnist-dendrite": TrainOptions(preset="mnist-dendrite", dataset="mnist", family="dendritic", widths=(1000, 1000),
                                    thresholds=1, tau=10.0, branches=4, synapses=6, epochs=15, batch_size=256,
                                    lr=0.02, schedule="cosine"),
+    # The dendritic presets' baselines: plain binary threshold units as many as theirs (a neuron's
+    # branches and soma count), each reading as many random inputs as a branch.
+    "digits-sparse": TrainOptions(preset="digits-sparse", family="sparse", widths=(2000, 2500), thresholds=2,
+                                  tau=8.0, synapses=6, epochs=30, lr=0.01, schedule="cosine"),
+    "mnist-sparse": TrainOptions(preset="mnist-sparse", dataset="mnist", family="sparse", widths=(5000, 5000),
+                                 thresholds=1, tau=10.0, synapses=6, epochs=15, batch_size=256, lr=0.01,
+                                 schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),
