@@ -134,7 +134,10 @@ def map_to_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) 
     Verilog; the sources a simulator needs for it (the netlist and the cell models) and Yosys'
     wall seconds."""
     mapped = Path(build_dir) / f"{toplevel}_mapped.v"
-    wall = _family_synth(verilog, toplevel, family, build_dir, f"write_verilog -noattr {mapped.name}", "yosys.log")
+    # one wire per bit: a multi-bit wire whose bits feed each other reads to Verilator as a
+    # combinational loop (UNOPTFLAT), re-evaluated until it settles on every clock
+    wall = _family_synth(verilog, toplevel, family, build_dir, f"splitnets; write_verilog -noattr {mapped.name}",
+                         "yosys.log")
     return [mapped, *cell_models(family, Path(build_dir) / "cells")], wall
 
 
