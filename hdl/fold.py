@@ -21,6 +21,9 @@ LANES = (16, 64)  # default most PE lanes, and SIMD pins each lane counts per cl
 # A rough LUT4 cost per pin of an unrolled threshold layer (carry-save popcount and comparator):
 # digits-bnn's 14,592 pins took 20,299 LUT4 on the ECP5; it only orders layers for the budget.
 LUTS_PER_PIN = 1.4
+# Lanes a part of N LUT4s affords: about N / LUTS_PER_LANE_PIN pins counted per clock (the UP5K's
+# 5,280 LUT4 held digits-bnn folded on 4 x 32 lanes in 1,402 LUT4 with its UART top).
+LUTS_PER_LANE_PIN = 40
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,17 @@ def unrolled_luts(layer) -> int:
     folded = fold_layer(layer, pe_max=layer.size)  # all distinct rows in one group: no padding
     pins = folded.rows.size if folded is not None else int(layer.fan_in.sum())
     return int(LUTS_PER_PIN * pins) + layer.size
+
+
+def fit(luts: int) -> tuple[int, tuple[int, int]]:
+    """The ``(lut_budget, lanes)`` defaults for a part of ``luts`` LUT4s: 70% of it for unrolled
+    layers (the rest for the folded engines, the top and routing), at most :data:`LUT_BUDGET`;
+    lanes halved from :data:`LANES`, PE and SIMD in turn, until PE x SIMD is at most
+    ``luts / LUTS_PER_LANE_PIN``."""
+    pe, simd = LANES
+    while pe * simd * LUTS_PER_LANE_PIN > luts and pe * simd > 1:
+        pe, simd = (pe // 2, simd) if pe * 4 >= simd and pe > 1 else (pe, simd // 2)
+    return min(LUT_BUDGET, int(0.7 * luts)), (pe, simd)
 
 
 def plan(net: Netlist, mode: str = "auto", lut_budget: int = LUT_BUDGET,

@@ -116,10 +116,12 @@ def _parser() -> argparse.ArgumentParser:
                             "clocks per inference (none; all; auto, the default: the largest layers until the "
                             "estimate fits --lut-budget)")
         p.add_argument("--lut-budget", type=_positive(int), metavar="LUTS",
-                       help=f"LUT4s --fold auto aims for (default: {fold.LUT_BUDGET:,})")
+                       help=f"LUT4s --fold auto aims for (default: {fold.LUT_BUDGET:,}; `lgn run`: 70%% of "
+                            "--board's part, at most that)")
         p.add_argument("--lanes", type=_lanes, metavar="PE,SIMD",
                        help="most lanes per folded layer and pins each counts per clock: more is faster and larger "
-                            f"(default: {','.join(map(str, fold.LANES))}; fewer where a divisor of the layer fits)")
+                            f"(default: {','.join(map(str, fold.LANES))}, `lgn run`: fewer on a small --board; "
+                            "fewer where a divisor of the layer fits)")
 
     def data_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", type=Path, help=f"MNIST idx files (else ${MNIST_ENV}, else a download cache)")
@@ -249,6 +251,8 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
 
 def _dispatch(args: argparse.Namespace) -> dict:
     from lgn import pipeline
+    from lgn.boards import targets
+    from lgn.hdl import fold
 
     if args.command == "host":
         return pipeline.host_stage(args.out, args.port, args.netlist, args.dataset, args.data_dir, args.samples)
@@ -277,8 +281,9 @@ def _dispatch(args: argparse.Namespace) -> dict:
         return pipeline.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
-    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold, args.lut_budget,
-                           args.lanes)
+    budget, lanes = fold.fit(targets.get(args.board).luts)  # what --fold auto may unroll on this board
+    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
+                           args.lut_budget or budget, args.lanes or lanes)
     pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir)
     return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
 

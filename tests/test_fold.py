@@ -9,7 +9,7 @@ from lgn.boards import targets
 from lgn.boards.flow import map_to_cells
 from lgn.hdl.design import Design
 from lgn.hdl.emit import to_verilog
-from lgn.hdl.fold import fold_layer, plan, unrolled_luts
+from lgn.hdl.fold import LANES, LUT_BUDGET, fit, fold_layer, plan, unrolled_luts
 from lgn.hdl.head import score_width
 from lgn.hdl.mvu import MatrixVectorUnit
 from lgn.ir import executor
@@ -30,6 +30,13 @@ def net():
     """Dense (foldable) threshold layers around a gate layer and a sparse threshold layer."""
     return random_netlist(np.random.default_rng(7), features=20, per_feature=3, widths=(60, 40, 30, 36), classes=3,
                           group=8, thresholds=(2,), dense=(0, 3))
+
+
+def test_a_board_sets_the_budget_and_lanes_by_its_size():
+    small, mid, big = (fit(targets.get(b).luts) for b in ("icebreaker", "orangecrab", "ulx3s"))
+    assert small == (int(0.7 * 5280), (4, 32))  # the lanes digits-bnn fits the UP5K with
+    assert mid[1] == (8, 64) and big == (LUT_BUDGET, LANES)
+    assert fit(1) == (0, (1, 1))
 
 
 def test_only_layers_whose_rows_read_the_same_bits_fold(net):
