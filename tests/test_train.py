@@ -137,6 +137,11 @@ def test_presets_resolve_with_overrides():
     assert sum(PRESETS["mnist-s"].widths) <= 16_000 and sum(PRESETS["mnist-m"].widths) <= 64_000
     assert {PRESETS[p].family for p in ("digits-bnn", "mnist-bnn")} == {"binary"}
     assert PRESETS["mnist-tbn4"].tiles == 4 and PRESETS["mnist-dendrite"].family == "dendritic"
+    for data in ("digits", "mnist"):  # the baselines: as many threshold units, each of a branch's fan-in
+        dendrite, sparse = PRESETS[f"{data}-dendrite"], PRESETS[f"{data}-sparse"]
+        assert sum(sparse.widths) == sum(dendrite.widths) * (dendrite.branches + 1)
+        assert sparse.family == "sparse" and sparse.synapses == dendrite.synapses
+        assert (sparse.dataset, sparse.thresholds) == (dendrite.dataset, dendrite.thresholds)
 
 
 def test_cosine_schedule_anneals_by_epoch():
