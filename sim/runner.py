@@ -104,6 +104,7 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, v
     env = {"LGN_SIM_VECTORS": str(inputs), "LGN_SIM_RESULTS": str(results)}
     start = time.perf_counter()
     sources: list[Path] = [Path(v).resolve() for v in (verilog if isinstance(verilog, list) else [verilog])]
+    includes = sorted({str(v.parent) for v in sources})  # e.g. the .vh files beside Yosys' cell models
     build_args = []
     if simulator == "verilator":
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--no-public-flat-rw"]
@@ -111,7 +112,6 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, v
     with _simulator_env(simulator):
         runner = get_runner(simulator)
         try:
-            includes = sorted({str(v.parent) for v in sources})  # e.g. the .vh files beside Yosys' cell models
             runner.build(sources=sources, includes=includes, hdl_toplevel=toplevel, build_dir=build_dir,
                          build_args=build_args, timescale=TIMESCALE, always=True, log_file=log)
         except (SystemExit, Exception) as e:  # the runner raises SystemExit / CalledProcessError on build errors
