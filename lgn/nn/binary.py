@@ -15,6 +15,8 @@ import math
 import torch
 from torch import nn
 
+from lgn.nn.rows import gather_rows
+
 
 class _SignSTE(torch.autograd.Function):
     """``x >= 0`` as ``±1`` (or as ``{0, 1}`` bits); the gradient passes where ``|x| <= 1``."""
@@ -157,7 +159,7 @@ class TiledLinear(XnorLinear):
     @property
     def weight_bits(self) -> int:
         """One tile's weights."""
-        return self.out_features * self.in_features // self.p
+        return super().weight_bits // self.p
 
     def signs(self) -> torch.Tensor:
         tile = sign(self.weight.reshape(self.p, -1).sum(0))
@@ -192,9 +194,7 @@ class SparseXnorLinear(XnorLinear):
         return self.connections
 
     def _dot(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        # rows gathered with index_select (its backward an index_add_): see lgn.nn.dendritic
-        inputs = x.index_select(0, self.connections.reshape(-1)).view(*self.connections.shape, x.shape[-1])
-        return torch.einsum("oi,oib->ob", w, inputs)
+        return torch.einsum("oi,oib->ob", w, gather_rows(x, self.connections))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, fan_in={self.fan_in}"

@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lgn.nn.rows import gather_rows
+
 INPUT, NEGATION, ONE, ZERO = range(4)
 #: Initial state logits: constant 1 slightly favoured, so that products over a branch start away
 #: from zero and every branch passes gradient.
@@ -43,9 +45,7 @@ class DendriticLinear(nn.Module):
         return self.logits.argmax(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # rows gathered with index_select, whose backward is an index_add_ over rows (advanced
-        # indexing's accumulate is many times slower on a CPU)
-        inputs = x.index_select(0, self.connections.reshape(-1)).view(*self.connections.shape, x.shape[-1])
+        inputs = gather_rows(x, self.connections)
         if self.training:
             p = torch.softmax(self.logits, -1)[..., None]
             # p_in * x + p_neg * (1 - x) + p_one, as one fused multiply-add over the big tensor
