@@ -128,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def sim_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--simulator", choices=SIMULATORS, help="default: verilator if installed, else icarus")
+        p.add_argument("--jobs", type=_positive(int), metavar="N",
+                       help="simulator processes sharing the vectors (default: one per 2,000 vectors, "
+                            "at most one per core)")
 
     def synth_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
@@ -276,7 +279,8 @@ def _dispatch(args: argparse.Namespace) -> dict:
         return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline, args.fold,
                                       args.lut_budget, args.lanes)
     if args.command == "sim":
-        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth)
+        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth,
+                                  args.jobs)
     if args.command == "verify":
         return pipeline.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout)
     if args.command == "synth":
@@ -284,7 +288,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
     budget, lanes = fold.fit(targets.get(args.board).luts)  # what --fold auto may unroll on this board
     pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
                            args.lut_budget or budget, args.lanes or lanes)
-    pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir)
+    pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs)
     return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
 
 

@@ -3,6 +3,7 @@ writes its own, and extends ``report.json``; ``lgn run`` is all of them in order
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import replace
@@ -26,6 +27,7 @@ SIM_LOG = "sim.log"
 NEXTPNR_REPORT = "nextpnr-report.json"
 TOPLEVEL = "classifier"
 RANDOM_VECTORS = 1000  # random samples simulated beside the test split
+VECTORS_PER_JOB = 2000  # fewer per simulator process would spend more on its start than they save
 
 
 def _say(stage: str, msg: str) -> None:
@@ -321,10 +323,12 @@ def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, report
 
 
 def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None = None,
-              dataset: str | None = None, data_dir: Path | None = None, post_synth: str | None = None) -> dict:
+              dataset: str | None = None, data_dir: Path | None = None, post_synth: str | None = None,
+              jobs: int | None = None) -> dict:
     """Simulate the emitted Verilog under cocotb against the reference executor; with
     ``post_synth`` (a board name), the netlist Yosys maps it to for that board's FPGA family,
-    simulated with Yosys' cell models, instead."""
+    simulated with Yosys' cell models, instead. ``jobs`` simulator processes share the vectors
+    (default: one per :data:`VECTORS_PER_JOB`, at most one per core)."""
     from lgn.hdl.head import score_width
     from lgn.sim.runner import simulate
 
@@ -348,10 +352,11 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     bits = executor.encode(net.inputs, x)
     expected = executor.run_bits(net, bits)
     n_test = len(ds.x_test)
-    _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) ...")
+    jobs = jobs or max(1, min(len(os.sched_getaffinity(0)), len(x) // VECTORS_PER_JOB))
+    _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) in {jobs} process(es) ...")
     design = _design_of(out, net)
     result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=out / "build" / f"sim-{what}",
-                      log=log, simulator=simulator, latency=design.latency, handshake=design.folded)
+                      log=log, simulator=simulator, latency=design.latency, handshake=design.folded, jobs=jobs)
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
     test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
     _say("sim", f"{result.simulator}: {what} vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,9 @@ from lgn.ir.executor import Prediction
 
 SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ns", "1ps")
+# the ports tb_classifier and tb_host drive and read (a combinational classifier has no clk, rst, start, busy or done)
+CLASSIFIER_PORTS = ("clk", "rst", "x", "start", "busy", "done", "scores", "cls")
+HOST_PORTS = ("clk", "rst", "rx", "tx")
 
 
 @dataclass(frozen=True)
@@ -69,46 +74,48 @@ def _simulator_env(simulator: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _ports_only(toplevel: str, build_dir: Path) -> Path:
-    """A Verilator control file that opens only ``toplevel``'s ports to the testbench.
+def _ports_only(toplevel: str, ports: tuple[str, ...], build_dir: Path) -> Path:
+    """A Verilator control file that opens only ``toplevel``'s ``ports`` to the testbench.
 
-    cocotb's runner makes every signal public (``--public-flat-rw``), which keeps each wire of a
-    gate-level netlist alive and gives every flip-flop model's clock its own trigger: a mapped
-    ECP5 netlist became 400 MB of C++. The testbenches touch only the top's ports.
+    cocotb's runner makes every signal public (``--public-flat-rw``), and so does a wildcard over
+    the top module, which in a flat gate-level netlist holds every wire. Verilator must then assume
+    any wire may change from outside: the netlist's logic stays alive, every flip-flop model's clock
+    gets its own trigger, and all combinational logic is re-evaluated on every change of an input
+    (the clock's two edges included). The testbenches touch only the ports they name.
     """
     path = build_dir / "ports.vlt"
-    path.write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
+    lines = [f'public_flat_rw -module "{toplevel}" -var "{port}"' for port in ports]
+    path.write_text("`verilator_config\n" + "\n".join(lines) + "\n")
     return path
 
 
-def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, vectors: dict[str, np.ndarray], *,
-                  build_dir: Path, log: Path, simulator: str | None = None
-                  ) -> tuple[str, float, dict[str, np.ndarray]]:
-    """Build ``verilog`` (one file or several) and run the cocotb ``test_module`` on it:
-    ``(simulator, wall seconds, the arrays the testbench saved)``.
+def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, ports: tuple[str, ...],
+                  vectors: dict[str, np.ndarray], *, build_dir: Path, log: Path, simulator: str | None = None,
+                  split: tuple[str, ...] = (), jobs: int = 1) -> tuple[str, float, dict[str, np.ndarray]]:
+    """Build ``verilog`` (one file or several) and run the cocotb ``test_module``, which touches
+    ``toplevel``'s ``ports`` only, on it: ``(simulator, wall seconds, the arrays the testbench saved)``.
 
     The testbench reads ``vectors`` from the ``.npz`` file named by ``LGN_SIM_VECTORS`` and saves
-    its results to ``LGN_SIM_RESULTS``. A failure to build, or a testbench that saved nothing,
-    raises :class:`ToolError` naming the log.
+    its results to ``LGN_SIM_RESULTS``. With ``jobs`` > 1 the arrays named in ``split`` (one row
+    per vector) are cut into that many runs of consecutive vectors, each simulated by its own
+    process on the one build, and the saved arrays are joined back in order. A failure to build,
+    or a testbench that saved nothing, raises :class:`ToolError` naming the log.
     """
-    from cocotb_tools.runner import get_results, get_runner
+    from cocotb_tools.runner import get_runner
 
     simulator = simulator or default_simulator()
     if simulator not in SIMULATORS:
         raise LgnError(f"unknown simulator {simulator!r}", f"choose one of {', '.join(SIMULATORS)}")
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    inputs, results, xml = build_dir / "vectors.npz", build_dir / "results.npz", build_dir / "results.xml"
-    results.unlink(missing_ok=True)
-    np.savez(inputs, **vectors)
-    env = {"LGN_SIM_VECTORS": str(inputs), "LGN_SIM_RESULTS": str(results)}
     start = time.perf_counter()
     sources: list[Path] = [Path(v).resolve() for v in (verilog if isinstance(verilog, list) else [verilog])]
     includes = sorted({str(v.parent) for v in sources})  # e.g. the .vh files beside Yosys' cell models
     build_args = []
     if simulator == "verilator":
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--no-public-flat-rw"]
-        sources.insert(0, _ports_only(toplevel, build_dir))  # cocotb takes the language from the last
+        sources.insert(0, _ports_only(toplevel, ports, build_dir))  # cocotb takes the language from the last
+    shards = _shards(vectors, split, jobs)
     with _simulator_env(simulator):
         runner = get_runner(simulator)
         try:
@@ -116,34 +123,71 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, v
                          build_args=build_args, timescale=TIMESCALE, always=True, log_file=log)
         except (SystemExit, Exception) as e:  # the runner raises SystemExit / CalledProcessError on build errors
             raise ToolError(simulator, f"building the simulation failed ({type(e).__name__})", log) from None
-        try:
-            runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
-                        timescale=TIMESCALE, log_file=log, results_xml=str(xml), extra_env=env)
-        except SystemExit:
-            pass  # under pytest the runner exits on a failed testbench; the results file tells what happened
+        if len(shards) == 1:
+            saved = [_run(runner, test_module, toplevel, shards[0], build_dir, log)]
+        else:
+            folders = [build_dir / f"shard{i}" for i in range(len(shards))]
+            with ThreadPoolExecutor(len(shards)) as pool:  # each thread waits on its simulator process
+                runs = [pool.submit(_run, runner, test_module, toplevel, v, f, f / "sim.log")
+                        for v, f in zip(shards, folders)]
+                saved = [run.result() for run in runs]
+            with open(log, "a") as whole:
+                for i, folder in enumerate(folders):
+                    whole.write(f"\n==== vectors of shard {i} ====\n{(folder / 'sim.log').read_text(errors='replace')}")
     wall = time.perf_counter() - start
+    return simulator, wall, {k: np.concatenate([s[k] for s in saved]) for k in saved[0]} if len(saved) > 1 else saved[0]
+
+
+def _shards(vectors: dict[str, np.ndarray], split: tuple[str, ...], jobs: int) -> list[dict[str, np.ndarray]]:
+    """``vectors`` cut into at most ``jobs`` runs of consecutive rows of the ``split`` arrays."""
+    if jobs <= 1 or not split:
+        return [vectors]
+    n = len(vectors[split[0]])
+    bounds = np.linspace(0, n, min(jobs, n) + 1).astype(int)
+    return [vectors | {k: vectors[k][a:b] for k in split} for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _run(runner, test_module: str, toplevel: str, vectors: dict[str, np.ndarray], folder: Path,
+         log: Path) -> dict[str, np.ndarray]:
+    """One simulator process of ``runner``'s build on ``vectors``, run in ``folder``: what the testbench saved."""
+    from cocotb_tools.runner import get_results
+
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs, results, xml = folder / "vectors.npz", folder / "results.npz", folder / "results.xml"
+    results.unlink(missing_ok=True)
+    np.savez(inputs, **vectors)
+    # one BLAS thread: numpy's idle workers would spin beside the simulator in the same process
+    env = {"LGN_SIM_VECTORS": str(inputs), "LGN_SIM_RESULTS": str(results), "OPENBLAS_NUM_THREADS": "1"}
+    try:  # a copy per process: test() keeps its arguments on the runner
+        copy.copy(runner).test(test_module=test_module, hdl_toplevel=toplevel, build_dir=runner.build_dir,
+                               test_dir=folder, timescale=TIMESCALE, log_file=log, results_xml=str(xml),
+                               extra_env=env)
+    except SystemExit:
+        pass  # under pytest the runner exits on a failed testbench; the results file tells what happened
     if not results.exists():
         _, failed = get_results(xml)
-        raise ToolError(simulator, f"the testbench did not finish ({failed} test(s) failed)", log)
+        raise ToolError(type(runner).__name__.lower(), f"the testbench did not finish ({failed} test(s) failed)", log)
     with np.load(results, allow_pickle=False) as r:
-        return simulator, wall, dict(r)
+        return dict(r)
 
 
 def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
              build_dir: Path, log: Path, simulator: str | None = None, latency: int = 0,
-             handshake: bool = False) -> SimResult:
+             handshake: bool = False, jobs: int = 1) -> SimResult:
     """Drive every row of ``bits`` through ``verilog`` (a :class:`~lgn.hdl.Classifier`, pipelined
     with ``latency`` cycles or combinational; with ``handshake``, a
     :class:`~lgn.hdl.folded_classifier.FoldedClassifier` whose ``done`` must follow each ``start``
-    by exactly ``latency`` cycles) and compare with ``expected``.
+    by exactly ``latency`` cycles) and compare with ``expected``; ``jobs`` simulator processes
+    share the vectors (each from reset).
 
     Mismatches do not raise here: they come back in ``matched`` so the caller can report them.
     A failure to build or run the simulation raises :class:`ToolError` naming the log.
     """
     vectors = {"bits": bits.astype(np.uint8), "scores": expected.scores, "classes": expected.classes,
                "score_width": score_width, "latency": latency, "handshake": handshake}
-    simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier", vectors,
-                                       build_dir=build_dir, log=log, simulator=simulator)
+    simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier", CLASSIFIER_PORTS, vectors,
+                                       build_dir=build_dir, log=log, simulator=simulator,
+                                       split=("bits", "scores", "classes"), jobs=jobs)
     got = Prediction(r["scores"], r["classes"])
     same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
     return SimResult(simulator, got, int(same.sum()), len(same), wall)
@@ -155,6 +199,6 @@ def simulate_host(verilog: Path, toplevel: str, frames: np.ndarray, num_classes:
     sample) over the UART of ``verilog`` (a :class:`~lgn.hdl.serial_classifier.SerialClassifier`
     with clock divisor ``divisor``)."""
     vectors = {"frames": frames.astype(np.uint8), "num_classes": num_classes, "divisor": divisor}
-    _, _, r = run_testbench(verilog, toplevel, "lgn.sim.tb_host", vectors, build_dir=build_dir, log=log,
+    _, _, r = run_testbench(verilog, toplevel, "lgn.sim.tb_host", HOST_PORTS, vectors, build_dir=build_dir, log=log,
                             simulator=simulator)
     return r["classes"]

@@ -22,13 +22,13 @@ def net():
     return random_netlist(np.random.default_rng(7), widths=(64, 48, 40), classes=4, group=10)
 
 
-def _simulate(net, expected_net, tmp_path, n=600, pipeline=0):
+def _simulate(net, expected_net, tmp_path, n=600, pipeline=0, jobs=1):
     bits = np.random.default_rng(8).random((n, net.inputs.width)) < 0.5
     expected = executor.run_bits(expected_net, bits)
     classifier = Classifier(net, pipeline)
     to_verilog(classifier, "classifier", tmp_path / "c.v")
-    return simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net.head),
-                    build_dir=tmp_path / "build", log=tmp_path / "sim.log", latency=classifier.latency), expected
+    return simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net.head), build_dir=tmp_path / "build",
+                    log=tmp_path / "sim.log", latency=classifier.latency, jobs=jobs), expected
 
 
 def test_rtl_matches_executor_on_every_vector(net, tmp_path):
@@ -69,8 +69,9 @@ def test_threshold_units_share_popcounts(mixed, tmp_path):
 @pytest.mark.parametrize("pipeline", [1, 2])
 def test_pipelined_rtl_takes_a_vector_every_clock(net, tmp_path, pipeline):
     """Registers every K layers but the last (skip wiring delayed to match) and every level of the
-    popcount and argmax trees; a new vector every clock, each checked ``latency`` cycles later."""
-    result, expected = _simulate(net, net, tmp_path, pipeline=pipeline)
+    popcount and argmax trees; a new vector every clock, each checked ``latency`` cycles later.
+    Two simulator processes share the vectors, each filling its pipeline from reset."""
+    result, expected = _simulate(net, net, tmp_path, pipeline=pipeline, jobs=2)
     assert (result.matched, result.total) == (600, 600)
     assert len(net.layers) == 3
     core = {1: 2, 2: 1}[pipeline]  # 3 layers: a stage after each K-th but the last, which the head registers
@@ -98,8 +99,11 @@ def test_a_single_wrong_gate_is_caught(net, tmp_path):
     op = first.op.copy()
     op[:] = op ^ 1  # flip one truth-table entry of every gate the head may read
     broken = Netlist(net.inputs, (*net.layers[:-1], GateLayer(op, first.a, first.b)), net.head)
-    result, _ = _simulate(broken, net, tmp_path)
+    result, _ = _simulate(broken, net, tmp_path, jobs=3)
     assert result.matched < result.total
+    # what the three processes read back, joined in order, is the broken network's every output
+    bits = np.random.default_rng(8).random((600, net.inputs.width)) < 0.5
+    assert np.array_equal(result.prediction.scores, executor.run_bits(broken, bits).scores)
     assert "FAIL=1" in (tmp_path / "sim.log").read_text()
 
 
