@@ -352,7 +352,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     bits = executor.encode(net.inputs, x)
     expected = executor.run_bits(net, bits)
     n_test = len(ds.x_test)
-    jobs = jobs or max(1, min(len(os.sched_getaffinity(0)), len(x) // VECTORS_PER_JOB))
+    jobs = jobs or max(1, min(os.cpu_count() or 1, len(x) // VECTORS_PER_JOB))
     _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) in {jobs} process(es) ...")
     design = _design_of(out, net)
     result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=out / "build" / f"sim-{what}",
