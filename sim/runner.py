@@ -143,7 +143,7 @@ def _shards(vectors: dict[str, np.ndarray], split: tuple[str, ...], jobs: int) -
     if jobs <= 1 or not split:
         return [vectors]
     n = len(vectors[split[0]])
-    bounds = np.linspace(0, n, min(jobs, n) + 1).astype(int)
+    bounds = np.linspace(0, n, max(1, min(jobs, n)) + 1).astype(int)  # no vectors: one empty run
     return [vectors | {k: vectors[k][a:b] for k in split} for a, b in zip(bounds[:-1], bounds[1:])]
 
 

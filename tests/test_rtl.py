@@ -22,8 +22,12 @@ def net():
     return random_netlist(np.random.default_rng(7), widths=(64, 48, 40), classes=4, group=10)
 
 
+def _bits(net, n):
+    return np.random.default_rng(8).random((n, net.inputs.width)) < 0.5
+
+
 def _simulate(net, expected_net, tmp_path, n=600, pipeline=0, jobs=1):
-    bits = np.random.default_rng(8).random((n, net.inputs.width)) < 0.5
+    bits = _bits(net, n)
     expected = executor.run_bits(expected_net, bits)
     classifier = Classifier(net, pipeline)
     to_verilog(classifier, "classifier", tmp_path / "c.v")
@@ -87,7 +91,7 @@ def test_post_synthesis_netlist_matches_executor(net, mixed, tmp_path, board, pi
     to_verilog(classifier, "classifier", tmp_path / "c.v")
     sources, _ = map_to_cells(tmp_path / "c.v", "classifier", targets.get(board).family, tmp_path / "map")
     assert "SB_LUT4" in sources[0].read_text() or "LUT4" in sources[0].read_text()
-    bits = np.random.default_rng(8).random((300, net.inputs.width)) < 0.5
+    bits = _bits(net, 300)
     expected = executor.run_bits(net, bits)
     result = simulate(sources, "classifier", bits, expected, score_width(net.head), build_dir=tmp_path / "build",
                       log=tmp_path / "sim.log", latency=classifier.latency)
@@ -102,8 +106,7 @@ def test_a_single_wrong_gate_is_caught(net, tmp_path):
     result, _ = _simulate(broken, net, tmp_path, jobs=3)
     assert result.matched < result.total
     # what the three processes read back, joined in order, is the broken network's every output
-    bits = np.random.default_rng(8).random((600, net.inputs.width)) < 0.5
-    assert np.array_equal(result.prediction.scores, executor.run_bits(broken, bits).scores)
+    assert np.array_equal(result.prediction.scores, executor.run_bits(broken, _bits(net, 600)).scores)
     assert "FAIL=1" in (tmp_path / "sim.log").read_text()
 
 
