@@ -58,8 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.hdl import fold
     from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
-    from lgn.nn.logic import WIRINGS
-    from lgn.nn.model import FAMILIES
+    from lgn.nn.model import FAMILIES, WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.train.data import DATASETS, MNIST_ENV
     from lgn.train.loop import SCHEDULES
@@ -88,7 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
-        g.add_argument("--wiring", choices=WIRINGS, help="how gates are connected at initialisation")
+        g.add_argument("--wiring", choices=WIRINGS,
+                       help="how units are connected: random or unique (gate layers); random or local "
+                            "(sparse, dendritic: each unit reads a --window patch of the image)")
+        g.add_argument("--window", type=_positive(int), metavar="SIDE",
+                       help="local wiring: side of the square image patch each unit reads")
         g.add_argument("--residual-init", type=_positive(float), metavar="LOGIT",
                        help="start every gate near pass-through A with this logit")
         g.add_argument("--grad-factor", type=_positive(float), help="input-gradient factor per layer")
@@ -211,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = ("dataset", "family", "tiles", "branches", "synapses", "widths", "thresholds", "tau", "wiring", "residual_init", "grad_factor", "candidates",
+_TRAIN_FIELDS = ("dataset", "family", "tiles", "branches", "synapses", "widths", "thresholds", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
                  "epochs", "batch_size", "lr", "schedule", "seed")
 
 

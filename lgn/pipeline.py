@@ -72,11 +72,12 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
         config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
                                 ds.feature_range, opts.tau, opts.residual_init, opts.wiring, opts.grad_factor,
                                 opts.candidates, seed=opts.seed, family=opts.family, tiles=opts.tiles,
-                                branches=opts.branches, synapses=opts.synapses)
+                                branches=opts.branches, synapses=opts.synapses, image_shape=ds.image_shape,
+                                window=opts.window)
         model = LogicNet(config)
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}",
-                       "adjust --widths, --thresholds, --tau, or the family's --tiles, --branches, --synapses") from None
+                       "adjust --widths, --thresholds, --tau, --wiring, or the family's --tiles, --branches, --synapses") from None
     return _train(out, model, opts, ds, None, [])
 
 

@@ -113,6 +113,8 @@ CASES = [
     ("train-zero-epochs", lambda o, f: ["train", "--epochs", "0"], ["expected a positive number"], 2),
     ("train-bad-architecture", lambda o, f: ["train", "--widths", "100,35", "--epochs", "1"],
      ["must be a multiple of the 10 classes"], 1),
+    ("train-local-gates", lambda o, f: ["train", "--wiring", "local", "--epochs", "1"],
+     ["local wiring is for the sparse and dendritic families", "--wiring"], 1),
     ("train-resume-without-run", lambda o, f: ["train", "--resume"], ["train-state.safetensors does not exist"], 1),
     ("train-resume-with-options", lambda o, f: ["train", "--resume", "--lr", "0.5"], ["--lr", "only --epochs may change"], 1),
     ("train-corrupt-state", lambda o, f: copy(f["model"], o / "train-state.safetensors", lambda b: b[:50]) and ["train"],

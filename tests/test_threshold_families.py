@@ -160,11 +160,13 @@ def test_dendritic_neuron_hardens_to_and_branches_and_an_or_soma():
     assert branch_of.tolist() == [[0, 1]]
 
 
-def test_dendritic_network_trains_and_hardens_bit_for_bit(digits):
+@pytest.mark.parametrize("wiring", ["random", "local"])
+def test_dendritic_network_trains_and_hardens_bit_for_bit(digits, wiring):
     from lgn.train import loop
 
     model = LogicNet(LogicNetConfig(digits.num_features, 10, (60, 50), 2, digits.feature_range, 4.0,
-                                    family="dendritic", branches=3, synapses=4, seed=7))
+                                    wiring=wiring, family="dendritic", branches=3, synapses=4, seed=7,
+                                    image_shape=digits.image_shape, window=5))
     assert model.num_units == 110 * 4 and "dendritic neurons" in model.describe()
     history = loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=4, lr=0.02, seed=7)
     assert history[-1].hardened_accuracy > 0.5

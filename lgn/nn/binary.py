@@ -173,18 +173,25 @@ class TiledLinear(XnorLinear):
 
 
 class SparseXnorLinear(XnorLinear):
-    """Binary neurons that each read ``fan_in`` fixed random inputs (with repetition) instead of
-    all of them: a plain threshold unit of a given fan-in, the baseline a dendritic branch of as
-    many synapses is measured against. Trained and folded like :class:`XnorLinear`.
+    """Binary neurons that each read ``fan_in`` fixed inputs instead of all of them: a plain
+    threshold unit of a given fan-in, the baseline a dendritic branch of as many synapses is
+    measured against. Trained and folded like :class:`XnorLinear`.
+
+    ``connections`` ``(out_features, fan_in)`` gives each neuron's inputs; by default each is
+    drawn uniformly from all inputs (with repetition).
     """
 
     def __init__(self, in_features: int, out_features: int, fan_in: int,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, connections: torch.Tensor | None = None) -> None:
         if fan_in < 1:
             raise ValueError("a sparse binary neuron needs at least one input")
         self._fan_in = fan_in
         super().__init__(in_features, out_features, generator)
-        self.register_buffer("connections", torch.randint(in_features, (out_features, fan_in), generator=generator))
+        if connections is None:
+            connections = torch.randint(in_features, (out_features, fan_in), generator=generator)
+        elif connections.shape != (out_features, fan_in):
+            raise ValueError(f"connections of shape {tuple(connections.shape)} for {(out_features, fan_in)} inputs")
+        self.register_buffer("connections", connections)
 
     @property
     def fan_in(self) -> int:

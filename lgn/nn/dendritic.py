@@ -1,7 +1,7 @@
 """Logic dendritic neurons (the dendritic neuron model of Todo, Gao and colleagues, in its logic form).
 
-A neuron has ``branches`` dendritic branches, each with ``synapses`` synapses on fixed random
-inputs. Each synapse trains into one of four states: the input, its negation, constant 1 or
+A neuron has ``branches`` dendritic branches, each with ``synapses`` synapses on fixed inputs
+(random, or a local patch from :mod:`lgn.nn.patches`). Each synapse trains into one of four states: the input, its negation, constant 1 or
 constant 0. A branch is the AND of its synapses and the soma the OR of its branches. Relaxed for
 training, a synapse is the softmax mixture of its four states over a real input, a branch the
 product of its synapses and the soma ``1 - prod(1 - branch)``; hardened (eval mode), each synapse
@@ -26,17 +26,25 @@ _INIT = (0.0, 0.0, 1.0, -1.0)
 
 
 class DendriticLinear(nn.Module):
-    """``out_features`` logic dendritic neurons over ``in_features`` bits."""
+    """``out_features`` logic dendritic neurons over ``in_features`` bits.
+
+    ``connections`` ``(out_features, branches, synapses)`` gives each synapse's input; by
+    default each is drawn uniformly from all inputs.
+    """
 
     def __init__(self, in_features: int, out_features: int, branches: int, synapses: int,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, connections: torch.Tensor | None = None) -> None:
         super().__init__()
         if branches < 1 or synapses < 1:
             raise ValueError("a dendritic neuron needs at least one branch of one synapse")
         self.in_features, self.out_features = in_features, out_features
         self.branches, self.synapses = branches, synapses
-        self.register_buffer("connections", torch.randint(in_features, (out_features, branches, synapses),
-                                                          generator=generator))
+        if connections is None:
+            connections = torch.randint(in_features, (out_features, branches, synapses), generator=generator)
+        elif connections.shape != (out_features, branches, synapses):
+            raise ValueError(f"connections of shape {tuple(connections.shape)} for "
+                             f"{(out_features, branches, synapses)} synapses")
+        self.register_buffer("connections", connections)
         logits = torch.tensor(_INIT).expand(out_features, branches, synapses, 4).clone()
         self.logits = nn.Parameter(logits + 0.1 * torch.randn(logits.shape, generator=generator))
 

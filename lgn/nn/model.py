@@ -11,11 +11,19 @@ from lgn.nn.binary import SparseXnorLinear, TiledLinear, XnorLinear
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.groupsum import GroupSum
-from lgn.nn.logic import WIRINGS, LogicLayer
+from lgn.nn.logic import WIRINGS as GATE_WIRINGS
+from lgn.nn.logic import LogicLayer
+from lgn.nn.patches import input_positions, patch_connections, unit_positions
 
 
 #: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
 FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled", "sparse", "dendritic")
+#: How layers are wired at initialisation: gate layers ``random`` or ``unique`` (see
+#: :func:`~lgn.nn.logic.random_connections`); the sparse and dendritic families draw every input
+#: uniformly for both, or from a patch of the image around the unit for ``local``
+#: (:mod:`lgn.nn.patches`).
+WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
+_LOCAL_FAMILIES = ("sparse", "dendritic")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class LogicNetConfig:
     tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
     branches: int = 4              # dendritic family: branches per neuron
     synapses: int = 6              # dendritic family: synapses per branch; sparse: inputs per neuron
+    image_shape: tuple[int, int] | None = None  # (rows, cols) of the features, for local wiring
+    window: int = 7                # local wiring: side of the square patch a unit reads
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -48,6 +58,8 @@ class LogicNetConfig:
         d = dict(d)
         d["widths"] = tuple(d["widths"])
         d["feature_range"] = tuple(d["feature_range"])
+        if d.get("image_shape") is not None:
+            d["image_shape"] = tuple(d["image_shape"])
         return cls(**d)
 
     def validate(self) -> None:
@@ -66,6 +78,15 @@ class LogicNetConfig:
             raise ValueError(f"every layer width must be a multiple of tiles = {self.tiles}")
         if self.wiring not in WIRINGS:
             raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
+        if self.wiring == "local":
+            if self.family not in _LOCAL_FAMILIES:
+                raise ValueError(f"local wiring is for the {' and '.join(_LOCAL_FAMILIES)} families, "
+                                 f"not {self.family!r}")
+            if self.image_shape is None or self.image_shape[0] * self.image_shape[1] != self.num_features:
+                raise ValueError(f"local wiring needs the {self.num_features} features laid out as an image, "
+                                 f"got image shape {self.image_shape}")
+            if self.window < 1:
+                raise ValueError("the local wiring window must be at least 1")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
         if not self.tau > 0 or not self.grad_factor > 0:
@@ -91,16 +112,30 @@ class LogicNet(nn.Module):
             config.num_features, config.thresholds_per_feature, *config.feature_range))
         widths = (self.encoder.out_features, *config.widths)
         make = {
-            "logic": lambda i, o: LogicLayer(i, o, generator=generator, wiring=config.wiring,
+            "logic": lambda i, o, _: LogicLayer(i, o, generator=generator, wiring=config.wiring,
                                              residual_init=config.residual_init, grad_factor=config.grad_factor,
                                              candidates=config.candidates),
-            "binary": lambda i, o: XnorLinear(i, o, generator),
-            "tiled": lambda i, o: TiledLinear(i, o, config.tiles, generator),
-            "sparse": lambda i, o: SparseXnorLinear(i, o, config.synapses, generator),
-            "dendritic": lambda i, o: DendriticLinear(i, o, config.branches, config.synapses, generator),
+            "binary": lambda i, o, _: XnorLinear(i, o, generator),
+            "tiled": lambda i, o, _: TiledLinear(i, o, config.tiles, generator),
+            "sparse": lambda i, o, c: SparseXnorLinear(i, o, config.synapses, generator, c),
+            "dendritic": lambda i, o, c: DendriticLinear(i, o, config.branches, config.synapses, generator, c),
         }[config.family]
-        self.layers = nn.Sequential(*(make(i, o) for i, o in zip(widths, widths[1:])))
+        wiring = self._local_wiring(generator) if config.wiring == "local" else [None] * len(config.widths)
+        self.layers = nn.Sequential(*(make(i, o, c) for i, o, c in zip(widths, widths[1:], wiring)))
         self.head = GroupSum(config.num_classes, config.tau)
+
+    def _local_wiring(self, generator: torch.Generator) -> list[torch.Tensor]:
+        """Each layer's connections drawn from patches of the image (:mod:`lgn.nn.patches`)."""
+        config = self.config
+        shape, per_unit = config.image_shape, (config.synapses,)
+        if config.family == "dendritic":  # a neuron's branches all read its own patch
+            per_unit = (config.branches, config.synapses)
+        sources, wiring = input_positions(shape, config.thresholds_per_feature), []
+        for n, width in enumerate(config.widths):
+            units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
+            wiring.append(patch_connections(sources, units, shape, config.window, per_unit, generator))
+            sources = units
+        return wiring
 
     @property
     def num_gates(self) -> int:

@@ -35,6 +35,7 @@ class Dataset:
     y_test: np.ndarray
     num_classes: int
     feature_range: tuple[float, float]
+    image_shape: tuple[int, int] | None = None  # (rows, cols) when the features are an image's pixels
 
     @property
     def num_features(self) -> int:
@@ -58,7 +59,7 @@ def _digits() -> Dataset:
     x, y = load_digits(return_X_y=True)
     x_tr, x_te, y_tr, y_te = train_test_split(x.astype(np.float32), y.astype(np.int64),
                                               test_size=0.2, random_state=0, stratify=y)
-    return Dataset("digits", x_tr, y_tr, x_te, y_te, 10, (0.0, 16.0))
+    return Dataset("digits", x_tr, y_tr, x_te, y_te, 10, (0.0, 16.0), (8, 8))
 
 
 def _cache_dir() -> Path:
@@ -71,7 +72,7 @@ def _mnist(root: Path) -> Dataset:
     x_tr = arrays["train-images-idx3-ubyte"].reshape(-1, 784).astype(np.float32)
     x_te = arrays["t10k-images-idx3-ubyte"].reshape(-1, 784).astype(np.float32)
     return Dataset("mnist", x_tr, arrays["train-labels-idx1-ubyte"].astype(np.int64),
-                   x_te, arrays["t10k-labels-idx1-ubyte"].astype(np.int64), 10, (0.0, 255.0))
+                   x_te, arrays["t10k-labels-idx1-ubyte"].astype(np.int64), 10, (0.0, 255.0), (28, 28))
 
 
 def _mnist_file(root: Path, name: str) -> Path:
