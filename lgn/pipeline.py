@@ -55,7 +55,7 @@ def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
 
 def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> dict:
     """Train a network of ``opts.family`` from scratch; checkpoint every epoch, then write the model and a fresh report."""
-    from lgn.nn import LogicNet, LogicNetConfig
+    from lgn.nn import LogicNet
     from lgn.train import checkpoint, data
 
     out = prepare_out(out, extends_report=False)  # training starts a fresh report
@@ -69,12 +69,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
         (out / stale).unlink(missing_ok=True)
     ds = data.load(opts.dataset, data_dir)
     try:
-        config = LogicNetConfig(ds.num_features, ds.num_classes, tuple(opts.widths), opts.thresholds,
-                                ds.feature_range, opts.tau, opts.residual_init, opts.wiring, opts.grad_factor,
-                                opts.candidates, seed=opts.seed, family=opts.family, tiles=opts.tiles,
-                                branches=opts.branches, synapses=opts.synapses, image_shape=ds.image_shape,
-                                window=opts.window)
-        model = LogicNet(config)
+        model = LogicNet(opts.model_config(ds))
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}",
                        "adjust --widths, --thresholds, --tau, --wiring, or the family's --tiles, --branches, --synapses") from None

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -142,6 +143,21 @@ def test_presets_resolve_with_overrides():
         assert sum(sparse.widths) == sum(dendrite.widths) * (dendrite.branches + 1)
         assert sparse.family == "sparse" and sparse.synapses == dendrite.synapses
         assert (sparse.dataset, sparse.thresholds) == (dendrite.dataset, dendrite.thresholds)
+        assert (sparse.wiring, sparse.window) == (dendrite.wiring, dendrite.window)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_builds_its_network(preset, digits):
+    """A preset the model rejects would only fail once a user starts it: build each (MNIST's shape
+    from the digits arrays, without the files)."""
+    from lgn.train.data import Dataset
+
+    opts = PRESETS[preset]
+    ds = digits if opts.dataset == "digits" else Dataset(
+        "mnist", np.zeros((1, 784), np.float32), digits.y_train[:1], np.zeros((1, 784), np.float32),
+        digits.y_test[:1], 10, (0.0, 255.0), (28, 28))
+    model = LogicNet(opts.model_config(ds))
+    assert model.config.family == opts.family and len(model.layers) == len(opts.widths)
 
 
 def test_cosine_schedule_anneals_by_epoch():

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lgn.nn.model import LogicNetConfig
+    from lgn.train.data import Dataset
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,15 @@ class TrainOptions:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def model_config(self, ds: Dataset) -> LogicNetConfig:
+        """The architecture these options give on ``ds`` (checked when a :class:`LogicNet` is built)."""
+        from lgn.nn.model import LogicNetConfig
+
+        return LogicNetConfig(ds.num_features, ds.num_classes, tuple(self.widths), self.thresholds, ds.feature_range,
+                              self.tau, self.residual_init, self.wiring, self.grad_factor, self.candidates,
+                              seed=self.seed, family=self.family, tiles=self.tiles, branches=self.branches,
+                              synapses=self.synapses, image_shape=ds.image_shape, window=self.window)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainOptions":
@@ -65,20 +79,23 @@ PRESETS: dict[str, TrainOptions] = {
                                thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
     "digits-tbn4": TrainOptions(preset="digits-tbn4", family="tiled", tiles=4, widths=(64, 100), thresholds=2,
                                 tau=4.0, epochs=30, lr=0.01, schedule="cosine"),
-    # Logic dendritic neurons on digits: 4 branches of 6 synapses each (AND branches, OR soma).
+    # Logic dendritic neurons on digits: 4 branches of 6 synapses each (AND branches, OR soma), each
+    # neuron's synapses on a 5x5 patch of the image (or of the layer below, laid over it).
     "digits-dendrite": TrainOptions(preset="digits-dendrite", family="dendritic", widths=(400, 500), thresholds=2,
-                                    tau=8.0, branches=4, synapses=6, epochs=30, lr=0.02, schedule="cosine"),
-    # Logic dendritic neurons on MNIST: 2000 neurons, 10,000 threshold units (~1 min per epoch here).
+                                    tau=8.0, branches=4, synapses=6, wiring="local", window=5, epochs=30, lr=0.02,
+                                    schedule="cosine"),
+    # Logic dendritic neurons on MNIST: 2000 neurons, 10,000 threshold units (~35 s per epoch here),
+    # on 7x7 patches: randomly wired, the same network does not route on the ECP5-85F.
     "mnist-dendrite": TrainOptions(preset="mnist-dendrite", dataset="mnist", family="dendritic", widths=(1000, 1000),
-                                   thresholds=1, tau=10.0, branches=4, synapses=6, epochs=15, batch_size=256,
-                                   lr=0.02, schedule="cosine"),
+                                   thresholds=1, tau=10.0, branches=4, synapses=6, wiring="local", window=7,
+                                   epochs=15, batch_size=256, lr=0.02, schedule="cosine"),
     # The dendritic presets' baselines: plain binary threshold units as many as theirs (a neuron's
-    # branches and soma count), each reading as many random inputs as a branch.
+    # branches and soma count), each reading as many inputs as a branch, from patches as large.
     "digits-sparse": TrainOptions(preset="digits-sparse", family="sparse", widths=(2000, 2500), thresholds=2,
-                                  tau=8.0, synapses=6, epochs=30, lr=0.01, schedule="cosine"),
+                                  tau=8.0, synapses=6, wiring="local", window=5, epochs=30, lr=0.01, schedule="cosine"),
     "mnist-sparse": TrainOptions(preset="mnist-sparse", dataset="mnist", family="sparse", widths=(5000, 5000),
-                                 thresholds=1, tau=10.0, synapses=6, epochs=15, batch_size=256, lr=0.01,
-                                 schedule="cosine"),
+                                 thresholds=1, tau=10.0, synapses=6, wiring="local", window=7, epochs=15,
+                                 batch_size=256, lr=0.01, schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),
