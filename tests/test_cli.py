@@ -99,6 +99,7 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers - 1 + 4 + 4  # a stage per layer but the last, popcount(30: 30→10→4→2→1), argmax(10)
     synth = report["synth"]
     assert synth["device"] == "iCE40UP5K-SG48" and 0 < synth["luts"] <= 5280
+    assert "synth_ice40 -device u " in (out / "build" / "icebreaker" / "top.ys").read_text()  # UltraPlus delays
     assert synth["pipeline"] == 1 and synth["latency_cycles"] == hdl["latency_cycles"] and synth["path_cycles"] == 1
     assert synth["fmax_mhz"] >= synth["clock_mhz"] == 12.0  # pipelined, it meets the board clock in one cycle
     assert abs(synth["inferences_per_s"] - synth["fmax_mhz"] * 1e6) < 1e4

@@ -137,7 +137,7 @@ def test_folded_classifier_on_fpga_cells_matches_the_executor(net, tmp_path, boa
     """Post-synthesis, with the weights in the family's block RAM."""
     design, path = _folded_verilog(net, lanes, tmp_path)
     family = targets.get(board).family
-    sources, _ = map_to_cells(path, "classifier", family, tmp_path / "map")
+    sources, _ = map_to_cells(path, "classifier", targets.get(board), tmp_path / "map")
     mapped = sources[0].read_text()
     assert {"ecp5": " DP16KD ", "ice40": " SB_RAM40_4K "}[family.name] in mapped
     if port_width:

@@ -89,7 +89,7 @@ def test_post_synthesis_netlist_matches_executor(net, mixed, tmp_path, board, pi
     net = mixed if kind == "mixed" else net
     classifier = Classifier(net, pipeline)
     to_verilog(classifier, "classifier", tmp_path / "c.v")
-    sources, _ = map_to_cells(tmp_path / "c.v", "classifier", targets.get(board).family, tmp_path / "map")
+    sources, _ = map_to_cells(tmp_path / "c.v", "classifier", targets.get(board), tmp_path / "map")
     assert "SB_LUT4" in sources[0].read_text() or "LUT4" in sources[0].read_text()
     bits = _bits(net, 300)
     expected = executor.run_bits(net, bits)
