@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lgn.nn import LogicNet, LogicNetConfig
+from lgn.nn import LogicLayer, LogicNet, LogicNetConfig
 from lgn.nn.patches import input_positions, patch_connections, unit_positions
 
 MNIST = (28, 28)
@@ -41,26 +41,36 @@ def test_each_class_group_of_the_last_layer_covers_the_whole_image():
         assert positions.amin(0).tolist() == [0, 0] and (positions.amax(0) >= 26).all()
 
 
-@pytest.mark.parametrize("family, per_unit", [("dendritic", (3, 4)), ("sparse", (6,))])
-def test_local_networks_wire_every_layer_from_patches_of_the_one_below(family, per_unit):
-    config = LogicNetConfig(784, 10, (300, 200), 1, (0.0, 255.0), 4.0, wiring="local", window=5,
-                            family=family, branches=per_unit[0], synapses=per_unit[-1], image_shape=MNIST)
+def _pins(layer) -> torch.Tensor:
+    """Every input a unit may read, ``(units, pins)``, whatever the layer's kind."""
+    if hasattr(layer, "candidate_connections"):  # a gate layer with learned connections: (2, gates, k)
+        return layer.candidate_connections.movedim(1, 0).flatten(1)
+    if isinstance(layer, LogicLayer):
+        return layer.connections.t()
+    return layer.connections.flatten(1)
+
+
+@pytest.mark.parametrize("family, candidates, pins", [("dendritic", 1, 12), ("sparse", 1, 6), ("logic", 1, 2),
+                                                      ("logic", 3, 6)])
+def test_local_networks_wire_every_layer_from_patches_of_the_one_below(family, candidates, pins):
+    config = LogicNetConfig(784, 10, (300, 200), 1, (0.0, 255.0), 4.0, wiring="local", window=5, family=family,
+                            branches=3, synapses=4 if family == "dendritic" else 6, candidates=candidates,
+                            image_shape=MNIST)
     model = LogicNet(config)
     below = input_positions(MNIST, 1)
     for layer, groups in zip(model.layers, (1, 10)):
         units = unit_positions(layer.out_features, MNIST, groups)
-        assert layer.connections.shape == (layer.out_features, *per_unit)
-        read = below[layer.connections.flatten(1)]
+        read = below[_pins(layer)]
+        assert read.shape == (layer.out_features, pins, 2)
         assert ((read.amax(1) - read.amin(1)) <= 4).all() and ((read - units[:, None]).abs() <= 4).all()
         below = units
-    state = model.state_dict()
     rebuilt = LogicNet(LogicNetConfig.from_dict(config.to_dict()))
-    rebuilt.load_state_dict(state)
-    assert all(torch.equal(a.connections, b.connections) for a, b in zip(model.layers, rebuilt.layers))
+    rebuilt.load_state_dict(model.state_dict())
+    assert all(torch.equal(_pins(a), _pins(b)) for a, b in zip(model.layers, rebuilt.layers))
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"family": "logic"}, "local wiring is for the sparse and dendritic families"),
+    ({"family": "binary"}, "local wiring is for the logic, sparse and dendritic families"),
     ({"image_shape": None}, "laid out as an image"),
     ({"image_shape": (27, 28)}, "laid out as an image"),
     ({"window": 0}, "at least 1"),

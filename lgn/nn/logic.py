@@ -166,6 +166,9 @@ class LogicLayer(nn.Module):
     wiring:
         ``"unique"`` (every input read, no pair read twice) or ``"random"``; see
         :func:`random_connections`.
+    connections:
+        The wiring itself, ``(2, out_features)`` (``(2, out_features, candidates)`` with
+        candidates) input indices, in place of a drawn one (e.g. :mod:`lgn.nn.patches`).
     residual_init:
         If given, the logit of the pass-through gate ``A`` starts at this value and the others at
         zero, so a deep net starts close to the identity (as in the convolutional LGN paper);
@@ -182,7 +185,7 @@ class LogicLayer(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, *, generator: torch.Generator,
                  wiring: Wiring = "unique", residual_init: float | None = None, grad_factor: float = 1.0,
-                 candidates: int = 1) -> None:
+                 candidates: int = 1, connections: torch.Tensor | None = None) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -194,11 +197,16 @@ class LogicLayer(nn.Module):
             logits[:, ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)
         self.candidates = candidates
+        shape = (2, out_features) if candidates == 1 else (2, out_features, candidates)
+        if connections is None:
+            draws = [random_connections(in_features, out_features, generator, wiring) for _ in range(candidates)]
+            connections = draws[0] if candidates == 1 else torch.stack(draws, -1)
+        elif connections.shape != shape:
+            raise ValueError(f"connections of shape {tuple(connections.shape)} for {shape} gate pins")
         if candidates == 1:
-            self.register_buffer("connections", random_connections(in_features, out_features, generator, wiring))
+            self.register_buffer("connections", connections)
         else:
-            self.register_buffer("candidate_connections", torch.stack(
-                [random_connections(in_features, out_features, generator, wiring) for _ in range(candidates)], -1))
+            self.register_buffer("candidate_connections", connections)
             self.connection_logits = nn.Parameter(torch.zeros(2, out_features, candidates))
         self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
 

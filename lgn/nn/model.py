@@ -19,11 +19,11 @@ from lgn.nn.patches import input_positions, patch_connections, unit_positions
 #: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
 FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled", "sparse", "dendritic")
 #: How layers are wired at initialisation: gate layers ``random`` or ``unique`` (see
-#: :func:`~lgn.nn.logic.random_connections`); the sparse and dendritic families draw every input
-#: uniformly for both, or from a patch of the image around the unit for ``local``
-#: (:mod:`lgn.nn.patches`).
+#: :func:`~lgn.nn.logic.random_connections`), the sparse and dendritic families draw every input
+#: uniformly for both; ``local`` draws every input (and every candidate) from a patch of the image
+#: around the unit (:mod:`lgn.nn.patches`).
 WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
-_LOCAL_FAMILIES = ("sparse", "dendritic")
+_LOCAL_FAMILIES = ("logic", "sparse", "dendritic")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class LogicNetConfig:
             raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
         if self.wiring == "local":
             if self.family not in _LOCAL_FAMILIES:
-                raise ValueError(f"local wiring is for the {' and '.join(_LOCAL_FAMILIES)} families, "
+                raise ValueError(f"local wiring is for the {', '.join(_LOCAL_FAMILIES[:-1])} and "
+                                 f"{_LOCAL_FAMILIES[-1]} families, "
                                  f"not {self.family!r}")
             if self.image_shape is None or self.image_shape[0] * self.image_shape[1] != self.num_features:
                 raise ValueError(f"local wiring needs the {self.num_features} features laid out as an image, "
@@ -112,9 +113,9 @@ class LogicNet(nn.Module):
             config.num_features, config.thresholds_per_feature, *config.feature_range))
         widths = (self.encoder.out_features, *config.widths)
         make = {
-            "logic": lambda i, o, _: LogicLayer(i, o, generator=generator, wiring=config.wiring,
+            "logic": lambda i, o, c: LogicLayer(i, o, generator=generator, wiring=config.wiring,
                                              residual_init=config.residual_init, grad_factor=config.grad_factor,
-                                             candidates=config.candidates),
+                                             candidates=config.candidates, connections=c),
             "binary": lambda i, o, _: XnorLinear(i, o, generator),
             "tiled": lambda i, o, _: TiledLinear(i, o, config.tiles, generator),
             "sparse": lambda i, o, c: SparseXnorLinear(i, o, config.synapses, generator, c),
@@ -127,13 +128,17 @@ class LogicNet(nn.Module):
     def _local_wiring(self, generator: torch.Generator) -> list[torch.Tensor]:
         """Each layer's connections drawn from patches of the image (:mod:`lgn.nn.patches`)."""
         config = self.config
-        shape, per_unit = config.image_shape, (config.synapses,)
-        if config.family == "dendritic":  # a neuron's branches all read its own patch
-            per_unit = (config.branches, config.synapses)
+        shape, per_unit = config.image_shape, {
+            "logic": (2, config.candidates), "sparse": (config.synapses,),
+            "dendritic": (config.branches, config.synapses),  # a neuron's branches all read its own patch
+        }[config.family]
         sources, wiring = input_positions(shape, config.thresholds_per_feature), []
         for n, width in enumerate(config.widths):
             units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
-            wiring.append(patch_connections(sources, units, shape, config.window, per_unit, generator))
+            conn = patch_connections(sources, units, shape, config.window, per_unit, generator)
+            if config.family == "logic":  # pins first: (2, gates[, candidates])
+                conn = conn.movedim(1, 0).squeeze(-1) if config.candidates == 1 else conn.movedim(1, 0)
+            wiring.append(conn)
             sources = units
         return wiring
 
