@@ -56,8 +56,9 @@ class TrainOptions:
 
 
 PRESETS: dict[str, TrainOptions] = {
-    # Embedded sklearn digits: seconds per epoch, the demo's model.
-    "digits": TrainOptions(),
+    # Embedded sklearn digits: seconds per epoch, the demo's model. Gates on 5x5 patches: randomly
+    # wired, the combinational network did not route on the UP5K once Yosys mapped it for the UP5K.
+    "digits": TrainOptions(wiring="local", window=5),
     # MNIST for the iCE40UP5K (5,280 logic cells) with its UART top, pipelined: 5K gates, a 1000-bit
     # head, one threshold per pixel (every input bit costs the UP5K a logic cell in the input register),
     # every gate's candidates on a 9x9 patch: randomly wired, the same network routes at 20-34 MHz there.
