@@ -70,3 +70,17 @@ def test_reference_core_is_one_assign_per_gate(net):
     text = core_verilog(net)
     assert text.count("  wire g") == net.num_gates
     assert "1'b0" in text or "1'b1" in text  # constant gates written as literals
+
+
+def test_a_class_group_too_long_for_one_verilog_sum_is_proven_in_parts(tmp_path):
+    """Yosys' Verilog frontend overflows its stack on a flat sum of ~400 bits (mnist-s has 400-bit
+    groups): the reference sums long groups in parts, and a misplaced bit is still caught."""
+    from lgn.formal.reference import MAX_TERMS, head_verilog
+
+    net = random_netlist(np.random.default_rng(3), widths=(40, 500), classes=2, group=450)
+    assert "s1_2 = " in head_verilog(net, 9) and MAX_TERMS < 450
+    bits = net.head.bits.copy()
+    k = next(k for k in range(450, 900) if bits[k] not in bits[:450])
+    bits[[0, k]] = bits[[k, 0]]  # a class-1 bit counted in class 0 instead
+    broken = Netlist(net.inputs, net.layers, GroupSumHead(2, bits, net.head.tau))
+    assert _statuses(net, broken, 0, tmp_path)["head"] == "different"

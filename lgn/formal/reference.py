@@ -70,6 +70,11 @@ def _thresholds(layer, names: list[str]) -> list[str]:
     return exprs
 
 
+#: Terms of one ``+`` expression: Yosys' Verilog frontend runs out of stack on a flat sum of ~400
+#: (a 400-bit class group), so longer groups are summed in parts of this many bits.
+MAX_TERMS = 200
+
+
 def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool = False) -> str:
     """Module ``ref_head([clk, rst,] x, head_bits, scores, cls)``: group popcounts and the first
     maximum's index, ``latency`` clocks after ``head_bits`` (``x`` unread: it is there because
@@ -82,8 +87,11 @@ def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool
              f"input [{len(distinct) - 1}:0] head_bits, "
              f"output [{score_width * c - 1}:0] scores, output [{cls_width - 1}:0] cls);"]
     for k in range(c):
-        terms = " + ".join(f"head_bits[{p}]" for p in position[k * g:(k + 1) * g].tolist())  # sized by the wire: no overflow
-        lines.append(f"  wire [{score_width - 1}:0] s{k} = {terms};")
+        terms = [f"head_bits[{p}]" for p in position[k * g:(k + 1) * g].tolist()]
+        parts = range(0, len(terms), MAX_TERMS)
+        for j in parts:  # each sum sized by its wire: no overflow
+            lines.append(f"  wire [{score_width - 1}:0] s{k}_{j // MAX_TERMS} = {' + '.join(terms[j:j + MAX_TERMS])};")
+        lines.append(f"  wire [{score_width - 1}:0] s{k} = {' + '.join(f's{k}_{j // MAX_TERMS}' for j in parts)};")
     lines += [f"  reg [{cls_width - 1}:0] best;", f"  reg [{score_width - 1}:0] top;", "  always @* begin",
               "    best = 0;", "    top = s0;"]
     for k in range(1, c):
