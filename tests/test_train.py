@@ -136,6 +136,9 @@ def test_presets_resolve_with_overrides():
     opts = resolve("mnist-s", {"epochs": 3, "lr": None})
     assert opts.epochs == 3 and opts.lr == PRESETS["mnist-s"].lr and opts.dataset == "mnist"
     assert sum(PRESETS["mnist-s"].widths) <= 16_000 and sum(PRESETS["mnist-m"].widths) <= 64_000
+    # a dense family over a locally wired preset takes the default wiring, unless asked for local
+    assert PRESETS["digits"].wiring == "local" and resolve("digits", {"family": "binary"}).wiring == "unique"
+    assert resolve("digits", {"family": "binary", "wiring": "local"}).wiring == "local"
     assert {PRESETS[p].family for p in ("digits-bnn", "mnist-bnn")} == {"binary"}
     assert PRESETS["mnist-tbn4"].tiles == 4 and PRESETS["mnist-dendrite"].family == "dendritic"
     for data in ("digits", "mnist"):  # the baselines: as many threshold units, each of a branch's fan-in

@@ -23,7 +23,8 @@ FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled", "sparse", "dendritic")
 #: uniformly for both; ``local`` draws every input (and every candidate) from a patch of the image
 #: around the unit (:mod:`lgn.nn.patches`).
 WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
-_LOCAL_FAMILIES = ("logic", "sparse", "dendritic")
+#: The families with sparse wiring, which ``local`` applies to (binary and tiled layers are dense).
+LOCAL_FAMILIES: tuple[str, ...] = ("logic", "sparse", "dendritic")
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ class LogicNetConfig:
         if self.wiring not in WIRINGS:
             raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
         if self.wiring == "local":
-            if self.family not in _LOCAL_FAMILIES:
-                raise ValueError(f"local wiring is for the {', '.join(_LOCAL_FAMILIES[:-1])} and "
-                                 f"{_LOCAL_FAMILIES[-1]} families, "
+            if self.family not in LOCAL_FAMILIES:
+                raise ValueError(f"local wiring is for the {', '.join(LOCAL_FAMILIES[:-1])} and "
+                                 f"{LOCAL_FAMILIES[-1]} families, "
                                  f"not {self.family!r}")
             if self.image_shape is None or self.image_shape[0] * self.image_shape[1] != self.num_features:
                 raise ValueError(f"local wiring needs the {self.num_features} features laid out as an image, "

@@ -105,6 +105,13 @@ PRESETS: dict[str, TrainOptions] = {
 
 
 def resolve(preset: str, overrides: dict) -> TrainOptions:
-    """The options of ``preset`` with every non-``None`` value of ``overrides`` replacing its field."""
-    base = PRESETS[preset]
-    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    """The options of ``preset`` with every non-``None`` value of ``overrides`` replacing its field.
+
+    A preset's local wiring goes with its family: a dense family (binary, tiled) chosen over it
+    gets the default wiring, unless ``overrides`` ask for local wiring themselves."""
+    from lgn.nn.model import LOCAL_FAMILIES
+
+    opts = replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+    if opts.wiring == "local" and opts.family not in LOCAL_FAMILIES and overrides.get("wiring") is None:
+        opts = replace(opts, wiring=TrainOptions.wiring)
+    return opts
