@@ -108,7 +108,10 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
     if main:
         _say("train", f"{opts.preset} preset on {ds.name}: {len(ds.x_train)} train / {len(ds.x_test)} test samples, "
                       f"{model.encoder.out_features} input bits, layers {list(model.config.widths)}, "
-                      f"{model.describe()}" + (f", {world} processes" if world > 1 else ""))
+                      f"{model.describe()}"
+                      + (f", wired from {model.config.window}x{model.config.window} patches"
+                         if model.config.wiring == "local" else "")
+                      + (f", {world} processes" if world > 1 else ""))
     progress = loop.print_progress(opts.epochs)
 
     def on_epoch(hist: list, optimizer) -> None:
