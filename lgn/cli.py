@@ -88,8 +88,8 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
         g.add_argument("--wiring", choices=WIRINGS,
-                       help="how units are connected: random or unique (gate layers); random or local "
-                            "(sparse, dendritic: each unit reads a --window patch of the image)")
+                       help="how units are connected: random, unique (gate layers only) or local "
+                            "(logic, sparse, dendritic: each unit reads a --window patch of the image)")
         g.add_argument("--window", type=_positive(int), metavar="SIDE",
                        help="local wiring: side of the square image patch each unit reads")
         g.add_argument("--residual-init", type=_positive(float), metavar="LOGIT",

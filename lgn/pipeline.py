@@ -344,8 +344,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
 
         board = targets.get(post_synth)
         family = board.family
-        _say("sim", f"mapping {VERILOG} to {family.name} cells with Yosys "
-                    f"`{' '.join((family.synth, *board.synth_opts))}` ...")
+        _say("sim", f"mapping {VERILOG} to {family.name} cells with Yosys `{board.synth_command}` ...")
         sources, yosys_s = map_to_cells(verilog, TOPLEVEL, board, out / "build" / f"postsynth-{family.name}")
         what, log, extra = "postsynth", out / f"postsynth-{family.name}-sim.log", {"family": family.name,
                                                                                  "yosys_s": round(yosys_s, 2)}

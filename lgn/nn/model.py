@@ -138,7 +138,7 @@ class LogicNet(nn.Module):
             units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
             conn = patch_connections(sources, units, shape, config.window, per_unit, generator)
             if config.family == "logic":  # pins first: (2, gates[, candidates])
-                conn = conn.movedim(1, 0).squeeze(-1) if config.candidates == 1 else conn.movedim(1, 0)
+                conn = conn.movedim(1, 0).squeeze(-1)  # drops the candidate axis when there is one candidate
             wiring.append(conn)
             sources = units
         return wiring

@@ -23,7 +23,7 @@ class TrainOptions:
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = 4          # input bits per feature (thermometer code)
     tau: float = 15.0            # GroupSum temperature
-    wiring: str = "unique"       # "unique" or "random" connections; "local" (sparse, dendritic): image patches
+    wiring: str = "unique"       # "unique" or "random" connections; "local" (logic, sparse, dendritic): image patches
     window: int = 7              # local wiring: side of the square image patch each unit reads
     residual_init: float | None = None
     grad_factor: float = 1.0
