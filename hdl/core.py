@@ -1,4 +1,4 @@
-"""The network's layers (gates and threshold units) as logic, combinational or pipelined."""
+"""The network's layers (gates, threshold units and lookup tables) as logic, combinational or pipelined."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from lgn.hdl.popcount import Popcount
-from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, Layer, Netlist, ThresholdLayer
+from lgn.ir import ops, tables
+from lgn.ir.netlist import GateLayer, Layer, LutLayer, Netlist, ThresholdLayer
 
 
 def _gate(expression: str) -> Callable[[Value, Value], Value]:
@@ -64,12 +64,30 @@ def threshold_units(m: Module, layer: ThresholdLayer, bits: list[Value], name: s
     return out
 
 
+def lookup_tables(layer: LutLayer, bits: list[Value]) -> list[Value]:
+    """One bit per node of ``layer`` over ``bits``: the table indexed by its pins, which Yosys
+    maps to one LUT4 for up to four pins. A constant table is a constant and a table of one pin
+    that pin (or its complement), as the gates FALSE, TRUE, A and NOT_A are."""
+    identity, ones = tables.projection(layer.k), tables.full(layer.k)
+    out: list[Value] = []
+    for pins, table in zip(layer.src.tolist(), layer.table.tolist()):
+        if table in (0, ones):
+            out.append(Const(int(table == ones), 1))
+        elif table in (identity, identity ^ ones):
+            out.append(bits[pins[0]] if table == identity else ~bits[pins[0]])
+        else:
+            out.append(Const(table, 1 << layer.k).bit_select(Cat(bits[p] for p in pins), 1))
+    return out
+
+
 def layer_logic(m: Module, layer: Layer, bits: list[Value], name: str) -> Value:
     """``layer``'s outputs over ``bits``, unrolled into logic: gates as their expressions,
-    threshold units as :func:`threshold_units`."""
+    threshold units as :func:`threshold_units`, LUT nodes as :func:`lookup_tables`."""
     if isinstance(layer, GateLayer):
         return Cat(GATE_EXPRESSIONS[op](bits[a], bits[b])
                    for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist()))
+    if isinstance(layer, LutLayer):
+        return Cat(lookup_tables(layer, bits))
     return Cat(threshold_units(m, layer, bits, name))
 
 

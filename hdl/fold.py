@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
+from lgn.ir.netlist import GateLayer, LutLayer, Netlist, ThresholdLayer
 
 MODES = ("none", "auto", "all")
 LUT_BUDGET = 40_000  # default for --fold auto: about half an ECP5-85F
@@ -152,10 +152,13 @@ def _lanes(size: int, most: int) -> int:
 
 
 def unrolled_luts(layer) -> int:
-    """A rough LUT4 estimate of ``layer`` unrolled: a gate per LUT, :data:`LUTS_PER_PIN` per pin
-    of each distinct threshold row (shared popcounts counted once) and a comparator per unit."""
+    """A rough LUT4 estimate of ``layer`` unrolled: a LUT per gate, ``2**(k-4)`` per k-input table
+    (one for up to four inputs), :data:`LUTS_PER_PIN` per pin of each distinct threshold row
+    (shared popcounts counted once) and a comparator per unit."""
     if isinstance(layer, GateLayer):
         return layer.size
+    if isinstance(layer, LutLayer):
+        return layer.size << max(0, layer.k - 4)
     folded = fold_layer(layer, pe_max=layer.size)  # all distinct rows in one group: no padding
     pins = folded.rows.size if folded is not None else int(layer.fan_in.sum())
     return int(LUTS_PER_PIN * pins) + layer.size

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lgn.ir import executor, ops, passes
-from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist, ThresholdLayer
+from lgn.ir import executor, ops, passes, tables
+from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, LutLayer, Netlist, ThresholdLayer
 
 
 def random_threshold_layer(rng: np.random.Generator, available: int, size: int, max_fan_in: int = 9) -> ThresholdLayer:
@@ -41,12 +41,32 @@ def dense_threshold_layer(rng: np.random.Generator, available: int, size: int, f
                                       int(rng.integers(0, fan_in + 2))) for j in range(size))
 
 
+def random_lut_layer(rng: np.random.Generator, available: int, size: int, k: int | None = None) -> LutLayer:
+    """``k``-input tables (1 to 6 when not given) over bits ``0 .. available-1``, pins repeating
+    a bit now and then; an eighth of the tables constant, an eighth a single pin or its
+    complement (what the passes fold), the rest random."""
+    k = int(rng.integers(1, tables.MAX_INPUTS + 1)) if k is None else k
+    src = rng.integers(0, available, (size, k), dtype=np.int32)
+    repeat = rng.random((size, k)) < 0.1
+    src[repeat] = src[:, :1].repeat(k, 1)[repeat]
+    table = rng.integers(0, 2, (size, 1 << k)).astype(bool)
+    kind = rng.integers(0, 8, size)
+    table[kind == 0] = rng.integers(0, 2, (int((kind == 0).sum()), 1)).astype(bool)
+    pin = rng.integers(0, k, size)
+    entries = np.arange(1 << k)
+    single = (kind == 1)
+    table[single] = ((entries[None, :] >> pin[single, None]) & 1).astype(bool) ^ rng.integers(0, 2, (int(single.sum()), 1)).astype(bool)
+    return LutLayer(src, tables.pack(table))
+
+
 def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature: int = 2,
                    widths: tuple[int, ...] = (40, 30), classes: int = 3, group: int = 5,
-                   thresholds: tuple[int, ...] = (), dense: tuple[int, ...] = ()) -> Netlist:
+                   thresholds: tuple[int, ...] = (), dense: tuple[int, ...] = (),
+                   luts: tuple[int, ...] = ()) -> Netlist:
     """A netlist with every op, skip wiring (layers read any earlier bit) and a head over mixed
     layers; the layers numbered in ``thresholds`` are sparse threshold layers
-    (:func:`random_threshold_layer`), those in ``dense`` foldable ones (:func:`dense_threshold_layer`)."""
+    (:func:`random_threshold_layer`), those in ``dense`` foldable ones (:func:`dense_threshold_layer`),
+    those in ``luts`` LUT layers (:func:`random_lut_layer`)."""
     width = features * per_feature
     inputs = InputEncoding(features, np.repeat(np.arange(features, dtype=np.int32), per_feature),
                            np.tile(np.linspace(0.2, 0.8, per_feature, dtype=np.float32), features))
@@ -56,6 +76,8 @@ def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature:
             layers.append(random_threshold_layer(rng, available, w))
         elif i in dense:
             layers.append(dense_threshold_layer(rng, available, w))
+        elif i in luts:
+            layers.append(random_lut_layer(rng, available, w))
         else:
             op = np.resize(np.arange(ops.NUM_OPS, dtype=np.uint8), w)
             rng.shuffle(op)
@@ -69,13 +91,16 @@ def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature:
 def random_case(rng: np.random.Generator, *, max_width: int = 120) -> tuple[Netlist, np.ndarray]:
     """A random network and raw samples for it: odd feature counts and sample counts (not multiples
     of a machine word), 1-5 layers, 2-12 classes, groups from 1 bit to more than 64, samples that
-    sit exactly on a threshold, NaNs (never above a threshold), and threshold layers among the gate
-    layers in half the cases."""
+    sit exactly on a threshold, NaNs (never above a threshold), threshold layers among the gate
+    layers in half the cases and LUT layers (1 to 6 inputs) in half the cases."""
     features, per_feature = int(rng.integers(1, 100)), int(rng.integers(1, 5))
     widths = tuple(int(w) for w in rng.integers(1, max_width, rng.integers(1, 6)))
-    thresholds = tuple(np.flatnonzero(rng.random(len(widths)) < 0.5).tolist()) if rng.random() < 0.5 else ()
+    kind = rng.integers(0, 3, len(widths))  # 0 gate, 1 threshold, 2 LUT layer
+    thresholds = tuple(np.flatnonzero(kind == 1).tolist()) if rng.random() < 0.5 else ()
+    luts = tuple(np.flatnonzero(kind == 2).tolist()) if rng.random() < 0.5 else ()
     net = random_netlist(rng, features=features, per_feature=per_feature, widths=widths,
-                         classes=int(rng.integers(2, 13)), group=int(rng.integers(1, 90)), thresholds=thresholds)
+                         classes=int(rng.integers(2, 13)), group=int(rng.integers(1, 90)), thresholds=thresholds,
+                         luts=luts)
     raw = rng.uniform(0, 1, (int(rng.integers(1, 700)), features)).astype(np.float32)
     on_threshold = rng.random(raw.shape) < 0.05
     raw[on_threshold] = net.inputs.threshold[0]

@@ -5,7 +5,8 @@ kernel (``kernel.c``, compiled once per machine) runs a program of instructions;
 writes that program, so preparing a network takes no compiler time at all:
 
 - gates ``0..15`` (``d = op(a, b)``); the gates of a layer are independent, so they are sorted by
-  op into *runs* the kernel executes without a branch per gate;
+  op into *runs* the kernel executes without a branch per gate; a LUT node becomes gates by
+  Shannon expansion (:func:`_lut`);
 - ``FULL_ADD`` (``d, e = a + b + c``) and ``HALF_ADD`` (``d, e = a + b``) build the GroupSum
   counts and the threshold units' popcounts as carry-save adder trees over bit planes, five word
   operations per three bits; a unit's ``count >= t`` is then a chain of AND/OR gates over the
@@ -24,10 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from lgn.ir import ops
-from lgn.ir.netlist import Netlist, ThresholdLayer
+from lgn.ir.netlist import LutLayer, Netlist, ThresholdLayer
 
 FULL_ADD, HALF_ADD = ops.NUM_OPS, ops.NUM_OPS + 1
 _FALSE, _AND, _OR, _NOT_A, _TRUE = (ops.NAMES.index(n) for n in ("FALSE", "AND", "OR", "NOT_A", "TRUE"))
+_XOR, _NOT_A_AND_B, _NOT_A_OR_B = (ops.NAMES.index(n) for n in ("XOR", "NOT_A_AND_B", "NOT_A_OR_B"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ def compile_program(net: Netlist) -> Program:
         live = np.flatnonzero(last_read[start:start + layer.size] >= 0)
         if isinstance(layer, ThresholdLayer):
             _thresholds(code, slots, slot, layer, start, live)
+        elif isinstance(layer, LutLayer):
+            for j in live.tolist():
+                slot[start + j] = slots.take()
+                _lut(code, slots, [int(s) for s in slot[layer.src[j]]], int(layer.table[j]), int(slot[start + j]))
         else:
             for j in live[np.argsort(layer.op[live], kind="stable")].tolist():
                 slot[start + j] = slots.take()
@@ -177,6 +183,49 @@ def _thresholds(code: _Code, slots: _Slots, slot: np.ndarray, layer: ThresholdLa
             result = dest
         slots.give(temporaries)
     slots.give(inverted.values())
+
+
+def _lut(code: _Code, slots: _Slots, pins: list[int], table: int, out: int) -> None:
+    """A lookup table over the slots ``pins`` (pin 0 the lowest address bit) into slot ``out``,
+    as gates: split on the highest pin ``x`` into the halves ``lo`` (x = 0) and ``hi`` (x = 1),
+    and join them with one gate where a half is constant or the other's complement, and with a
+    multiplexer (three gates) otherwise; a pin the table ignores costs nothing."""
+    temporaries: list[int] = []
+
+    def emit(op: int, a: int, b: int, dest: int | None = None) -> int:
+        if dest is None:
+            dest = slots.take()
+            temporaries.append(dest)
+        code.emit(op, a, b, dest)
+        return dest
+
+    def build(t: int, k: int, dest: int | None = None) -> int:
+        """The slot holding the non-constant table ``t`` over ``pins[:k]``, ``dest`` if given."""
+        ones = (1 << (1 << (k - 1))) - 1
+        lo, hi, x = t & ones, t >> (1 << (k - 1)), pins[k - 1]
+        if lo == hi:
+            return build(lo, k - 1, dest)
+        if (lo, hi) == (0, ones):
+            return x if dest is None else emit(_OR, x, x, dest)
+        if (lo, hi) == (ones, 0):
+            return emit(_NOT_A, x, x, dest)
+        if lo == 0:
+            return emit(_AND, x, build(hi, k - 1), dest)
+        if hi == 0:
+            return emit(_NOT_A_AND_B, x, build(lo, k - 1), dest)
+        if hi == ones:
+            return emit(_OR, x, build(lo, k - 1), dest)
+        if lo == ones:
+            return emit(_NOT_A_OR_B, x, build(hi, k - 1), dest)
+        if hi == lo ^ ones:
+            return emit(_XOR, x, build(lo, k - 1), dest)
+        return emit(_OR, emit(_AND, x, build(hi, k - 1)), emit(_NOT_A_AND_B, x, build(lo, k - 1)), dest)
+
+    if table in (0, (1 << (1 << len(pins))) - 1):
+        code.emit(_FALSE if table == 0 else _TRUE, 0, 0, out)
+    else:
+        build(table, len(pins), out)
+    slots.give(temporaries)
 
 
 def _count(code: _Code, slots: _Slots, bits: list[int]) -> list[int]:

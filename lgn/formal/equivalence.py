@@ -24,7 +24,8 @@ from lgn.formal import reference
 from lgn.hdl.classifier import latencies
 from lgn.hdl.head import score_width
 from lgn.hdl.core import stage_ends
-from lgn.ir.netlist import Netlist, ThresholdLayer
+from lgn.ir import tables
+from lgn.ir.netlist import LutLayer, Netlist, ThresholdLayer
 
 TOP = "classifier"
 
@@ -102,7 +103,8 @@ def _head_assumptions(net: Netlist) -> list[str]:
     """``sat -set`` options holding the head's inputs to what the core gives them.
 
     Amaranth resolves every wire to the net that drives it, through pass-through gates (ops A
-    and B): a head bit that is an input bit or a constant (gate or threshold unit) reaches the
+    and B, one-pin tables): a head bit that is an input bit or a constant (gate, threshold unit or
+    table) reaches the
     popcounts straight from ``x`` or as a literal, past the cut, and two head bits passing
     through one net are one net.
     The reference reads every bit of ``head_bits``; the proof assumes those bits equal their
@@ -118,6 +120,14 @@ def _head_assumptions(net: Netlist) -> list[str]:
             if isinstance(layer, ThresholdLayer):
                 t, k = int(layer.t[j]), int(layer.fan_in[j])
                 return f"1'b{int(t <= 0)}" if t <= 0 or t > k else f"gate{bit}"
+            if isinstance(layer, LutLayer):  # constants and one-pin buffers, as lgn.hdl.core emits them
+                table, ones = int(layer.table[j]), tables.full(layer.k)
+                if table in (0, ones):
+                    return f"1'b{int(table == ones)}"
+                if table != tables.projection(layer.k):
+                    return f"gate{bit}"
+                bit = int(layer.src[j, 0])
+                continue
             op, a, b = int(layer.op[j]), int(layer.a[j]), int(layer.b[j])
             if op in (0, 15):
                 return f"1'b{op // 15}"

@@ -2,7 +2,7 @@
 
 It is the independent side of ``lgn verify --formal`` and the naive emission that
 ``bench/lut_ratio.py`` measures lgn's flow against: one ``assign`` per gate in the IR's own op
-expressions, one ``+`` of its literals compared with ``t`` per threshold unit, each class score one ``+`` over its group's bits, and the argmax as a loop that
+expressions, one shifted truth table per LUT node, one ``+`` of its literals compared with ``t`` per threshold unit, each class score one ``+`` over its group's bits, and the argmax as a loop that
 keeps the first maximum. Pipelined RTL is matched by delay lines: ``core_latency`` registers on
 the core's input and ``head_latency`` on the head's outputs.
 """
@@ -10,7 +10,7 @@ the core's input and ``head_latency`` on the head's outputs.
 from __future__ import annotations
 
 from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, Netlist
+from lgn.ir.netlist import GateLayer, LutLayer, Netlist
 
 CORE, HEAD = "ref_core", "ref_head"
 
@@ -40,7 +40,7 @@ def core_verilog(net: Netlist, latency: int = 0, clocked: bool = False) -> str:
     lines += delayed
     names = [f"{x}[{i}]" for i in range(n)]
     for li, layer in enumerate(net.layers):
-        exprs = _gates(layer, names) if isinstance(layer, GateLayer) else _thresholds(layer, names)
+        exprs = {GateLayer: _gates, LutLayer: _luts}.get(type(layer), _thresholds)(layer, names)
         for j, expr in enumerate(exprs):
             lines.append(f"  wire g{li}_{j} = {expr};")
             names.append(f"g{li}_{j}")
@@ -56,6 +56,13 @@ def _gates(layer, names: list[str]) -> list[str]:
         exprs.append(f"1'b{expr}" if expr in ("0", "1")
                      else expr.replace("a", "{a}").replace("b", "{b}").format(a=names[a], b=names[b]))
     return exprs
+
+
+def _luts(layer, names: list[str]) -> list[str]:
+    """``2**k'hTABLE >> {pin k-1, ..., pin 0}`` per node, truncated to its one-bit wire."""
+    size = 1 << layer.k
+    return [f"{size}'h{table:0{size // 4 or 1}x} >> {{{', '.join(names[p] for p in reversed(pins))}}}"
+            for pins, table in zip(layer.src.tolist(), layer.table.tolist())]
 
 
 def _thresholds(layer, names: list[str]) -> list[str]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, InputEncoding, Netlist, ThresholdLayer
+from lgn.ir import ops, tables
+from lgn.ir.netlist import GateLayer, InputEncoding, LutLayer, Netlist, ThresholdLayer
 
 _ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
@@ -44,7 +44,7 @@ def evaluate_bits(net: Netlist, bits: np.ndarray) -> np.ndarray:
     values = np.empty((net.num_bits, -(-len(bits) // 64)), dtype=np.uint64)
     values[: net.inputs.width] = pack(bits)
     for layer, start in zip(net.layers, net.layer_offsets()):
-        evaluate = _gates if isinstance(layer, GateLayer) else _thresholds
+        evaluate = {GateLayer: _gates, ThresholdLayer: _thresholds, LutLayer: _luts}[type(layer)]
         values[start:start + layer.size] = evaluate(layer, values, len(bits))
     return values
 
@@ -54,6 +54,26 @@ def _gates(layer: GateLayer, values: np.ndarray, n: int) -> np.ndarray:
     na, nb = ~a, ~b
     masks = np.where(ops.truth_tables().astype(bool)[layer.op], _ONES, np.uint64(0))[:, :, None]  # (n, 4, 1)
     return (na & nb & masks[:, 0]) | (na & b & masks[:, 1]) | (a & nb & masks[:, 2]) | (a & b & masks[:, 3])
+
+
+_LUT_WORDS = 1 << 22  # table entries x sample words per step of _luts: bounds its memory (32 MiB)
+
+
+def _luts(layer: LutLayer, values: np.ndarray, n: int) -> np.ndarray:
+    """Each table as a tree of multiplexers, highest pin first: the entries for ``x[p] = 0`` and
+    ``x[p] = 1`` are the table's lower and upper halves, so each step halves the entries."""
+    words = values.shape[1]
+    out = np.empty((layer.size, words), dtype=np.uint64)
+    step = max(1, _LUT_WORDS // ((1 << layer.k) * words))
+    for s in range(0, layer.size, step):
+        src = layer.src[s:s + step]
+        v = np.where(tables.expand(layer.table[s:s + step], layer.k)[:, :, None], _ONES, np.uint64(0))
+        for p in reversed(range(layer.k)):
+            half = v.shape[1] // 2
+            x = values[src[:, p]][:, None, :]
+            v = (x & v[:, half:]) | (~x & v[:, :half])
+        out[s:s + step] = v[:, 0]
+    return out
 
 
 _CHUNK = 8192  # samples per matrix product: bounds the unpacked bits' memory

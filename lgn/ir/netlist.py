@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lgn.ir import ops
+from lgn.ir import ops, tables
 
 
 class NetlistError(ValueError):
@@ -115,7 +115,51 @@ class ThresholdLayer:
             raise NetlistError(f"{name}.t must lie in 0 .. fan-in + 1 for every row")
 
 
-Layer = GateLayer | ThresholdLayer
+@dataclass(frozen=True)
+class LutLayer:
+    """Output ``j`` is bit ``sum(bit[src[j, p]] << p)`` of ``table[j]``: a k-input lookup table
+    (``k`` = ``src.shape[1]``, 1 to 6) per node; see :mod:`lgn.ir.tables` for the table's layout.
+
+    A gate layer is the ``k = 2`` case with its table named by an op code; a 4-input node is one
+    LUT4 cell on iCE40 and ECP5. Pins the table ignores may read any earlier bit.
+    """
+
+    src: np.ndarray    # int32 (n, k), global bit indices
+    table: np.ndarray  # uint64 (n,), only the low 2**k bits set
+
+    @property
+    def size(self) -> int:
+        return len(self.table)
+
+    @property
+    def k(self) -> int:
+        return self.src.shape[1]
+
+    def used_pins(self) -> np.ndarray:
+        """``(n, k)`` bool: the pins each node's table depends on."""
+        return tables.uses(tables.expand(self.table, self.k), self.k)
+
+    def reads(self, alive: np.ndarray) -> np.ndarray:
+        """The bits the nodes selected by ``alive`` read through pins their tables use."""
+        return self.src[alive[:, None] & self.used_pins()]
+
+    def validate(self, name: str, start: int) -> None:
+        _check_vector(f"{name}.table", self.table, np.uint64)
+        if self.size == 0:
+            raise NetlistError(f"{name} has no lookup tables")
+        src = self.src
+        if not isinstance(src, np.ndarray) or src.ndim != 2 or src.dtype != np.int32 or len(src) != self.size:
+            raise NetlistError(f"{name}.src must be a ({self.size}, k) int32 array")
+        if not 1 <= self.k <= tables.MAX_INPUTS:
+            raise NetlistError(f"{name} has {self.k}-input tables; k must lie in 1..{tables.MAX_INPUTS}")
+        if self.k < tables.MAX_INPUTS and (self.table >> np.uint64(1 << self.k)).any():
+            raise NetlistError(f"{name}.table sets bits above the {1 << self.k} entries of a {self.k}-input table")
+        _check_sources(f"{name}.src", src.reshape(-1), start, length=src.size)
+
+
+Layer = GateLayer | ThresholdLayer | LutLayer
+#: Every layer kind of the IR, for code that checks membership.
+LAYER_KINDS = (GateLayer, ThresholdLayer, LutLayer)
 
 
 @dataclass(frozen=True)
@@ -161,9 +205,19 @@ class Netlist:
     def num_thresholds(self) -> int:
         return sum(layer.size for layer in self.layers if isinstance(layer, ThresholdLayer))
 
+    @property
+    def num_luts(self) -> int:
+        return sum(layer.size for layer in self.layers if isinstance(layer, LutLayer))
+
     def describe(self) -> str:
-        """``"2943 gates"``, ``"456 threshold units"`` or both: the network's size in its own units."""
-        parts = [f"{n} {what}" for n, what in ((self.num_gates, "gates"), (self.num_thresholds, "threshold units")) if n]
+        """``"2943 gates"``, ``"456 threshold units"``, ``"800 LUT4 nodes"`` or a mix: the network's
+        size in its own units."""
+        luts = {}
+        for layer in self.layers:
+            if isinstance(layer, LutLayer):
+                luts[layer.k] = luts.get(layer.k, 0) + layer.size
+        parts = [f"{n} {what}" for n, what in ((self.num_gates, "gates"), (self.num_thresholds, "threshold units"),
+                                               *((luts[k], f"LUT{k} nodes") for k in sorted(luts))) if n]
         return ", ".join(parts) or "no nodes"
 
     @property
@@ -203,8 +257,8 @@ class Netlist:
         if not np.isfinite(enc.threshold).all():
             raise NetlistError("inputs.threshold holds a non-finite value")
         for i, (layer, start) in enumerate(zip(self.layers, self.layer_offsets())):
-            if not isinstance(layer, (GateLayer, ThresholdLayer)):
-                raise NetlistError(f"layer {i} is a {type(layer).__name__}, not a gate or threshold layer")
+            if not isinstance(layer, LAYER_KINDS):
+                raise NetlistError(f"layer {i} is a {type(layer).__name__}, not a gate, threshold or LUT layer")
             layer.validate(f"layers.{i}", start)
         head = self.head
         _check_vector("head.bits", head.bits, np.int32)
@@ -221,11 +275,11 @@ class Netlist:
 def feed_forward(inputs: InputEncoding, layers: list, num_classes: int, tau: float = 1.0,
                  meta: dict | None = None) -> Netlist:
     """A plain stack of layers, validated: each gate layer's ``(op, a, b)`` pins and each
-    :class:`ThresholdLayer`'s ``src`` index the previous layer's outputs (the input bits for the
-    first), and the head reads the last layer's outputs in order."""
+    :class:`ThresholdLayer`'s or :class:`LutLayer`'s ``src`` index the previous layer's outputs
+    (the input bits for the first), and the head reads the last layer's outputs in order."""
     built, start, width = [], 0, inputs.width
     for layer in layers:
-        if isinstance(layer, ThresholdLayer):
+        if isinstance(layer, (ThresholdLayer, LutLayer)):
             built.append(replace(layer, src=layer.src + np.int32(start)))
         else:
             op, a, b = layer

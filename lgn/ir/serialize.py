@@ -2,7 +2,8 @@
 
 The header lives in the safetensors metadata under the single key ``lgn`` (one key keeps the
 file byte-identical across runs); the arrays are named ``inputs.feature``, ``inputs.threshold``,
-``layers.<i>.<field>`` (``op|a|b`` of a gate layer, ``ptr|src|w|t`` of a threshold layer) and
+``layers.<i>.<field>`` (``op|a|b`` of a gate layer, ``ptr|src|w|t`` of a threshold layer,
+``src|table`` of a LUT layer) and
 ``head.bits``.
 """
 
@@ -18,11 +19,11 @@ from safetensors.numpy import save as st_save
 
 from lgn.errors import FormatError
 from lgn.fileio import safetensors_header, write_bytes
-from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, Netlist, NetlistError, ThresholdLayer
+from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, LutLayer, Netlist, NetlistError, ThresholdLayer
 
 FORMAT = "lgn-netlist"
 VERSION = 1
-KINDS = {"gate": GateLayer, "threshold": ThresholdLayer}
+KINDS = {"gate": GateLayer, "threshold": ThresholdLayer, "lut": LutLayer}
 
 
 def dumps(net: Netlist) -> bytes:

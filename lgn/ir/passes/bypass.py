@@ -1,13 +1,13 @@
 """Pass-through bypass: buffers and inverters (A, B, NOT_A, NOT_B gates; one-pin threshold units
-with ``t = 1``) folded into the nodes that read them."""
+with ``t = 1``; tables of one pin) folded into the nodes that read them."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from lgn.ir import ops
-from lgn.ir.netlist import Netlist, ThresholdLayer
-from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows
+from lgn.ir import ops, tables
+from lgn.ir.netlist import LutLayer, Netlist, ThresholdLayer
+from lgn.ir.passes.common import PassReport, canonical, canonical_luts, canonical_row, layers, rebuild, rows
 
 _A, _B = ops.NAMES.index("A"), ops.NAMES.index("B")
 _NOT_A, _NOT_B = ops.NAMES.index("NOT_A"), ops.NAMES.index("NOT_B")
@@ -15,7 +15,8 @@ _NOT_A, _NOT_B = ops.NAMES.index("NOT_A"), ops.NAMES.index("NOT_B")
 
 def bypass(net: Netlist) -> tuple[Netlist, PassReport]:
     """Readers of a buffer read its source; readers of an inverter read its source with the
-    inversion folded in (``f(~x, y)`` is another two-input gate; a threshold pin flips its weight).
+    inversion folded in (``f(~x, y)`` is another two-input gate; a threshold pin flips its weight; a table swaps
+    the halves of that pin).
 
     The head counts bits and cannot absorb an inversion: it skips buffers but keeps reading
     inverters. Bypassed nodes are left for dead-gate elimination.
@@ -35,6 +36,19 @@ def bypass(net: Netlist) -> tuple[Netlist, PassReport]:
             first = layer.ptr[:-1][follows]  # the one pin, already reading a source bit
             source[out][follows] = layer.src[first]
             inverted[out][follows] = layer.w[first] == 0
+        elif isinstance(layer, LutLayer):
+            bits, src, k = tables.expand(layer.table, layer.k), layer.src.copy(), layer.k
+            for p in range(k):
+                rewired += int((source[src[:, p]] != src[:, p]).sum())
+                inv = inverted[src[:, p]]
+                bits[inv] = tables.flip(bits[inv], p)
+                src[:, p] = source[src[:, p]]
+            layer = canonical_luts(src, bits)
+            out = slice(start, start + layer.size)
+            identity = np.uint64(tables.projection(k))
+            follows = (layer.table == identity) | (layer.table == (identity ^ np.uint64(tables.full(k))))
+            source[out][follows] = layer.src[follows, 0]  # canonical: the one used pin is pin 0
+            inverted[out][follows] = layer.table[follows] != identity
         else:
             op, a, b = layer
             for pin, flip in ((a, ops.FLIP_A), (b, ops.FLIP_B)):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
+from lgn.ir import ops, tables
+from lgn.ir.netlist import GateLayer, LutLayer, Netlist, ThresholdLayer
 
 CONSTANT_PIN = 0  # constant gates read input bit 0; it keeps the IR's "every pin reads a bit" rule
 
@@ -79,10 +79,28 @@ def canonical_row(src: np.ndarray, w: np.ndarray, t: int) -> tuple[np.ndarray, n
     return src, w, int(t)
 
 
+def canonical_luts(src: np.ndarray, bits: np.ndarray) -> LutLayer:
+    """LUT nodes (pins ``src``, expanded tables ``bits``) in canonical form, so equal functions of
+    equal bits look equal: pins reading one bit are tied into the first of them, the pins a
+    table uses come first in ascending bit order, and the pins it ignores read
+    :data:`CONSTANT_PIN` (a constant node reads nothing else)."""
+    src, bits, k = src.copy(), bits.copy(), src.shape[1]
+    for p in range(k):
+        for q in range(p + 1, k):
+            same = src[:, p] == src[:, q]
+            if same.any():
+                bits[same] = tables.merge(bits[same], p, q)
+    used = tables.uses(bits, k)
+    order = np.argsort(np.where(used, src.astype(np.int64), np.iinfo(np.int64).max), axis=1, kind="stable")
+    bits, src, used = tables.permute(bits, order), np.take_along_axis(src, order, 1), np.take_along_axis(used, order, 1)
+    src[~used] = CONSTANT_PIN
+    return LutLayer(np.ascontiguousarray(src, dtype=np.int32), tables.pack(bits))
+
+
 def rebuild(net: Netlist, layers: list, head_bits: np.ndarray) -> Netlist:
     """``net`` with new layers (same sizes, so bit addresses are unchanged) and head bits; a gate
     layer may be given as its ``(op, a, b)`` arrays."""
-    new_layers = tuple(layer if isinstance(layer, ThresholdLayer) else
+    new_layers = tuple(layer if isinstance(layer, (ThresholdLayer, LutLayer)) else
                        GateLayer(*(np.ascontiguousarray(v, dtype=t) for v, t in zip(layer, (np.uint8, np.int32, np.int32))))
                        for layer in layers)
     head = replace(net.head, bits=np.ascontiguousarray(head_bits, dtype=np.int32))
@@ -91,7 +109,8 @@ def rebuild(net: Netlist, layers: list, head_bits: np.ndarray) -> Netlist:
 
 def layers(net: Netlist):
     """``(start, layer)`` per layer: its first output bit, and copies of a gate layer's
-    ``(op, a, b)`` or the :class:`ThresholdLayer` itself (read it through :func:`rows`)."""
+    ``(op, a, b)``, or the :class:`ThresholdLayer` (read it through :func:`rows`) or
+    :class:`LutLayer` itself."""
     for layer, start in zip(net.layers, net.layer_offsets()):
         if isinstance(layer, GateLayer):
             yield start, (layer.op.copy(), layer.a.copy(), layer.b.copy())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lgn.ir import ops
-from lgn.ir.netlist import Netlist, ThresholdLayer
-from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows
+from lgn.ir import ops, tables
+from lgn.ir.netlist import LutLayer, Netlist, ThresholdLayer
+from lgn.ir.passes.common import PassReport, canonical, canonical_luts, canonical_row, layers, rebuild, rows
 
 UNKNOWN = -1
 
@@ -30,6 +30,15 @@ def constprop(net: Netlist) -> tuple[Netlist, PassReport]:
                 units.append(canonical_row(src[~known], w[~known], t - int((value[src][known] == w[known]).sum())))
             layer = ThresholdLayer.from_units(units)
             is_const, const = layer.fan_in == 0, layer.t == 0
+        elif isinstance(layer, LutLayer):
+            bits, src = tables.expand(layer.table, layer.k), layer.src
+            for p in range(layer.k):
+                known = value[src[:, p]] != UNKNOWN
+                bits[known] = tables.cofactor(bits[known], p, value[src[known, p]])
+                folded_pins += int(known.sum())
+            layer = canonical_luts(src, bits)
+            is_const = ~layer.used_pins().any(1)
+            const = (layer.table & np.uint64(1)).astype(bool)
         else:
             op, a, b = layer
             for pin, other, fix in ((a, b, ops.FIX_A), (b, a, ops.FIX_B)):

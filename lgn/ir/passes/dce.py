@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, Netlist, ThresholdLayer
-from lgn.ir.passes.common import CONSTANT_PIN, PassReport, canonical, canonical_row, rows
+from lgn.ir import ops, tables
+from lgn.ir.netlist import GateLayer, LutLayer, Netlist, ThresholdLayer
+from lgn.ir.passes.common import CONSTANT_PIN, PassReport, canonical, canonical_luts, canonical_row, rows
 
 
 def dce(net: Netlist) -> tuple[Netlist, PassReport]:
@@ -30,6 +30,9 @@ def dce(net: Netlist) -> tuple[Netlist, PassReport]:
             op, a, b = canonical(op, np.where(ops.USES_A[op], layer.a[keep], CONSTANT_PIN),
                                  np.where(ops.USES_B[op], layer.b[keep], CONSTANT_PIN))
             layers.append(GateLayer(op, renumber[a], renumber[b]))
+        elif isinstance(layer, LutLayer):  # ignored pins may read dead bits: canonical form points them at bit 0
+            kept = canonical_luts(layer.src[keep], tables.expand(layer.table[keep], layer.k))
+            layers.append(LutLayer(renumber[kept.src], kept.table))
         else:  # constant units read dead bits: canonical form drops their pins
             units = [canonical_row(src, w, t) for (src, w), t, k in zip(rows(layer), layer.t.tolist(), keep) if k]
             layers.append(ThresholdLayer.from_units([(renumber[src], w, t) for src, w, t in units]))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from lgn.ir.netlist import Netlist, ThresholdLayer
-from lgn.ir.passes.common import PassReport, canonical, canonical_row, layers, rebuild, rows
+from lgn.ir import tables
+from lgn.ir.netlist import LutLayer, Netlist, ThresholdLayer
+from lgn.ir.passes.common import PassReport, canonical, canonical_luts, canonical_row, layers, rebuild, rows
 
 
 def strash(net: Netlist) -> tuple[Netlist, PassReport]:
     """Readers of a duplicate node read the first node with the same canonical form (a gate's
-    ``(op, a, b)``, a threshold unit's pins and ``t``), in this layer or any earlier one;
+    ``(op, a, b)``, a threshold unit's pins and ``t``, a LUT's pins and table), in this layer or any earlier one;
     duplicates are left for dead-gate elimination."""
     representative = np.arange(net.num_bits, dtype=np.int32)
     first: dict[tuple, int] = {}
@@ -20,6 +21,9 @@ def strash(net: Netlist) -> tuple[Netlist, PassReport]:
             units = [canonical_row(representative[src], w, t) for (src, w), t in zip(rows(layer), layer.t.tolist())]
             keys = [("T", src.tobytes(), w.tobytes(), t) for src, w, t in units]
             layer = ThresholdLayer.from_units(units)
+        elif isinstance(layer, LutLayer):
+            layer = canonical_luts(representative[layer.src], tables.expand(layer.table, layer.k))
+            keys = [("L", t, row.tobytes()) for t, row in zip(layer.table.tolist(), layer.src)]
         else:
             op, a, b = layer
             op, a, b = layer = canonical(op, representative[a], representative[b])
