@@ -2,7 +2,7 @@ import numpy as np
 
 from lgn.harden import harden, hardened_scores
 from lgn.ir import executor, ops
-from lgn.ir.netlist import GateLayer
+from lgn.ir.netlist import GateLayer, LutLayer
 from lgn.testing import random_netlist
 
 
@@ -10,6 +10,8 @@ def naive_node_outputs(layer, values):
     """One layer's outputs for one sample, one node at a time."""
     if isinstance(layer, GateLayer):
         return [ops.output(int(o), values[a], values[b]) for o, a, b in zip(layer.op, layer.a, layer.b)]
+    if isinstance(layer, LutLayer):  # the table's entry at the address its pins spell, pin 0 lowest
+        return [(int(t) >> sum(values[s] << p for p, s in enumerate(src))) & 1 for src, t in zip(layer.src, layer.table)]
     out = []
     for j in range(layer.size):
         pins = range(layer.ptr[j], layer.ptr[j + 1])
@@ -54,6 +56,13 @@ def test_threshold_layers_match_naive_evaluation(rng):
     layer = net.layers[0]
     outputs = executor.unpack(executor.evaluate_bits(net, bits)[net.layer_offsets()[0]:][:layer.size], len(bits))
     assert outputs[:, layer.t == 0].all() and not outputs[:, layer.t > layer.fan_in].any()
+
+
+def test_lut_layers_match_naive_evaluation(rng):
+    net = random_netlist(rng, widths=(40, 30, 25, 20), luts=(0, 1, 3), thresholds=(2,), group=6)
+    assert net.num_luts == 90
+    bits = rng.random((300, net.inputs.width)) < 0.5
+    assert np.array_equal(executor.run_bits(net, bits).scores, naive_run(net, bits))
 
 
 def test_argmax_ties_go_to_lowest_class(rng):

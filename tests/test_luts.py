@@ -1,0 +1,134 @@
+"""LUT layers: truth-table rewrites, the gate layer as the k = 2 case, the passes, the formal
+proof, and what a 4-input node costs after Yosys."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lgn.ir import executor, passes, tables
+from lgn.ir.netlist import LutLayer, NetlistError
+from lgn.testing import random_lut_layer, random_netlist
+
+
+def _eval(bits: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Each expanded table at pin values ``x`` ``(n, k)``, by its address."""
+    address = (x.astype(np.int64) << np.arange(x.shape[1])).sum(1)
+    return bits[np.arange(len(bits)), address]
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 6])
+def test_table_rewrites_mean_what_they_say(rng, k):
+    bits = rng.random((50, 1 << k)) < 0.5
+    assert np.array_equal(tables.expand(tables.pack(bits), k), bits)
+    x = rng.integers(0, 2, (50, k))
+    for p in range(k):
+        flipped = x.copy()
+        flipped[:, p] ^= 1
+        assert np.array_equal(_eval(tables.flip(bits, p), x), _eval(bits, flipped))
+        value = rng.integers(0, 2, 50)
+        fixed = x.copy()
+        fixed[:, p] = value
+        assert np.array_equal(_eval(tables.cofactor(bits, p, value), x), _eval(bits, fixed))
+        assert not tables.uses(tables.cofactor(bits, p, value), k)[:, p].any()
+    order = np.array([rng.permutation(k) for _ in range(50)])
+    assert np.array_equal(_eval(tables.permute(bits, order), x),
+                          _eval(bits, np.take_along_axis(x, np.argsort(order, 1), 1)))
+    if k > 1:
+        tied = x.copy()
+        tied[:, 1] = tied[:, 0]
+        assert np.array_equal(_eval(tables.merge(bits, 0, 1), x), _eval(bits, tied))
+
+
+def test_a_gate_layer_is_the_two_input_lut_layer(rng):
+    net = random_netlist(rng, widths=(48, 30))
+    gates = net.layers[0]
+    as_luts = replace(net, layers=(LutLayer(np.stack([gates.a, gates.b], 1), tables.from_gates(gates.op)),
+                                   *net.layers[1:])).validate()
+    bits = rng.random((400, net.inputs.width)) < 0.5
+    assert np.array_equal(executor.run_bits(as_luts, bits).scores, executor.run_bits(net, bits).scores)
+
+
+def test_passes_fold_constants_buffers_duplicates_and_ignored_pins(rng):
+    net = random_netlist(rng, widths=(60, 50, 40), luts=(0, 1, 2), group=8)
+    optimised, reports = passes.run(net)
+    assert optimised.num_nodes < net.num_nodes
+    assert {r.name for r in reports if r.rewrites.get("gates_merged") or r.rewrites.get("pins_folded")}
+    bits = rng.random((500, net.inputs.width)) < 0.5
+    assert np.array_equal(executor.run_bits(optimised, bits).scores, executor.run_bits(net, bits).scores)
+    for layer in optimised.layers:  # canonical: used pins first in ascending order, ignored ones on bit 0
+        used = layer.used_pins()
+        assert (layer.src[~used] == 0).all()
+        assert (np.sort(used, 1)[:, ::-1] == used).all()
+
+
+def test_one_function_of_one_bit_set_merges_whatever_its_pin_order(rng):
+    net = random_netlist(rng, features=10, per_feature=2, widths=(10,), luts=(0,), classes=2, group=5)
+    src = np.array([rng.choice(20, 4, replace=False) for _ in range(10)], dtype=np.int32)
+    bits = rng.random((10, 16)) < 0.5
+    bits[0, :2] = False, True  # node 0 uses pin 0 at least
+    # node 1 is node 0 with its pins reversed and its table permuted to match
+    src[1] = src[0, ::-1]
+    bits[1] = tables.permute(bits[:1], np.array([[3, 2, 1, 0]]))[0]
+    first = net.inputs.width
+    twin = replace(net, layers=(LutLayer(src, tables.pack(bits)),),
+                   head=replace(net.head, bits=np.arange(first, first + 10, dtype=np.int32))).validate()
+    merged, report = passes.PASSES["strash"](twin)
+    assert report.rewrites["gates_merged"] >= 1 and merged.head.bits[1] == first
+    x = rng.random((200, twin.inputs.width)) < 0.5
+    assert np.array_equal(executor.run_bits(merged, x).scores, executor.run_bits(twin, x).scores)
+
+
+def test_validate_names_bad_tables():
+    net = random_netlist(np.random.default_rng(1), widths=(20,), luts=(0,), classes=2, group=5)
+    layer = net.layers[0]
+    too_wide = layer.table.copy()
+    if layer.k < tables.MAX_INPUTS:
+        too_wide[0] |= np.uint64(1) << np.uint64(1 << layer.k)
+        with pytest.raises(NetlistError, match="sets bits above"):
+            replace(net, layers=(replace(layer, table=too_wide),)).validate()
+    with pytest.raises(NetlistError, match="reads bit"):
+        replace(net, layers=(replace(layer, src=layer.src + np.int32(10_000)),)).validate()
+
+
+@pytest.mark.parametrize("pipeline", [0, 1])
+def test_lut_networks_are_proven_and_a_wrong_entry_is_caught(tmp_path, pipeline):
+    from lgn.formal.equivalence import prove
+    from lgn.hdl import Classifier
+    from lgn.hdl.emit import to_verilog
+
+    net = random_netlist(np.random.default_rng(3), widths=(48, 40, 30), luts=(0, 1, 2), classes=3, group=10)
+
+    def statuses(emitted, folder):
+        folder.mkdir()
+        to_verilog(Classifier(emitted, pipeline), "classifier", folder / "c.v")
+        return {p.part: p.status for p in prove(net, folder / "c.v", pipeline, folder / "formal", timeout_s=120)}
+
+    assert statuses(net, tmp_path / "good") == {"core": "proven", "head": "proven"}
+    layer, offset = net.layers[-1], net.layer_offsets()[-1]
+    used = layer.used_pins()
+    j = next(int(b) - offset for b in net.head.bits if b >= offset and used[b - offset].sum() >= 2
+             and len(set(layer.src[b - offset].tolist())) == layer.k)
+    table = layer.table.copy()
+    table[j] ^= np.uint64(1)  # one entry of a node the head reads, its pins all distinct
+    broken = replace(net, layers=(*net.layers[:-1], replace(layer, table=table)))
+    assert statuses(broken, tmp_path / "bad")["core"] == "different"
+
+
+def test_a_four_input_node_is_one_lut4(tmp_path, rng):
+    """Yosys maps each 4-input node that uses all its pins to exactly one SB_LUT4."""
+    from lgn.boards.flow import count_cells
+    from lgn.boards.targets import ICE40
+    from lgn.hdl.core import GateCore
+    from lgn.hdl.emit import to_verilog
+
+    net = random_netlist(rng, features=40, per_feature=1, widths=(60,), luts=(0,), classes=2, group=30)
+    layer = net.layers[0]
+    src = np.array([rng.choice(40, 4, replace=False) for _ in range(60)], dtype=np.int32)
+    bits = tables.expand(layer.table, layer.k) if layer.k == 4 else rng.random((60, 16)) < 0.5
+    bits = bits[tables.uses(bits, 4).all(1)][:40]
+    net = replace(net, layers=(LutLayer(src[:len(bits)], tables.pack(bits)),),
+                  head=replace(net.head, bits=np.arange(40, 40 + len(bits) - len(bits) % 2, dtype=np.int32))).validate()
+    to_verilog(GateCore(net), "core", tmp_path / "core.v")
+    cells, _ = count_cells(tmp_path / "core.v", "core", ICE40, tmp_path / "synth")
+    assert cells == {"SB_LUT4": len(bits)}
