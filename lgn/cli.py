@@ -53,6 +53,14 @@ def _positive(kind, *, zero: bool = False):
     return parse
 
 
+def _lut_inputs(text: str) -> int:
+    """An argparse type: inputs per lookup table, 1 to 6 (a table of at most 64 entries)."""
+    value = _positive(int)(text)
+    if value > 6:
+        raise argparse.ArgumentTypeError(f"a lookup table has 1 to 6 inputs, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from lgn.boards.targets import BOARDS
     from lgn.hdl import fold
@@ -77,10 +85,11 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--preset", choices=PRESETS, default="digits", help="default: digits")
         g.add_argument("--dataset", choices=DATASETS)
         g.add_argument("--family", choices=FAMILIES,
-                       help="logic: gate layers; binary: XNOR-popcount neurons with BatchNorm; "
+                       help="logic: gate layers; lut: layers of --lut-inputs-input lookup tables; binary: XNOR-popcount neurons with BatchNorm; "
                             "tiled: binary neurons whose weights are one tile reused --tiles times; "
                             "sparse: binary neurons of --synapses random inputs each; "
                             "dendritic: AND branches of --synapses literals, OR somas of --branches branches")
+        g.add_argument("--lut-inputs", type=_lut_inputs, metavar="K", help="lut family: inputs per table, 1..6 (4: one LUT4)")
         g.add_argument("--tiles", type=_positive(int), metavar="P", help="tiled family: copies of each layer's tile")
         g.add_argument("--branches", type=_positive(int), help="dendritic family: branches per neuron")
         g.add_argument("--synapses", type=_positive(int), help="dendritic family: synapses per branch; sparse: inputs per neuron")
@@ -89,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
         g.add_argument("--wiring", choices=WIRINGS,
                        help="how units are connected: random, unique (gate layers only) or local "
-                            "(logic, sparse, dendritic: each unit reads a --window patch of the image)")
+                            "(logic, lut, sparse, dendritic: each unit reads a --window patch of the image)")
         g.add_argument("--window", type=_positive(int), metavar="SIDE",
                        help="local wiring: side of the square image patch each unit reads")
         g.add_argument("--residual-init", type=_positive(float), metavar="LOGIT",
@@ -214,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = ("dataset", "family", "tiles", "branches", "synapses", "widths", "thresholds", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
+_TRAIN_FIELDS = ("dataset", "family", "lut_inputs", "tiles", "branches", "synapses", "widths", "thresholds", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
                  "epochs", "batch_size", "lr", "schedule", "seed")
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lgn.ir.netlist import InputEncoding, Netlist, ThresholdLayer, feed_forward
-from lgn.nn import DendriticLinear, LogicLayer, LogicNet, XnorLinear
+from lgn.ir import tables
+from lgn.ir.netlist import InputEncoding, LutLayer, Netlist, ThresholdLayer, feed_forward
+from lgn.nn import DendriticLinear, LogicLayer, LogicNet, LookupLayer, XnorLinear
 
 
 def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
-    """The discrete netlist of ``model``: every gate becomes its argmax function, every binary,
+    """The discrete netlist of ``model``: every gate becomes its argmax function, every lookup
+    table its entries' signs (:meth:`LookupLayer.hardened_tables`), every binary,
     tiled or sparse neuron a threshold unit (:meth:`XnorLinear.fold`), every dendritic neuron a layer of
     AND branches and a layer of OR somas (:meth:`DendriticLinear.hardened`)."""
     thresholds = model.encoder.thresholds.detach().cpu()
@@ -24,11 +26,14 @@ def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
     return feed_forward(inputs, layers, model.head.k, float(model.head.tau), meta)
 
 
-def _lower(layer: LogicLayer | XnorLinear | DendriticLinear) -> list:
+def _lower(layer: LogicLayer | LookupLayer | XnorLinear | DendriticLinear) -> list:
     """The IR layers of one torch layer: gate layers as ``(op, a, b)``, each reading the previous
     IR layer's outputs."""
     if isinstance(layer, LogicLayer):
         return [(layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())]
+    if isinstance(layer, LookupLayer):
+        src = layer.connections.t().contiguous().cpu().numpy().astype(np.int32)
+        return [LutLayer(src, tables.pack(layer.hardened_tables().cpu().numpy()))]
     if isinstance(layer, DendriticLinear):
         units, branch_of = layer.hardened()
         branches = ThresholdLayer.from_units((src.cpu().numpy(), w.cpu().numpy(), t) for src, w, t in units)

@@ -139,6 +139,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
                      "hardened": last.hardened_accuracy},  # measured on this model after its last epoch
         "gates": {"trained": model.num_gates},
         "threshold_units": {"trained": model.num_units},
+        "lut_nodes": {"trained": model.num_luts},
         "weight_bits": model.weight_bits,
         "train": opts.to_dict() | {"widths": list(opts.widths), "wall_s": round(sum(h.wall_s for h in history), 2),
                                    "samples_per_s": round(last.samples_per_s), "processes": world},
@@ -200,6 +201,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
         "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
         "gates": {"hardened": hardened.num_gates, "netlist": net.num_gates},
         "threshold_units": {"hardened": hardened.num_thresholds, "netlist": net.num_thresholds},
+        "lut_nodes": {"hardened": hardened.num_luts, "netlist": net.num_luts},
         "opt": opt,
         "artifacts": {"netlist": NETLIST, "verilog": VERILOG},
     })
@@ -541,6 +543,7 @@ def summary(rep: dict) -> str:
         ("gates (hardened / optimised)", sizes("gates")),
         *([("threshold units (hardened / opt.)", sizes("threshold_units"))]
           if any(rep.get("threshold_units", {}).values()) else []),
+        *([("LUT nodes (hardened / optimised)", sizes("lut_nodes"))] if any(rep.get("lut_nodes", {}).values()) else []),
         *([("folded layers / BRAM bits", f"{', '.join(str(f['layer']) for f in folded)} / "
                                           f"{rep['hdl']['bram_bits']:,} ({rep['hdl']['cycles_per_inference']} cycles "
                                           "per inference)")] if folded else []),

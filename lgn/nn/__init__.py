@@ -5,6 +5,7 @@ from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import LogicLayer
+from lgn.nn.lookup import LookupLayer
 from lgn.nn.model import LogicNet, LogicNetConfig
 
-__all__ = ["DendriticLinear", "GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "SparseXnorLinear", "ThresholdEncoder", "TiledLinear", "XnorLinear"]
+__all__ = ["DendriticLinear", "GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "LookupLayer", "SparseXnorLinear", "ThresholdEncoder", "TiledLinear", "XnorLinear"]

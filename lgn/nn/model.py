@@ -13,18 +13,19 @@ from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS as GATE_WIRINGS
 from lgn.nn.logic import LogicLayer
+from lgn.nn.lookup import LookupLayer
 from lgn.nn.patches import input_positions, patch_connections, unit_positions
 
 
 #: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
-FAMILIES: tuple[str, ...] = ("logic", "binary", "tiled", "sparse", "dendritic")
+FAMILIES: tuple[str, ...] = ("logic", "lut", "binary", "tiled", "sparse", "dendritic")
 #: How layers are wired at initialisation: gate layers ``random`` or ``unique`` (see
 #: :func:`~lgn.nn.logic.random_connections`), the sparse and dendritic families draw every input
 #: uniformly for both; ``local`` draws every input (and every candidate) from a patch of the image
 #: around the unit (:mod:`lgn.nn.patches`).
 WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
 #: The families with sparse wiring, which ``local`` applies to (binary and tiled layers are dense).
-LOCAL_FAMILIES: tuple[str, ...] = ("logic", "sparse", "dendritic")
+LOCAL_FAMILIES: tuple[str, ...] = ("logic", "lut", "sparse", "dendritic")
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,14 @@ class LogicNetConfig:
     grad_factor: float = 1.0
     candidates: int = 1
     seed: int = 0
-    family: str = "logic"          # "logic": LogicLayer; "binary": XnorLinear; "tiled": TiledLinear;
-                                   # "sparse": SparseXnorLinear; "dendritic": DendriticLinear
+    family: str = "logic"          # "logic": LogicLayer; "lut": LookupLayer; "binary": XnorLinear;
+                                   # "tiled": TiledLinear; "sparse": SparseXnorLinear; "dendritic": DendriticLinear
     tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
     branches: int = 4              # dendritic family: branches per neuron
     synapses: int = 6              # dendritic family: synapses per branch; sparse: inputs per neuron
     image_shape: tuple[int, int] | None = None  # (rows, cols) of the features, for local wiring
     window: int = 7                # local wiring: side of the square patch a unit reads
+    lut_inputs: int = 4            # lut family: inputs per lookup table (1..6)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -89,6 +91,10 @@ class LogicNetConfig:
                                  f"got image shape {self.image_shape}")
             if self.window < 1:
                 raise ValueError("the local wiring window must be at least 1")
+        if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
+            raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
+        if self.family == "lut" and self.candidates > 1:
+            raise ValueError("learned connections (candidates > 1) are for the logic family; the lut family has fixed wiring")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
         if not self.tau > 0 or not self.grad_factor > 0:
@@ -97,7 +103,7 @@ class LogicNetConfig:
 
 class LogicNet(nn.Module):
     """``raw features -> ThresholdEncoder -> layers -> GroupSum`` (class scores), the layers
-    being :class:`LogicLayer` (family ``logic``), :class:`XnorLinear` (``binary``),
+    being :class:`LogicLayer` (family ``logic``), :class:`LookupLayer` (``lut``), :class:`XnorLinear` (``binary``),
     :class:`TiledLinear` (``tiled``), :class:`SparseXnorLinear` (``sparse``) or
     :class:`DendriticLinear` (``dendritic``).
 
@@ -117,6 +123,8 @@ class LogicNet(nn.Module):
             "logic": lambda i, o, c: LogicLayer(i, o, generator=generator, wiring=config.wiring,
                                              residual_init=config.residual_init, grad_factor=config.grad_factor,
                                              candidates=config.candidates, connections=c),
+            "lut": lambda i, o, c: LookupLayer(i, o, config.lut_inputs, generator=generator, connections=c,
+                                               residual_init=config.residual_init),
             "binary": lambda i, o, _: XnorLinear(i, o, generator),
             "tiled": lambda i, o, _: TiledLinear(i, o, config.tiles, generator),
             "sparse": lambda i, o, c: SparseXnorLinear(i, o, config.synapses, generator, c),
@@ -130,7 +138,7 @@ class LogicNet(nn.Module):
         """Each layer's connections drawn from patches of the image (:mod:`lgn.nn.patches`)."""
         config = self.config
         shape, per_unit = config.image_shape, {
-            "logic": (2, config.candidates), "sparse": (config.synapses,),
+            "logic": (2, config.candidates), "lut": (config.lut_inputs,), "sparse": (config.synapses,),
             "dendritic": (config.branches, config.synapses),  # a neuron's branches all read its own patch
         }[config.family]
         sources, wiring = input_positions(shape, config.thresholds_per_feature), []
@@ -139,6 +147,8 @@ class LogicNet(nn.Module):
             conn = patch_connections(sources, units, shape, config.window, per_unit, generator)
             if config.family == "logic":  # pins first: (2, gates[, candidates])
                 conn = conn.movedim(1, 0).squeeze(-1)  # drops the candidate axis when there is one candidate
+            elif config.family == "lut":  # pins first: (k, nodes)
+                conn = conn.t()
             wiring.append(conn)
             sources = units
         return wiring
@@ -149,11 +159,16 @@ class LogicNet(nn.Module):
         return sum(layer.out_features for layer in self.layers if isinstance(layer, LogicLayer))
 
     @property
+    def num_luts(self) -> int:
+        """Lookup-table nodes (0 for other families)."""
+        return sum(layer.out_features for layer in self.layers if isinstance(layer, LookupLayer))
+
+    @property
     def num_units(self) -> int:
         """Threshold units once hardened: a binary neuron is one, a dendritic neuron one per
-        branch and one for its soma (0 for logic-gate networks)."""
+        branch and one for its soma (0 for gate and lookup-table networks)."""
         return sum(layer.out_features * (layer.branches + 1 if isinstance(layer, DendriticLinear) else 1)
-                   for layer in self.layers if not isinstance(layer, LogicLayer))
+                   for layer in self.layers if isinstance(layer, (XnorLinear, DendriticLinear)))
 
     @property
     def weight_bits(self) -> int:
@@ -165,6 +180,8 @@ class LogicNet(nn.Module):
         units)"``: the model's size in its own units."""
         if self.config.family == "logic":
             return f"{self.num_gates} gates"
+        if self.config.family == "lut":
+            return f"{self.num_luts} LUT{self.config.lut_inputs} nodes"
         neurons = sum(layer.out_features for layer in self.layers)
         if self.config.family == "dendritic":
             return f"{neurons} dendritic neurons ({self.num_units} threshold units)"

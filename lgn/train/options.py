@@ -16,7 +16,8 @@ class TrainOptions:
 
     preset: str = "digits"
     dataset: str = "digits"
-    family: str = "logic"        # "logic" (gate layers), "binary" (XNOR-popcount neurons), "tiled", "sparse", "dendritic"
+    family: str = "logic"        # "logic" (gate layers), "lut" (lookup tables), "binary" (XNOR-popcount neurons), "tiled", "sparse", "dendritic"
+    lut_inputs: int = 4          # lut family: inputs per lookup table (4: one LUT4 cell)
     tiles: int = 1               # tiled family: copies p of each layer's ±1 weight tile
     branches: int = 4            # dendritic family: branches per neuron
     synapses: int = 6            # dendritic family: synapses per branch; sparse: inputs per neuron
@@ -44,7 +45,8 @@ class TrainOptions:
         return LogicNetConfig(ds.num_features, ds.num_classes, tuple(self.widths), self.thresholds, ds.feature_range,
                               self.tau, self.residual_init, self.wiring, self.grad_factor, self.candidates,
                               seed=self.seed, family=self.family, tiles=self.tiles, branches=self.branches,
-                              synapses=self.synapses, image_shape=ds.image_shape, window=self.window)
+                              synapses=self.synapses, image_shape=ds.image_shape, window=self.window,
+                              lut_inputs=self.lut_inputs)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainOptions":

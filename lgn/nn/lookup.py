@@ -1,0 +1,107 @@
+"""Differentiable lookup-table layers: nodes of k inputs (k = 1..6), each a learned truth table.
+
+A node holds ``2**k`` logits, one per table entry. Training reads the table's *multilinear
+extension*: entry probabilities ``sigmoid(logits)`` interpolated over the input probabilities,
+which is the node's expected output when every input is an independent Bernoulli bit (for
+``k = 2`` the function class of difflogic's 16-gate mixture, parametrised per entry as in
+torchlogix's ``light`` LUTs). Hardened, each entry is ``logit > 0`` and on 0/1 inputs the
+interpolation reads exactly the addressed entry, which is what :class:`lgn.ir.netlist.LutLayer`
+computes. A 4-input node is one LUT4 cell of an iCE40 or ECP5.
+
+Activations are feature-major, ``(in_features, batch) -> (out_features, batch)``, as in
+:mod:`lgn.nn.logic`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lgn.ir.tables import MAX_INPUTS
+
+
+def lookup_connections(in_features: int, out_features: int, k: int, generator: torch.Generator) -> torch.Tensor:
+    """``(k, out_features)`` input indices, dealt from shuffled copies of ``range(in_features)``
+    (every input read once ``k * out_features >= in_features``), then pins that repeat another
+    pin of their node re-dealt while ``k <= in_features``."""
+    need = k * out_features
+    deck = torch.cat([torch.randperm(in_features, generator=generator) for _ in range(-(-need // in_features))])
+    pins = deck[:need].view(k, out_features).clone()
+    if k > in_features:
+        return pins
+    for _ in range(32):  # each round re-deals the few clashes left
+        clash = torch.zeros_like(pins, dtype=torch.bool)
+        for p in range(1, k):
+            clash[p] = (pins[:p] == pins[p]).any(0)
+        if not clash.any():
+            break
+        pins[clash] = torch.randint(in_features, (int(clash.sum()),), generator=generator)
+    return pins
+
+
+def multilinear(x: torch.Tensor, connections: torch.Tensor, entries: torch.Tensor) -> torch.Tensor:
+    """``(out, batch)`` tables ``entries`` ``(out, 2**k)`` read at the pins' values in ``x``:
+    linear interpolation along the highest pin first, halving the entries at each step (entry
+    ``i`` is the output for pin values ``x[p] = (i >> p) & 1``)."""
+    v = entries.unsqueeze(-1)
+    for p in reversed(range(connections.shape[0])):
+        half = v.shape[1] // 2
+        v = torch.lerp(v[:, :half], v[:, half:], x.index_select(0, connections[p]).unsqueeze(1))
+    return v[:, 0]
+
+
+class LookupLayer(nn.Module):
+    """A layer of ``k``-input lookup tables with learned entries and fixed wiring.
+
+    Parameters
+    ----------
+    in_features, out_features:
+        Input bits read and nodes built.
+    k:
+        Inputs per node, 1 to 6 (4 fills one iCE40/ECP5 LUT4).
+    generator:
+        Source of the random wiring and initial entries.
+    connections:
+        The wiring itself, ``(k, out_features)`` input indices, in place of a drawn one (e.g.
+        :mod:`lgn.nn.patches`).
+    residual_init:
+        If given, every node starts as a buffer of its pin 0 (entry logits ``+r`` where pin 0 is 1,
+        ``-r`` elsewhere), so a deep net starts close to the identity; otherwise entry logits
+        start as standard normals.
+    """
+
+    def __init__(self, in_features: int, out_features: int, k: int = 4, *, generator: torch.Generator,
+                 connections: torch.Tensor | None = None, residual_init: float | None = None) -> None:
+        super().__init__()
+        if not 1 <= k <= MAX_INPUTS:
+            raise ValueError(f"a lookup table has 1 to {MAX_INPUTS} inputs, not {k}")
+        self.in_features, self.out_features, self.k = in_features, out_features, k
+        if connections is None:
+            connections = lookup_connections(in_features, out_features, k, generator)
+        elif tuple(connections.shape) != (k, out_features):
+            raise ValueError(f"connections of shape {tuple(connections.shape)} for {(k, out_features)} table pins")
+        self.register_buffer("connections", connections.long())
+        if residual_init is None:
+            logits = torch.randn(out_features, 1 << k, generator=generator)
+        else:
+            pin0 = (torch.arange(1 << k) & 1).float() * 2 - 1
+            logits = (residual_init * pin0).expand(out_features, -1).clone()
+        self.logits = nn.Parameter(logits)
+
+    def entries(self) -> torch.Tensor:
+        """``(out_features, 2**k)`` table entries: probabilities in training, 0/1 hardened."""
+        if self.training:
+            return torch.sigmoid(self.logits)
+        return self.hardened_tables().to(self.logits.dtype)
+
+    def hardened_tables(self) -> torch.Tensor:
+        """``(out_features, 2**k)`` bools: each entry once hardened."""
+        return self.logits > 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[0] != self.in_features:
+            raise ValueError(f"LookupLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
+        return multilinear(x, self.connections, self.entries())
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, k={self.k}"
