@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="start every gate near pass-through A with this logit")
         g.add_argument("--grad-factor", type=_positive(float), help="input-gradient factor per layer")
         g.add_argument("--candidates", type=_positive(int), metavar="K",
-                       help="learned connections: each gate input chooses among K candidates (1: fixed)")
+                       help="learned connections: each gate or table input chooses among K candidates (1: fixed)")
         g.add_argument("--epochs", type=_positive(int))
         g.add_argument("--batch-size", type=_positive(int))
         g.add_argument("--lr", type=_positive(float))
@@ -175,7 +175,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--part", choices=("core", "head"), action="append",
                    help="prove only this part (repeatable; default: both)")
     p.add_argument("--timeout", type=_positive(int), default=600, metavar="S",
-                   help="give up a part's proof after S seconds and report it unproven (default: 600)")
+                   help="give up a part's proof after S seconds: it is unproven and the command fails (default: 600)")
+    p.add_argument("--allow-timeout", action="store_true",
+                   help="exit 0 when a proof runs out of time (the report still says `timeout`)")
     p = command("synth", "synthesize, place and route for a board and write the bitstream")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
     synth_args(p)
@@ -294,7 +296,8 @@ def _dispatch(args: argparse.Namespace) -> dict:
         return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth,
                                   args.jobs)
     if args.command == "verify":
-        return pipeline.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout)
+        return pipeline.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout,
+                                     args.allow_timeout)
     if args.command == "synth":
         return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
     budget, lanes = fold.fit(targets.get(args.board).luts)  # what --fold auto may unroll on this board

@@ -32,7 +32,7 @@ def _lower(layer: LogicLayer | LookupLayer | XnorLinear | DendriticLinear) -> li
     if isinstance(layer, LogicLayer):
         return [(layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())]
     if isinstance(layer, LookupLayer):
-        src = layer.connections.t().contiguous().cpu().numpy().astype(np.int32)
+        src = layer.hardened_connections().t().contiguous().cpu().numpy().astype(np.int32)
         return [LutLayer(src, tables.pack(layer.hardened_tables().cpu().numpy()))]
     if isinstance(layer, DendriticLinear):
         units, branch_of = layer.hardened()

@@ -377,9 +377,10 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
 
 
 def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, ...] = ("core", "head"),
-                 timeout_s: int = 600) -> dict:
+                 timeout_s: int = 600, allow_timeout: bool = False) -> dict:
     """Prove the emitted Verilog equal to the reference netlist written from the IR (Yosys SAT),
-    the gate core and the head apart; a part whose proof runs out of time is reported as such."""
+    the gate core and the head apart. A part whose proof runs out of time is recorded as
+    ``timeout`` and fails the stage (it is unproven), unless ``allow_timeout``."""
     from lgn.formal.equivalence import prove
 
     out = prepare_out(out)
@@ -405,6 +406,10 @@ def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, 
     if different:
         raise LgnError(f"the emitted {' and '.join(different)} differ from the netlist (Yosys found a counterexample)",
                        f"see {out / results[different[0]]['log']}")
+    unfinished = [part for part, r in results.items() if r["status"] == "timeout"]
+    if unfinished and not allow_timeout:
+        raise LgnError(f"the {' and '.join(unfinished)} proof did not finish within {timeout_s} s, so it is unproven",
+                       "raise --timeout, check that part with `lgn sim`, or pass --allow-timeout to accept it unproven")
     return rep
 
 

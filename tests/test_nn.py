@@ -118,3 +118,76 @@ def test_learned_connections_at_a_single_candidate_are_plain_gates():
     x = torch.rand(7, 20)
     torch.testing.assert_close(layer(x.t()).t(), sixteen_term(x, layer.logits, layer.hardened_connections()),
                                rtol=1e-5, atol=1e-6)
+
+
+def _expected_table(pins: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """E[table[address]] for independent pin bits with probabilities ``pins`` ``(batch, k, out)``:
+    a sum over all 2**k addresses of the entry times the address's probability."""
+    k = pins.shape[1]
+    out = 0
+    for address in range(1 << k):
+        prob = 1
+        for q in range(k):
+            prob = prob * (pins[:, q] if (address >> q) & 1 else 1 - pins[:, q])
+        out = out + prob * p[:, address]
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 6])
+def test_lookup_layer_is_the_expected_table_in_value_and_gradient(k):
+    from lgn.nn import LookupLayer
+
+    layer = LookupLayer(23, 31, k, generator=torch.Generator().manual_seed(k)).train()
+    x = torch.rand(9, 23, requires_grad=True)
+    weight = torch.randn(9, 31)
+    out = layer(x.t()).t()
+    ref = _expected_table(x[:, layer.connections], torch.sigmoid(layer.logits))
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+    fast = torch.autograd.grad((out * weight).sum(), (layer.logits, x))
+    slow = torch.autograd.grad((ref * weight).sum(), (layer.logits, x))
+    for a, b in zip(fast, slow):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_lookup_pins_learn_their_input_among_candidates():
+    from lgn.nn import LookupLayer
+
+    layer = LookupLayer(15, 20, 3, generator=torch.Generator().manual_seed(0), candidates=4).train()
+    with torch.no_grad():
+        layer.connection_logits.normal_()
+    x = torch.rand(7, 15)
+    weights = torch.softmax(layer.connection_logits, -1)  # (k, out, c)
+    pins = (x[:, layer.candidate_connections] * weights).sum(-1)  # (batch, k, out)
+    torch.testing.assert_close(layer(x.t()).t(), _expected_table(pins, torch.sigmoid(layer.logits)))
+    chosen = layer.candidate_connections.gather(2, layer.connection_logits.argmax(-1, keepdim=True)).squeeze(-1)
+    assert torch.equal(layer.hardened_connections(), chosen)
+    layer.eval()
+    bits = torch.randint(0, 2, (7, 15)).float()
+    address = (bits[:, chosen].long() << torch.arange(3)[None, :, None]).sum(1)
+    assert torch.equal(layer(bits.t()).t(), layer.hardened_tables().gather(1, address.t()).t().float())
+
+
+def test_hardened_lookup_layer_reads_the_addressed_entry():
+    from lgn.nn import LookupLayer
+
+    layer = LookupLayer(10, 40, 5, generator=torch.Generator().manual_seed(3)).eval()
+    x = torch.randint(0, 2, (64, 10)).float()
+    address = (x[:, layer.connections].long() << torch.arange(5)[None, :, None]).sum(1)  # (batch, out)
+    want = layer.hardened_tables().gather(1, address.t()).t().float()
+    assert torch.equal(layer(x.t()).t(), want)
+
+
+def test_lookup_connections_read_every_input_on_distinct_pins():
+    from lgn.nn.lookup import lookup_connections
+
+    pins = lookup_connections(50, 40, 4, torch.Generator().manual_seed(0))
+    assert pins.shape == (4, 40) and set(pins.flatten().tolist()) == set(range(50))
+    assert all(len(set(pins[:, j].tolist())) == 4 for j in range(40))
+
+
+def test_residual_lookup_layer_starts_as_a_buffer_of_pin_zero():
+    from lgn.nn import LookupLayer
+
+    layer = LookupLayer(12, 20, 4, generator=torch.Generator().manual_seed(0), residual_init=5.0).eval()
+    x = torch.randint(0, 2, (12, 30)).float()
+    assert torch.equal(layer(x), x[layer.connections[0]])

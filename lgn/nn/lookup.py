@@ -39,15 +39,20 @@ def lookup_connections(in_features: int, out_features: int, k: int, generator: t
     return pins
 
 
-def multilinear(x: torch.Tensor, connections: torch.Tensor, entries: torch.Tensor) -> torch.Tensor:
-    """``(out, batch)`` tables ``entries`` ``(out, 2**k)`` read at the pins' values in ``x``:
-    linear interpolation along the highest pin first, halving the entries at each step (entry
-    ``i`` is the output for pin values ``x[p] = (i >> p) & 1``)."""
+def multilinear(pins: list[torch.Tensor], entries: torch.Tensor) -> torch.Tensor:
+    """``(out, batch)`` tables ``entries`` ``(out, 2**k)`` read at the pin values ``pins`` (``k``
+    tensors ``(out, batch)``): linear interpolation along the highest pin first, halving the
+    entries at each step (entry ``i`` is the output for pin values ``x[p] = (i >> p) & 1``)."""
     v = entries.unsqueeze(-1)
-    for p in reversed(range(connections.shape[0])):
+    for p in reversed(range(len(pins))):
         half = v.shape[1] // 2
-        v = torch.lerp(v[:, :half], v[:, half:], x.index_select(0, connections[p]).unsqueeze(1))
+        v = torch.lerp(v[:, :half], v[:, half:], pins[p].unsqueeze(1))
     return v[:, 0]
+
+
+def _mix(x: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``sum_c weights[:, c] * x[candidates[:, c]]``: one pin of every node, ``(out, batch)``."""
+    return sum(x.index_select(0, candidates[:, c]) * weights[:, c:c + 1] for c in range(candidates.shape[1]))
 
 
 class LookupLayer(nn.Module):
@@ -62,25 +67,37 @@ class LookupLayer(nn.Module):
     generator:
         Source of the random wiring and initial entries.
     connections:
-        The wiring itself, ``(k, out_features)`` input indices, in place of a drawn one (e.g.
-        :mod:`lgn.nn.patches`).
+        The wiring itself, ``(k, out_features)`` input indices (``(k, out_features, candidates)``
+        with candidates), in place of a drawn one (e.g. :mod:`lgn.nn.patches`).
     residual_init:
         If given, every node starts as a buffer of its pin 0 (entry logits ``+r`` where pin 0 is 1,
         ``-r`` elsewhere), so a deep net starts close to the identity; otherwise entry logits
         start as standard normals.
+    candidates:
+        With ``c > 1``, each pin *learns* its input among ``c`` candidates (``c`` independent
+        wirings), as :class:`~lgn.nn.logic.LogicLayer`'s pins do: in training it reads the softmax
+        mixture of its candidates, hardened the argmax candidate.
     """
 
     def __init__(self, in_features: int, out_features: int, k: int = 4, *, generator: torch.Generator,
-                 connections: torch.Tensor | None = None, residual_init: float | None = None) -> None:
+                 connections: torch.Tensor | None = None, residual_init: float | None = None,
+                 candidates: int = 1) -> None:
         super().__init__()
         if not 1 <= k <= MAX_INPUTS:
             raise ValueError(f"a lookup table has 1 to {MAX_INPUTS} inputs, not {k}")
         self.in_features, self.out_features, self.k = in_features, out_features, k
+        self.candidates = candidates
+        shape = (k, out_features) if candidates == 1 else (k, out_features, candidates)
         if connections is None:
-            connections = lookup_connections(in_features, out_features, k, generator)
-        elif tuple(connections.shape) != (k, out_features):
-            raise ValueError(f"connections of shape {tuple(connections.shape)} for {(k, out_features)} table pins")
-        self.register_buffer("connections", connections.long())
+            draws = [lookup_connections(in_features, out_features, k, generator) for _ in range(candidates)]
+            connections = draws[0] if candidates == 1 else torch.stack(draws, -1)
+        elif tuple(connections.shape) != shape:
+            raise ValueError(f"connections of shape {tuple(connections.shape)} for {shape} table pins")
+        if candidates == 1:
+            self.register_buffer("connections", connections.long())
+        else:
+            self.register_buffer("candidate_connections", connections.long())
+            self.connection_logits = nn.Parameter(torch.zeros(k, out_features, candidates))
         if residual_init is None:
             logits = torch.randn(out_features, 1 << k, generator=generator)
         else:
@@ -98,10 +115,22 @@ class LookupLayer(nn.Module):
         """``(out_features, 2**k)`` bools: each entry once hardened."""
         return self.logits > 0
 
+    def hardened_connections(self) -> torch.Tensor:
+        """``(k, out_features)``: the input each pin reads once hardened."""
+        if self.candidates == 1:
+            return self.connections
+        choice = self.connection_logits.argmax(-1, keepdim=True)
+        return self.candidate_connections.gather(2, choice).squeeze(-1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LookupLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
-        return multilinear(x, self.connections, self.entries())
+        if self.candidates == 1 or not self.training:
+            pins = [x.index_select(0, index) for index in self.hardened_connections()]
+        else:  # learned connections: each pin is the softmax mixture of its candidate inputs
+            weights = torch.softmax(self.connection_logits, -1)
+            pins = [_mix(x, self.candidate_connections[p], weights[p]) for p in range(self.k)]
+        return multilinear(pins, self.entries())
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, k={self.k}"

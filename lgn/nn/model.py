@@ -93,8 +93,6 @@ class LogicNetConfig:
                 raise ValueError("the local wiring window must be at least 1")
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
-        if self.family == "lut" and self.candidates > 1:
-            raise ValueError("learned connections (candidates > 1) are for the logic family; the lut family has fixed wiring")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
         if not self.tau > 0 or not self.grad_factor > 0:
@@ -124,7 +122,7 @@ class LogicNet(nn.Module):
                                              residual_init=config.residual_init, grad_factor=config.grad_factor,
                                              candidates=config.candidates, connections=c),
             "lut": lambda i, o, c: LookupLayer(i, o, config.lut_inputs, generator=generator, connections=c,
-                                               residual_init=config.residual_init),
+                                               residual_init=config.residual_init, candidates=config.candidates),
             "binary": lambda i, o, _: XnorLinear(i, o, generator),
             "tiled": lambda i, o, _: TiledLinear(i, o, config.tiles, generator),
             "sparse": lambda i, o, c: SparseXnorLinear(i, o, config.synapses, generator, c),
@@ -138,17 +136,15 @@ class LogicNet(nn.Module):
         """Each layer's connections drawn from patches of the image (:mod:`lgn.nn.patches`)."""
         config = self.config
         shape, per_unit = config.image_shape, {
-            "logic": (2, config.candidates), "lut": (config.lut_inputs,), "sparse": (config.synapses,),
+            "logic": (2, config.candidates), "lut": (config.lut_inputs, config.candidates), "sparse": (config.synapses,),
             "dendritic": (config.branches, config.synapses),  # a neuron's branches all read its own patch
         }[config.family]
         sources, wiring = input_positions(shape, config.thresholds_per_feature), []
         for n, width in enumerate(config.widths):
             units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
             conn = patch_connections(sources, units, shape, config.window, per_unit, generator)
-            if config.family == "logic":  # pins first: (2, gates[, candidates])
+            if config.family in ("logic", "lut"):  # pins first: (2 or k, nodes[, candidates])
                 conn = conn.movedim(1, 0).squeeze(-1)  # drops the candidate axis when there is one candidate
-            elif config.family == "lut":  # pins first: (k, nodes)
-                conn = conn.t()
             wiring.append(conn)
             sources = units
         return wiring
