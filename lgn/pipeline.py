@@ -545,7 +545,8 @@ def summary(rep: dict) -> str:
     folded = rep.get("hdl", {}).get("folded_layers", [])
     rows = [
         ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
-        ("gates (hardened / optimised)", sizes("gates")),
+        *([("gates (hardened / optimised)", sizes("gates"))] if any(rep.get("gates", {}).values())
+          or not any(rep.get(k, {}).values() for k in ("threshold_units", "lut_nodes")) else []),
         *([("threshold units (hardened / opt.)", sizes("threshold_units"))]
           if any(rep.get("threshold_units", {}).values()) else []),
         *([("LUT nodes (hardened / optimised)", sizes("lut_nodes"))] if any(rep.get("lut_nodes", {}).values()) else []),
