@@ -53,6 +53,11 @@ def _positive(kind, *, zero: bool = False):
     return parse
 
 
+def _candidates(text: str) -> int:
+    """An argparse type: candidates per pin, a positive number or ``all`` (stored as 0)."""
+    return 0 if text == "all" else _positive(int)(text)
+
+
 def _lut_inputs(text: str) -> int:
     """An argparse type: inputs per lookup table, 1 to 6 (a table of at most 64 entries)."""
     value = _positive(int)(text)
@@ -104,8 +109,9 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--residual-init", type=_positive(float), metavar="LOGIT",
                        help="start every gate near pass-through A with this logit")
         g.add_argument("--grad-factor", type=_positive(float), help="input-gradient factor per layer")
-        g.add_argument("--candidates", type=_positive(int), metavar="K",
-                       help="learned connections: each gate or table input chooses among K candidates (1: fixed)")
+        g.add_argument("--candidates", type=_candidates, metavar="K",
+                       help="learned connections: each gate or table input chooses among K candidates (1: fixed; "
+                            "all: lut family, among every input of the layer below, or of its --window patch)")
         g.add_argument("--epochs", type=_positive(int))
         g.add_argument("--batch-size", type=_positive(int))
         g.add_argument("--lr", type=_positive(float))

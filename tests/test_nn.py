@@ -191,3 +191,43 @@ def test_residual_lookup_layer_starts_as_a_buffer_of_pin_zero():
     layer = LookupLayer(12, 20, 4, generator=torch.Generator().manual_seed(0), residual_init=5.0).eval()
     x = torch.randint(0, 2, (12, 30)).float()
     assert torch.equal(layer(x), x[layer.connections[0]])
+
+
+def test_learned_mapping_reads_its_best_input_and_scores_by_straight_through():
+    from lgn.nn.mapping import LearnedMapping
+
+    allowed = torch.rand(30, 12, generator=torch.Generator().manual_seed(1)) < 0.3
+    allowed[0] = True  # every node has an input
+    mapping = LearnedMapping(30, 12, 3, generator=torch.Generator().manual_seed(0), allowed=allowed)
+    index = mapping.connections()
+    assert all(allowed[index[p, j], j] for p in range(3) for j in range(12))
+    scores = mapping.weights.detach().masked_fill(~allowed, float("-inf"))
+    assert torch.equal(index, scores.argmax(1))
+    x = torch.rand(30, 5, requires_grad=True)
+    out = mapping(x)
+    assert torch.equal(out, x.detach()[index])
+    weight = torch.randn(3, 12, 5)
+    grad_w, grad_x = torch.autograd.grad((out * weight).sum(), (mapping.weights, x))
+    torch.testing.assert_close(grad_w, torch.einsum("ib,pjb->pij", 2 * x.detach() - 1, weight))
+    want_x = torch.zeros(30, 5).index_add_(0, index.reshape(-1), weight.reshape(-1, 5))
+    torch.testing.assert_close(grad_x, want_x)
+
+
+def test_lookup_layer_over_the_whole_pool_hardens_to_its_mapping(digits):
+    from lgn.harden import harden, hardened_scores
+    from lgn.ir import executor
+    from lgn.train import loop
+
+    for wiring in ("unique", "local"):
+        model = LogicNet(LogicNetConfig(digits.num_features, 10, (120, 100), 2, digits.feature_range, 6.0, wiring=wiring,
+                                        family="lut", lut_inputs=4, candidates=0, image_shape=(8, 8), window=3, seed=2))
+        before = model.layers[0].hardened_connections().clone()
+        loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=2, seed=2, lr=0.05)
+        assert not torch.equal(before, model.layers[0].hardened_connections())  # the wiring moved
+        if wiring == "local":
+            allowed = model.layers[0].mapping.allowed
+            index = model.layers[0].hardened_connections()
+            assert all(allowed[index[p, j], j] for p in range(4) for j in range(120))
+        net = harden(model)
+        assert torch.equal(torch.from_numpy(net.layers[0].src.T).long(), model.layers[0].hardened_connections())
+        assert (executor.run(net, digits.x_test).scores == hardened_scores(model, digits.x_test)).all()

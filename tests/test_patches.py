@@ -80,3 +80,13 @@ def test_local_wiring_needs_a_threshold_family_an_image_and_a_window(changes, me
                   image_shape=MNIST) | changes
     with pytest.raises(ValueError, match=message):
         LogicNet(LogicNetConfig(**config))
+
+
+def test_patch_mask_is_the_pool_patch_connections_draw_from():
+    from lgn.nn.patches import input_positions, patch_connections, patch_mask, unit_positions
+
+    sources, units = input_positions((9, 7), 2), unit_positions(40, (9, 7))
+    mask = patch_mask(sources, units, (9, 7), 3)
+    assert mask.shape == (126, 40) and (mask.sum(0) == 18).all()  # 3x3 pixels, 2 bits each: edges move inward
+    drawn = patch_connections(sources, units, (9, 7), 3, (50,), torch.Generator().manual_seed(0))
+    assert all(mask[drawn[j], j].all() for j in range(40))

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from lgn.ir.tables import MAX_INPUTS
+from lgn.nn.mapping import LearnedMapping
 
 
 def lookup_connections(in_features: int, out_features: int, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -56,7 +57,7 @@ def _mix(x: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor) -> to
 
 
 class LookupLayer(nn.Module):
-    """A layer of ``k``-input lookup tables with learned entries and fixed wiring.
+    """A layer of ``k``-input lookup tables with learned entries, and fixed or learned wiring.
 
     Parameters
     ----------
@@ -76,26 +77,33 @@ class LookupLayer(nn.Module):
     candidates:
         With ``c > 1``, each pin *learns* its input among ``c`` candidates (``c`` independent
         wirings), as :class:`~lgn.nn.logic.LogicLayer`'s pins do: in training it reads the softmax
-        mixture of its candidates, hardened the argmax candidate.
+        mixture of its candidates, hardened the argmax candidate. With ``c = 0`` each pin learns
+        its input among the whole pool (:class:`~lgn.nn.mapping.LearnedMapping`): every input, or
+        those ``allowed`` to its node.
+    allowed:
+        With ``candidates = 0``, optional ``(in_features, out_features)`` bools: the inputs each
+        node may read (its image patch, for local wiring).
     """
 
     def __init__(self, in_features: int, out_features: int, k: int = 4, *, generator: torch.Generator,
                  connections: torch.Tensor | None = None, residual_init: float | None = None,
-                 candidates: int = 1) -> None:
+                 candidates: int = 1, allowed: torch.Tensor | None = None) -> None:
         super().__init__()
         if not 1 <= k <= MAX_INPUTS:
             raise ValueError(f"a lookup table has 1 to {MAX_INPUTS} inputs, not {k}")
         self.in_features, self.out_features, self.k = in_features, out_features, k
         self.candidates = candidates
         shape = (k, out_features) if candidates == 1 else (k, out_features, candidates)
-        if connections is None:
+        if candidates == 0:
+            self.mapping = LearnedMapping(in_features, out_features, k, generator=generator, allowed=allowed)
+        elif connections is None:
             draws = [lookup_connections(in_features, out_features, k, generator) for _ in range(candidates)]
             connections = draws[0] if candidates == 1 else torch.stack(draws, -1)
         elif tuple(connections.shape) != shape:
             raise ValueError(f"connections of shape {tuple(connections.shape)} for {shape} table pins")
         if candidates == 1:
             self.register_buffer("connections", connections.long())
-        else:
+        elif candidates > 1:
             self.register_buffer("candidate_connections", connections.long())
             self.connection_logits = nn.Parameter(torch.zeros(k, out_features, candidates))
         if residual_init is None:
@@ -119,13 +127,17 @@ class LookupLayer(nn.Module):
         """``(k, out_features)``: the input each pin reads once hardened."""
         if self.candidates == 1:
             return self.connections
+        if self.candidates == 0:
+            return self.mapping.connections()
         choice = self.connection_logits.argmax(-1, keepdim=True)
         return self.candidate_connections.gather(2, choice).squeeze(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LookupLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
-        if self.candidates == 1 or not self.training:
+        if self.candidates == 0:
+            pins = list(self.mapping(x))
+        elif self.candidates == 1 or not self.training:
             pins = [x.index_select(0, index) for index in self.hardened_connections()]
         else:  # learned connections: each pin is the softmax mixture of its candidate inputs
             weights = torch.softmax(self.connection_logits, -1)

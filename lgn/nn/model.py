@@ -14,7 +14,7 @@ from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS as GATE_WIRINGS
 from lgn.nn.logic import LogicLayer
 from lgn.nn.lookup import LookupLayer
-from lgn.nn.patches import input_positions, patch_connections, unit_positions
+from lgn.nn.patches import input_positions, patch_connections, patch_mask, unit_positions
 
 
 #: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
@@ -93,8 +93,8 @@ class LogicNetConfig:
                 raise ValueError("the local wiring window must be at least 1")
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
-        if self.candidates < 1:
-            raise ValueError("candidates must be at least 1")
+        if self.candidates < 1 and not (self.candidates == 0 and self.family == "lut"):
+            raise ValueError("candidates must be at least 1 (0, every input of the pool, is for the lut family)")
         if not self.tau > 0 or not self.grad_factor > 0:
             raise ValueError("tau and grad_factor must be positive")
 
@@ -121,8 +121,9 @@ class LogicNet(nn.Module):
             "logic": lambda i, o, c: LogicLayer(i, o, generator=generator, wiring=config.wiring,
                                              residual_init=config.residual_init, grad_factor=config.grad_factor,
                                              candidates=config.candidates, connections=c),
-            "lut": lambda i, o, c: LookupLayer(i, o, config.lut_inputs, generator=generator, connections=c,
-                                               residual_init=config.residual_init, candidates=config.candidates),
+            "lut": lambda i, o, c: LookupLayer(i, o, config.lut_inputs, generator=generator,
+                                               residual_init=config.residual_init, candidates=config.candidates,
+                                               **({"allowed": c} if config.candidates == 0 else {"connections": c})),
             "binary": lambda i, o, _: XnorLinear(i, o, generator),
             "tiled": lambda i, o, _: TiledLinear(i, o, config.tiles, generator),
             "sparse": lambda i, o, c: SparseXnorLinear(i, o, config.synapses, generator, c),
@@ -142,6 +143,10 @@ class LogicNet(nn.Module):
         sources, wiring = input_positions(shape, config.thresholds_per_feature), []
         for n, width in enumerate(config.widths):
             units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
+            if config.family == "lut" and config.candidates == 0:  # the whole patch is the pool: its mask
+                wiring.append(patch_mask(sources, units, shape, config.window))
+                sources = units
+                continue
             conn = patch_connections(sources, units, shape, config.window, per_unit, generator)
             if config.family in ("logic", "lut"):  # pins first: (2 or k, nodes[, candidates])
                 conn = conn.movedim(1, 0).squeeze(-1)  # drops the candidate axis when there is one candidate

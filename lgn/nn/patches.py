@@ -44,11 +44,7 @@ def patch_connections(sources: torch.Tensor, units: torch.Tensor, shape: tuple[i
     sources, units:
         ``(n, 2)`` grid positions, e.g. from :func:`input_positions` and :func:`unit_positions`.
     """
-    if window < 1:
-        raise ValueError("a patch must be at least 1 pixel wide")
-    sides = torch.tensor(shape)
-    low = (units - window // 2).clamp(min=0)
-    low = torch.minimum(low, (sides - window).clamp(min=0))
+    low = _corners(units, shape, window)
     out = torch.empty(len(units), *per_unit, dtype=torch.long)
     # Units sharing a patch draw from one candidate list: at most one list per grid cell.
     corners, which = torch.unique(low, dim=0, return_inverse=True)
@@ -59,3 +55,18 @@ def patch_connections(sources: torch.Tensor, units: torch.Tensor, shape: tuple[i
         members = (which == k).nonzero().flatten()
         out[members] = inside[torch.randint(len(inside), (len(members), *per_unit), generator=generator)]
     return out
+
+
+def patch_mask(sources: torch.Tensor, units: torch.Tensor, shape: tuple[int, int], window: int) -> torch.Tensor:
+    """``(len(sources), len(units))`` bools: the sources inside each unit's patch, the pool that
+    :func:`patch_connections` draws from (the whole grid where ``window`` exceeds it)."""
+    low = _corners(units, shape, window)
+    return ((sources[:, None] >= low[None]) & (sources[:, None] < low[None] + window)).all(-1)
+
+
+def _corners(units: torch.Tensor, shape: tuple[int, int], window: int) -> torch.Tensor:
+    """``(len(units), 2)`` top-left corners of the units' patches, moved inward at the edges."""
+    if window < 1:
+        raise ValueError("a patch must be at least 1 pixel wide")
+    sides = torch.tensor(shape)
+    return torch.minimum((units - window // 2).clamp(min=0), (sides - window).clamp(min=0))

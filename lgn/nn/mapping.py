@@ -1,0 +1,80 @@
+"""Learned input selection over a whole pool: each pin of each node picks one input among all
+the inputs allowed to it (the whole layer below, or the patch of the image around the node).
+
+Every pin ``p`` of node ``j`` keeps a score per input ``i``, ``weights[p, i, j]``, and reads the
+input of highest score, in training as once hardened: the wiring is always discrete, so it adds
+nothing to the gap between the trained and the hardened model. The scores learn from a
+straight-through estimate: the gradient of a score is the pin's gradient times ``2 x_i - 1``,
+the change the pin's value would see if it read input ``i`` (DWN's learnable mapping, Bacellar et
+al., ICML 2024); the input's own gradient is that of the chosen connection. Per layer and batch
+this costs one ``(in, batch) @ (batch, out)`` product per pin, so pools of thousands of inputs
+train on a CPU where softmax mixtures over candidates would gather thousands of rows.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class _Select(torch.autograd.Function):
+    """``x[index[p]]`` per pin, with the straight-through score gradient described above."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, index)
+        ctx.in_features = x.shape[0]
+        return torch.stack([x.index_select(0, row) for row in index])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, index = ctx.saved_tensors
+        grad_w = grad_x = None
+        if ctx.needs_input_grad[1]:
+            signed = 2 * x - 1
+            grad_w = torch.stack([signed @ g.t() for g in grad])  # (pins, in, out)
+        if ctx.needs_input_grad[0]:
+            grad_x = grad.new_zeros(ctx.in_features, grad.shape[-1])
+            for row, g in zip(index, grad):
+                grad_x.index_add_(0, row, g)
+        return grad_x, grad_w, None
+
+
+class LearnedMapping(nn.Module):
+    """``pins`` learned connections per node from ``in_features`` inputs to ``out_features`` nodes.
+
+    Parameters
+    ----------
+    in_features, out_features, pins:
+        Inputs in the pool, nodes, and inputs each node reads.
+    generator:
+        Source of the initial scores (uniform in ``[0, 1)``: a random initial wiring).
+    allowed:
+        Optional ``(in_features, out_features)`` bools: the inputs each node may read (e.g. its
+        image patch, :func:`lgn.nn.patches.patch_mask`); every input when not given.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pins: int, *, generator: torch.Generator,
+                 allowed: torch.Tensor | None = None) -> None:
+        super().__init__()
+        if allowed is not None:
+            if tuple(allowed.shape) != (in_features, out_features):
+                raise ValueError(f"an allowed-input mask of shape {tuple(allowed.shape)} for "
+                                 f"{(in_features, out_features)} inputs x nodes")
+            if not allowed.any(0).all():
+                raise ValueError("every node must be allowed at least one input")
+            self.register_buffer("allowed", allowed.bool())
+        else:
+            self.allowed = None
+        self.weights = nn.Parameter(torch.rand(pins, in_features, out_features, generator=generator))
+
+    def connections(self) -> torch.Tensor:
+        """``(pins, out_features)``: the input each pin reads now."""
+        scores = self.weights.detach()
+        if self.allowed is not None:
+            scores = scores.masked_fill(~self.allowed, float("-inf"))
+        return scores.argmax(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(pins, out_features, batch)`` pin values for feature-major inputs ``x``."""
+        return _Select.apply(x, self.weights, self.connections())
