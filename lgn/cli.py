@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.hdl import fold
     from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
+    from lgn.nn.encoder import ENCODINGS
     from lgn.nn.model import FAMILIES, WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.train.data import DATASETS, MNIST_ENV
@@ -100,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--synapses", type=_positive(int), help="dendritic family: synapses per branch; sparse: inputs per neuron")
         g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
+        g.add_argument("--encoding", choices=ENCODINGS,
+                       help="where the thresholds sit: even (over the feature range) or quantile (of the training data)")
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
         g.add_argument("--wiring", choices=WIRINGS,
                        help="how units are connected: random, unique (gate layers only) or local "
@@ -231,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = ("dataset", "family", "lut_inputs", "tiles", "branches", "synapses", "widths", "thresholds", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
+_TRAIN_FIELDS = ("dataset", "family", "lut_inputs", "tiles", "branches", "synapses", "widths", "thresholds", "encoding", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
                  "epochs", "batch_size", "lr", "schedule", "seed")
 
 

@@ -55,7 +55,10 @@ def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
 
 def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> dict:
     """Train a network of ``opts.family`` from scratch; checkpoint every epoch, then write the model and a fresh report."""
+    import torch
+
     from lgn.nn import LogicNet
+    from lgn.nn.encoder import quantile_thresholds
     from lgn.train import checkpoint, data
 
     out = prepare_out(out, extends_report=False)  # training starts a fresh report
@@ -73,6 +76,8 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}",
                        "adjust --widths, --thresholds, --tau, --wiring, or the family's --tiles, --branches, --synapses") from None
+    if opts.encoding == "quantile":  # a buffer of the model: the checkpoint and the netlist keep them
+        model.encoder.thresholds.copy_(quantile_thresholds(torch.as_tensor(ds.x_train), opts.thresholds))
     return _train(out, model, opts, ds, None, [])
 
 
@@ -546,7 +551,7 @@ def summary(rep: dict) -> str:
     rows = [
         ("dataset", f"{rep.get('dataset', '-')} ({rep.get('test_samples', '-')} test samples)"),
         *([("gates (hardened / optimised)", sizes("gates"))] if any(rep.get("gates", {}).values())
-          or not any(rep.get(k, {}).values() for k in ("threshold_units", "lut_nodes")) else []),
+          or not any(any(rep.get(k, {}).values()) for k in ("threshold_units", "lut_nodes")) else []),
         *([("threshold units (hardened / opt.)", sizes("threshold_units"))]
           if any(rep.get("threshold_units", {}).values()) else []),
         *([("LUT nodes (hardened / optimised)", sizes("lut_nodes"))] if any(rep.get("lut_nodes", {}).values()) else []),

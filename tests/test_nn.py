@@ -231,3 +231,13 @@ def test_lookup_layer_over_the_whole_pool_hardens_to_its_mapping(digits):
         net = harden(model)
         assert torch.equal(torch.from_numpy(net.layers[0].src.T).long(), model.layers[0].hardened_connections())
         assert (executor.run(net, digits.x_test).scores == hardened_scores(model, digits.x_test)).all()
+
+
+def test_quantile_thresholds_split_each_feature_evenly():
+    from lgn.nn.encoder import quantile_thresholds
+
+    x = torch.rand(4001, 5) * torch.tensor([1.0, 10.0, 100.0, 0.5, 3.0])
+    t = quantile_thresholds(x, 3)
+    assert t.shape == (5, 3) and (t[:, 1:] > t[:, :-1]).all()
+    above = (x.unsqueeze(-1) > t).float().mean(0)  # share of samples above each threshold
+    torch.testing.assert_close(above, torch.tensor([0.75, 0.5, 0.25]).expand(5, 3), atol=2e-3, rtol=0)

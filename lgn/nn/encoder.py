@@ -12,6 +12,18 @@ def even_thresholds(num_features: int, per_feature: int, low: float, high: float
     return (low + (high - low) * steps).expand(num_features, per_feature).clone()
 
 
+def quantile_thresholds(x: torch.Tensor, per_feature: int) -> torch.Tensor:
+    """``(num_features, per_feature)`` thresholds at each feature's quantiles ``j / (per_feature + 1)``
+    over the samples ``x`` ``(n, num_features)``: every bit splits the training data as evenly as
+    the feature's values allow (DWN's distributive thermometer)."""
+    q = torch.arange(1, per_feature + 1, dtype=torch.float64) / (per_feature + 1)
+    return torch.quantile(x.double(), q, dim=0).t().float().contiguous()
+
+
+#: How the encoder's thresholds are placed: evenly over the feature range, or at the data's quantiles.
+ENCODINGS: tuple[str, ...] = ("even", "quantile")
+
+
 class ThresholdEncoder(nn.Module):
     """Thermometer code: bit ``f * k + j`` is ``x[:, f] > thresholds[f, j]``.
 

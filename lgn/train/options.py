@@ -23,6 +23,7 @@ class TrainOptions:
     synapses: int = 6            # dendritic family: synapses per branch; sparse: inputs per neuron
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = 4          # input bits per feature (thermometer code)
+    encoding: str = "even"       # thresholds "even" over the feature range or at the training data's "quantile"s
     tau: float = 15.0            # GroupSum temperature
     wiring: str = "unique"       # "unique" or "random" connections; "local" (logic, sparse, dendritic): image patches
     window: int = 7              # local wiring: side of the square image patch each unit reads
