@@ -1,7 +1,8 @@
 """The long differential campaign: thousands of random IR networks through every target.
 
 Each network (lgn.testing.random_case: odd widths and sample counts, 1-5 layers with skip
-wiring, all 16 ops, groups of 1 to 89 bits, samples on thresholds and NaNs) runs through the
+wiring, all 16 ops, threshold and LUT layers of 1 to 6 inputs among the gate layers, groups of
+1 to 89 bits, samples on thresholds and NaNs) runs through the
 compiled engine, each pass, the pass pipeline and the engine on its output, and every
 ``--rtl-every``-th network through Verilog simulation as well; all must equal the reference
 executor. A failing seed is printed so it can become a regression test. The last line is a
@@ -29,14 +30,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="network i uses seed SEED + i")
     parser.add_argument("--rtl-every", type=int, default=250, help="simulate every Nth network's Verilog (0: never)")
     args = parser.parse_args()
-    start, failures, gates, samples, rtl = time.perf_counter(), [], 0, 0, 0
+    start, failures, samples, rtl = time.perf_counter(), [], 0, 0
+    nodes = {"gates": 0, "threshold_units": 0, "lut_nodes": 0}
+    mixing = {"with_luts": 0, "with_thresholds": 0, "all_three_kinds": 0}
     with tempfile.TemporaryDirectory(prefix="lgn-fuzz-") as tmp:
         for i in range(args.networks):
             seed = args.seed + i
             with_rtl = args.rtl_every > 0 and i % args.rtl_every == 0
             net, raw = random_case(np.random.default_rng(seed), max_width=40 if with_rtl else 120)
             bad = disagreements(net, raw, rtl_dir=Path(tmp) / str(seed) if with_rtl else None)
-            gates, samples, rtl = gates + net.num_gates, samples + len(raw), rtl + with_rtl
+            samples, rtl = samples + len(raw), rtl + with_rtl
+            counts = {"gates": net.num_gates, "threshold_units": net.num_thresholds, "lut_nodes": net.num_luts}
+            nodes = {k: nodes[k] + counts[k] for k in nodes}
+            mixing["with_luts"] += counts["lut_nodes"] > 0
+            mixing["with_thresholds"] += counts["threshold_units"] > 0
+            mixing["all_three_kinds"] += all(counts.values())
             if bad:
                 failures.append({"seed": seed, "targets": bad})
                 print(f"seed {seed}: {', '.join(bad)} disagree with the executor", flush=True)
@@ -44,7 +52,7 @@ def main() -> None:
                 print(f"{i + 1}/{args.networks} networks, {len(failures)} failing, "
                       f"{time.perf_counter() - start:.0f} s", flush=True)
     print(json.dumps({"networks": args.networks, "failing": len(failures), "rtl_networks": rtl,
-                      "gates": gates, "samples": samples, "wall_s": round(time.perf_counter() - start, 1),
+                      **nodes, **{f"networks_{k}": v for k, v in mixing.items()}, "samples": samples, "wall_s": round(time.perf_counter() - start, 1),
                       "failures": failures[:20]}))
 
 

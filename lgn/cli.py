@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
     from lgn.nn.encoder import ENCODINGS
-    from lgn.nn.model import FAMILIES, WIRINGS
+    from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
+    from lgn.nn.model import WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.train.data import DATASETS, MNIST_ENV
     from lgn.train.loop import SCHEDULES
@@ -91,10 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--preset", choices=PRESETS, default="digits", help="default: digits")
         g.add_argument("--dataset", choices=DATASETS)
         g.add_argument("--family", choices=FAMILIES,
-                       help="logic: gate layers; lut: layers of --lut-inputs-input lookup tables; binary: XNOR-popcount neurons with BatchNorm; "
-                            "tiled: binary neurons whose weights are one tile reused --tiles times; "
-                            "sparse: binary neurons of --synapses random inputs each; "
-                            "dendritic: AND branches of --synapses literals, OR somas of --branches branches")
+                       help="; ".join(f"{f.name}: {f.help}" for f in FAMILIES.values()))
         g.add_argument("--lut-inputs", type=_lut_inputs, metavar="K", help="lut family: inputs per table, 1..6 (4: one LUT4)")
         g.add_argument("--tiles", type=_positive(int), metavar="P", help="tiled family: copies of each layer's tile")
         g.add_argument("--branches", type=_positive(int), help="dendritic family: branches per neuron")
@@ -106,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
         g.add_argument("--wiring", choices=WIRINGS,
                        help="how units are connected: random, unique (gate layers only) or local "
-                            "(logic, lut, sparse, dendritic: each unit reads a --window patch of the image)")
+                            f"({', '.join(LOCAL_FAMILIES)}: each unit reads a --window patch of the image)")
         g.add_argument("--window", type=_positive(int), metavar="SIDE",
                        help="local wiring: side of the square image patch each unit reads")
         g.add_argument("--residual-init", type=_positive(float), metavar="LOGIT",

@@ -70,7 +70,7 @@ def test_local_networks_wire_every_layer_from_patches_of_the_one_below(family, c
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"family": "binary"}, "local wiring is for the logic, sparse and dendritic families"),
+    ({"family": "binary"}, "local wiring is for the logic, lut, sparse and dendritic families"),
     ({"image_shape": None}, "laid out as an image"),
     ({"image_shape": (27, 28)}, "laid out as an image"),
     ({"window": 0}, "at least 1"),

@@ -7,25 +7,22 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from lgn.nn.binary import SparseXnorLinear, TiledLinear, XnorLinear
+from lgn.nn.binary import XnorLinear
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
+from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS as GATE_WIRINGS
 from lgn.nn.logic import LogicLayer
 from lgn.nn.lookup import LookupLayer
 from lgn.nn.patches import input_positions, patch_connections, patch_mask, unit_positions
 
-
-#: Model families: the layer each width in ``LogicNetConfig.widths`` becomes.
-FAMILIES: tuple[str, ...] = ("logic", "lut", "binary", "tiled", "sparse", "dendritic")
 #: How layers are wired at initialisation: gate layers ``random`` or ``unique`` (see
 #: :func:`~lgn.nn.logic.random_connections`), the sparse and dendritic families draw every input
 #: uniformly for both; ``local`` draws every input (and every candidate) from a patch of the image
-#: around the unit (:mod:`lgn.nn.patches`).
+#: around the unit (:mod:`lgn.nn.patches`) for the families with sparse wiring
+#: (:data:`~lgn.nn.families.LOCAL_FAMILIES`).
 WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
-#: The families with sparse wiring, which ``local`` applies to (binary and tiled layers are dense).
-LOCAL_FAMILIES: tuple[str, ...] = ("logic", "lut", "sparse", "dendritic")
 
 
 @dataclass(frozen=True)
@@ -43,8 +40,7 @@ class LogicNetConfig:
     grad_factor: float = 1.0
     candidates: int = 1
     seed: int = 0
-    family: str = "logic"          # "logic": LogicLayer; "lut": LookupLayer; "binary": XnorLinear;
-                                   # "tiled": TiledLinear; "sparse": SparseXnorLinear; "dendritic": DendriticLinear
+    family: str = "logic"          # a name in lgn.nn.families.FAMILIES
     tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
     branches: int = 4              # dendritic family: branches per neuron
     synapses: int = 6              # dendritic family: synapses per branch; sparse: inputs per neuron
@@ -117,40 +113,25 @@ class LogicNet(nn.Module):
         self.encoder = ThresholdEncoder(even_thresholds(
             config.num_features, config.thresholds_per_feature, *config.feature_range))
         widths = (self.encoder.out_features, *config.widths)
-        make = {
-            "logic": lambda i, o, c: LogicLayer(i, o, generator=generator, wiring=config.wiring,
-                                             residual_init=config.residual_init, grad_factor=config.grad_factor,
-                                             candidates=config.candidates, connections=c),
-            "lut": lambda i, o, c: LookupLayer(i, o, config.lut_inputs, generator=generator,
-                                               residual_init=config.residual_init, candidates=config.candidates,
-                                               **({"allowed": c} if config.candidates == 0 else {"connections": c})),
-            "binary": lambda i, o, _: XnorLinear(i, o, generator),
-            "tiled": lambda i, o, _: TiledLinear(i, o, config.tiles, generator),
-            "sparse": lambda i, o, c: SparseXnorLinear(i, o, config.synapses, generator, c),
-            "dendritic": lambda i, o, c: DendriticLinear(i, o, config.branches, config.synapses, generator, c),
-        }[config.family]
+        family = FAMILIES[config.family]
         wiring = self._local_wiring(generator) if config.wiring == "local" else [None] * len(config.widths)
-        self.layers = nn.Sequential(*(make(i, o, c) for i, o, c in zip(widths, widths[1:], wiring)))
+        self.layers = nn.Sequential(*(family.build(config, i, o, c, generator)
+                                      for i, o, c in zip(widths, widths[1:], wiring)))
         self.head = GroupSum(config.num_classes, config.tau)
 
     def _local_wiring(self, generator: torch.Generator) -> list[torch.Tensor]:
-        """Each layer's connections drawn from patches of the image (:mod:`lgn.nn.patches`)."""
+        """Each layer's connections drawn from patches of the image (:mod:`lgn.nn.patches`): per
+        unit the family's ``local_pins`` shape, or the patch itself where a layer learns its
+        inputs among the whole pool (``candidates = 0``)."""
         config = self.config
-        shape, per_unit = config.image_shape, {
-            "logic": (2, config.candidates), "lut": (config.lut_inputs, config.candidates), "sparse": (config.synapses,),
-            "dendritic": (config.branches, config.synapses),  # a neuron's branches all read its own patch
-        }[config.family]
+        shape, per_unit = config.image_shape, FAMILIES[config.family].local_pins(config)
         sources, wiring = input_positions(shape, config.thresholds_per_feature), []
         for n, width in enumerate(config.widths):
             units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
-            if config.family == "lut" and config.candidates == 0:  # the whole patch is the pool: its mask
+            if config.candidates == 0:
                 wiring.append(patch_mask(sources, units, shape, config.window))
-                sources = units
-                continue
-            conn = patch_connections(sources, units, shape, config.window, per_unit, generator)
-            if config.family in ("logic", "lut"):  # pins first: (2 or k, nodes[, candidates])
-                conn = conn.movedim(1, 0).squeeze(-1)  # drops the candidate axis when there is one candidate
-            wiring.append(conn)
+            else:
+                wiring.append(patch_connections(sources, units, shape, config.window, per_unit, generator))
             sources = units
         return wiring
 
@@ -177,16 +158,10 @@ class LogicNet(nn.Module):
         return sum(layer.weight_bits for layer in self.layers if isinstance(layer, XnorLinear))
 
     def describe(self) -> str:
-        """``"6000 gates"``, ``"1512 binary neurons"`` or ``"200 dendritic neurons (1000 threshold
-        units)"``: the model's size in its own units."""
-        if self.config.family == "logic":
-            return f"{self.num_gates} gates"
-        if self.config.family == "lut":
-            return f"{self.num_luts} LUT{self.config.lut_inputs} nodes"
-        neurons = sum(layer.out_features for layer in self.layers)
-        if self.config.family == "dendritic":
-            return f"{neurons} dendritic neurons ({self.num_units} threshold units)"
-        return f"{neurons} binary neurons"
+        """``"6000 gates"``, ``"800 LUT4 nodes"``, ``"1512 binary neurons"`` or ``"200 dendritic
+        neurons (1000 threshold units)"``: the model's size in its own units."""
+        size = f"{sum(layer.out_features for layer in self.layers)} {FAMILIES[self.config.family].unit(self.config)}"
+        return f"{size} ({self.num_units} threshold units)" if self.config.family == "dendritic" else size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bits = self.encoder(x).t().contiguous()

@@ -16,7 +16,7 @@ class TrainOptions:
 
     preset: str = "digits"
     dataset: str = "digits"
-    family: str = "logic"        # "logic" (gate layers), "lut" (lookup tables), "binary" (XNOR-popcount neurons), "tiled", "sparse", "dendritic"
+    family: str = "logic"        # a name in lgn.nn.families.FAMILIES
     lut_inputs: int = 4          # lut family: inputs per lookup table (4: one LUT4 cell)
     tiles: int = 1               # tiled family: copies p of each layer's ±1 weight tile
     branches: int = 4            # dendritic family: branches per neuron
@@ -112,7 +112,7 @@ def resolve(preset: str, overrides: dict) -> TrainOptions:
 
     A preset's local wiring goes with its family: a dense family (binary, tiled) chosen over it
     gets the default wiring, unless ``overrides`` ask for local wiring themselves."""
-    from lgn.nn.model import LOCAL_FAMILIES
+    from lgn.nn.families import LOCAL_FAMILIES
 
     opts = replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
     if opts.wiring == "local" and opts.family not in LOCAL_FAMILIES and overrides.get("wiring") is None:

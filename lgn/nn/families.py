@@ -1,0 +1,141 @@
+"""Model families: one record each, the way :mod:`lgn.ir.ops` is one table for the 16 gates.
+
+A record says how a width in ``LogicNetConfig.widths`` becomes a torch layer of the family, how a
+locally wired layer draws its connections from image patches, how a trained layer lowers to IR
+layers, and how the CLI describes it. :class:`~lgn.nn.model.LogicNet`, :func:`lgn.harden.harden`
+and the CLI read this table and nothing else about families; adding a family adds a record here
+and its layer module beside this one.
+
+Its lowerings make this, with :mod:`lgn.harden`, one of the two modules that know both torch and
+the IR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from lgn.ir import tables
+from lgn.ir.netlist import LutLayer, ThresholdLayer
+from lgn.nn.binary import SparseXnorLinear, TiledLinear, XnorLinear
+from lgn.nn.dendritic import DendriticLinear
+from lgn.nn.logic import LogicLayer
+from lgn.nn.lookup import LookupLayer
+
+if TYPE_CHECKING:
+    from lgn.nn.model import LogicNetConfig
+
+#: ``(config, in_features, out_features, wiring, generator)``: ``wiring`` is the layer's local
+#: connections (or, for a learned pool, its allowed-input mask), None for the family's own draw.
+LayerBuilder = Callable[["LogicNetConfig", int, int, "torch.Tensor | None", torch.Generator], nn.Module]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One model family.
+
+    Members
+    -------
+    name, help:
+        The ``--family`` value and its one-line description.
+    layer_type:
+        The torch layer class every width becomes.
+    build:
+        A :data:`LayerBuilder`.
+    lower:
+        A trained layer's IR layers (gate layers as ``(op, a, b)``, each reading the previous IR
+        layer's outputs; see :func:`lgn.ir.netlist.feed_forward`).
+    local_pins:
+        Per unit, the shape of the connections local wiring draws from its patch (None: a dense
+        family, which local wiring does not apply to).
+    unit:
+        What a layer's ``out_features`` counts, for :meth:`LogicNet.describe`.
+    """
+
+    name: str
+    help: str
+    layer_type: type
+    build: LayerBuilder
+    lower: Callable[[nn.Module], list]
+    local_pins: Callable[["LogicNetConfig"], tuple[int, ...]] | None
+    unit: Callable[["LogicNetConfig"], str]
+
+
+def _pins_first(conn: torch.Tensor | None) -> torch.Tensor | None:
+    """Patch connections ``(units, pins, candidates)`` as a gate or table layer takes them:
+    ``(pins, units[, candidates])``, the candidate axis dropped when there is one."""
+    return None if conn is None else conn.movedim(1, 0).squeeze(-1)
+
+
+def _logic(config, i, o, conn, generator):
+    return LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
+                      grad_factor=config.grad_factor, candidates=config.candidates, connections=_pins_first(conn))
+
+
+def _lut(config, i, o, conn, generator):
+    wiring = {"allowed": conn} if config.candidates == 0 else {"connections": _pins_first(conn)}
+    return LookupLayer(i, o, config.lut_inputs, generator=generator, residual_init=config.residual_init,
+                       candidates=config.candidates, **wiring)
+
+
+def _lower_gates(layer: LogicLayer) -> list:
+    return [(layer.hardened_ops().cpu().numpy(), *layer.hardened_connections().detach().cpu().numpy())]
+
+
+def _lower_tables(layer: LookupLayer) -> list:
+    src = layer.hardened_connections().t().contiguous().cpu().numpy().astype(np.int32)
+    return [LutLayer(src, tables.pack(layer.hardened_tables().cpu().numpy()))]
+
+
+def _lower_neurons(layer: XnorLinear) -> list:
+    """Binary, tiled and sparse neurons: one threshold unit each (:meth:`XnorLinear.fold`)."""
+    w, t = (v.cpu().numpy() for v in layer.fold())
+    out, fan_in = w.shape
+    return [ThresholdLayer(np.arange(0, out * fan_in + 1, fan_in, dtype=np.int32),
+                           layer.sources().cpu().numpy().reshape(-1).astype(np.int32), w.reshape(-1).astype(np.uint8),
+                           t.astype(np.int32))]
+
+
+def _lower_dendrites(layer: DendriticLinear) -> list:
+    """A layer of AND branches and a layer of OR somas (:meth:`DendriticLinear.hardened`)."""
+    units, branch_of = layer.hardened()
+    branches = ThresholdLayer.from_units((src.cpu().numpy(), w.cpu().numpy(), t) for src, w, t in units)
+    somas = ThresholdLayer.from_units((row.numpy(), np.ones(len(row), np.uint8), 1) for row in branch_of)
+    return [branches, somas]
+
+
+_FAMILIES = (
+    Family("logic", "gate layers (difflogic's 16-gate softmax per node)", LogicLayer, _logic, _lower_gates,
+           lambda c: (2, c.candidates), lambda c: "gates"),
+    Family("lut", "layers of --lut-inputs-input lookup tables", LookupLayer, _lut, _lower_tables,
+           lambda c: (c.lut_inputs, c.candidates), lambda c: f"LUT{c.lut_inputs} nodes"),
+    Family("binary", "XNOR-popcount neurons with BatchNorm", XnorLinear,
+           lambda c, i, o, _, g: XnorLinear(i, o, g), _lower_neurons, None, lambda c: "binary neurons"),
+    Family("tiled", "binary neurons whose weights are one tile reused --tiles times", TiledLinear,
+           lambda c, i, o, _, g: TiledLinear(i, o, c.tiles, g), _lower_neurons, None, lambda c: "binary neurons"),
+    Family("sparse", "binary neurons of --synapses random inputs each", SparseXnorLinear,
+           lambda c, i, o, conn, g: SparseXnorLinear(i, o, c.synapses, g, conn), _lower_neurons,
+           lambda c: (c.synapses,), lambda c: "binary neurons"),
+    Family("dendritic", "AND branches of --synapses literals, OR somas of --branches branches", DendriticLinear,
+           lambda c, i, o, conn, g: DendriticLinear(i, o, c.branches, c.synapses, g, conn), _lower_dendrites,
+           lambda c: (c.branches, c.synapses),  # a neuron's branches all read its own patch
+           lambda c: "dendritic neurons"),
+)
+
+#: The families by name, in the CLI's order.
+FAMILIES: dict[str, Family] = {f.name: f for f in _FAMILIES}
+#: The families with sparse wiring, which ``--wiring local`` applies to.
+LOCAL_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.local_pins is not None)
+
+
+def lower(layer: nn.Module) -> list:
+    """The IR layers of one trained torch layer of any family."""
+    # the most derived class first: TiledLinear and SparseXnorLinear are XnorLinears
+    for family in sorted(_FAMILIES, key=lambda f: -len(f.layer_type.__mro__)):
+        if isinstance(layer, family.layer_type):
+            return family.lower(layer)
+    raise TypeError(f"{type(layer).__name__} is no layer of an lgn model family")
