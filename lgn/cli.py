@@ -112,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--grad-factor", type=_positive(float), help="input-gradient factor per layer")
         g.add_argument("--candidates", type=_candidates, metavar="K",
                        help="learned connections: each gate or table input chooses among K candidates (1: fixed; "
-                            "all: lut family, among every input of the layer below, or of its --window patch)")
+                            "all: among every input of the layer below, or of its --window patch)")
         g.add_argument("--epochs", type=_positive(int))
         g.add_argument("--batch-size", type=_positive(int))
         g.add_argument("--lr", type=_positive(float))

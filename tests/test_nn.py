@@ -241,3 +241,19 @@ def test_quantile_thresholds_split_each_feature_evenly():
     assert t.shape == (5, 3) and (t[:, 1:] > t[:, :-1]).all()
     above = (x.unsqueeze(-1) > t).float().mean(0)  # share of samples above each threshold
     torch.testing.assert_close(above, torch.tensor([0.75, 0.5, 0.25]).expand(5, 3), atol=2e-3, rtol=0)
+
+
+def test_gates_over_the_whole_pool_harden_to_their_mapping(digits):
+    from lgn.harden import harden, hardened_scores
+    from lgn.ir import executor
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(digits.num_features, 10, (200, 100), 2, digits.feature_range, 6.0, wiring="local",
+                                    candidates=0, image_shape=(8, 8), window=3, grad_factor=1.5, seed=3))
+    before = model.layers[0].hardened_connections().clone()
+    loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=2, seed=3, lr=0.05)
+    index = model.layers[0].hardened_connections()
+    assert not torch.equal(before, index)
+    assert all(model.layers[0].mapping.allowed[index[p, j], j] for p in range(2) for j in range(200))
+    net = harden(model)
+    assert (executor.run(net, digits.x_test).scores == hardened_scores(model, digits.x_test)).all()

@@ -72,8 +72,9 @@ def _pins_first(conn: torch.Tensor | None) -> torch.Tensor | None:
 
 
 def _logic(config, i, o, conn, generator):
+    wiring = {"allowed": conn} if config.candidates == 0 else {"connections": _pins_first(conn)}
     return LogicLayer(i, o, generator=generator, wiring=config.wiring, residual_init=config.residual_init,
-                      grad_factor=config.grad_factor, candidates=config.candidates, connections=_pins_first(conn))
+                      grad_factor=config.grad_factor, candidates=config.candidates, **wiring)
 
 
 def _lut(config, i, o, conn, generator):

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from lgn.ir import ops
+from lgn.nn.mapping import LearnedMapping
 
 _COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
 
@@ -180,12 +181,18 @@ class LogicLayer(nn.Module):
         With ``k > 1``, each pin *learns* its input among ``k`` candidates (``k`` independent
         wirings): in training it reads the softmax mixture of its candidates under learned
         logits, hardened it reads the argmax candidate. This is the step past difflogic's fixed
-        random wiring; it costs about ``k`` times the gather work.
+        random wiring; it costs about ``k`` times the gather work. With ``k = 0`` each pin learns
+        its input among the whole pool (:class:`~lgn.nn.mapping.LearnedMapping`): every input, or
+        those ``allowed`` to its gate.
+    allowed:
+        With ``candidates = 0``, optional ``(in_features, out_features)`` bools: the inputs each
+        gate may read (its image patch, for local wiring).
     """
 
     def __init__(self, in_features: int, out_features: int, *, generator: torch.Generator,
                  wiring: Wiring = "unique", residual_init: float | None = None, grad_factor: float = 1.0,
-                 candidates: int = 1, connections: torch.Tensor | None = None) -> None:
+                 candidates: int = 1, connections: torch.Tensor | None = None,
+                 allowed: torch.Tensor | None = None) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -198,14 +205,16 @@ class LogicLayer(nn.Module):
         self.logits = nn.Parameter(logits)
         self.candidates = candidates
         shape = (2, out_features) if candidates == 1 else (2, out_features, candidates)
-        if connections is None:
+        if candidates == 0:
+            self.mapping = LearnedMapping(in_features, out_features, 2, generator=generator, allowed=allowed)
+        elif connections is None:
             draws = [random_connections(in_features, out_features, generator, wiring) for _ in range(candidates)]
             connections = draws[0] if candidates == 1 else torch.stack(draws, -1)
         elif connections.shape != shape:
             raise ValueError(f"connections of shape {tuple(connections.shape)} for {shape} gate pins")
         if candidates == 1:
             self.register_buffer("connections", connections)
-        else:
+        elif candidates > 1:
             self.register_buffer("candidate_connections", connections)
             self.connection_logits = nn.Parameter(torch.zeros(2, out_features, candidates))
         self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
@@ -214,6 +223,8 @@ class LogicLayer(nn.Module):
         """``(2, out_features)``: the input each pin reads once hardened."""
         if self.candidates == 1:
             return self.connections
+        if self.candidates == 0:
+            return self.mapping.connections()
         choice = self.connection_logits.argmax(-1, keepdim=True)
         return self.candidate_connections.gather(2, choice).squeeze(-1)
 
@@ -231,7 +242,11 @@ class LogicLayer(nn.Module):
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LogicLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
         c = self.gate_weights() @ self.coefficients
-        if self.candidates == 1 or not self.training:
+        if self.candidates == 0 and self.training:  # pins chosen among the whole pool
+            a, b = self.mapping(x, self.grad_factor)
+            c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
+            return c0 + c1 * a + c2 * b + c3 * a * b
+        if self.candidates <= 1 or not self.training:
             return _GateMixture.apply(x, self.hardened_connections(), c, self.grad_factor)
         # learned connections: each pin is the softmax mixture of its candidate inputs
         return _LearnedGateMixture.apply(x, self.candidate_connections, torch.softmax(self.connection_logits, -1),

@@ -136,7 +136,7 @@ class LookupLayer(nn.Module):
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LookupLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
         if self.candidates == 0:
-            pins = list(self.mapping(x))
+            pins = list(self.mapping(x))  # discrete in training too
         elif self.candidates == 1 or not self.training:
             pins = [x.index_select(0, index) for index in self.hardened_connections()]
         else:  # learned connections: each pin is the softmax mixture of its candidate inputs

@@ -21,9 +21,9 @@ class _Select(torch.autograd.Function):
     """``x[index[p]]`` per pin, with the straight-through score gradient described above."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, grad_factor: float) -> torch.Tensor:
         ctx.save_for_backward(x, index)
-        ctx.in_features = x.shape[0]
+        ctx.in_features, ctx.grad_factor = x.shape[0], grad_factor
         return torch.stack([x.index_select(0, row) for row in index])
 
     @staticmethod
@@ -36,8 +36,8 @@ class _Select(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = grad.new_zeros(ctx.in_features, grad.shape[-1])
             for row, g in zip(index, grad):
-                grad_x.index_add_(0, row, g)
-        return grad_x, grad_w, None
+                grad_x.index_add_(0, row, g, alpha=ctx.grad_factor)
+        return grad_x, grad_w, None, None
 
 
 class LearnedMapping(nn.Module):
@@ -75,6 +75,7 @@ class LearnedMapping(nn.Module):
             scores = scores.masked_fill(~self.allowed, float("-inf"))
         return scores.argmax(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(pins, out_features, batch)`` pin values for feature-major inputs ``x``."""
-        return _Select.apply(x, self.weights, self.connections())
+    def forward(self, x: torch.Tensor, grad_factor: float = 1.0) -> torch.Tensor:
+        """``(pins, out_features, batch)`` pin values for feature-major inputs ``x``; the gradient
+        passed back to ``x`` is multiplied by ``grad_factor``."""
+        return _Select.apply(x, self.weights, self.connections(), grad_factor)

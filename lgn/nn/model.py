@@ -89,8 +89,8 @@ class LogicNetConfig:
                 raise ValueError("the local wiring window must be at least 1")
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
-        if self.candidates < 1 and not (self.candidates == 0 and self.family == "lut"):
-            raise ValueError("candidates must be at least 1 (0, every input of the pool, is for the lut family)")
+        if self.candidates < 0 or (self.candidates == 0 and self.family not in ("logic", "lut")):
+            raise ValueError("candidates must be at least 1 (0, every input of the pool, is for the logic and lut families)")
         if not self.tau > 0 or not self.grad_factor > 0:
             raise ValueError("tau and grad_factor must be positive")
 

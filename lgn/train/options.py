@@ -29,7 +29,7 @@ class TrainOptions:
     window: int = 7              # local wiring: side of the square image patch each unit reads
     residual_init: float | None = None
     grad_factor: float = 1.0
-    candidates: int = 1          # learned connections: inputs each pin chooses among (1: fixed wiring; 0: the whole pool, lut family)
+    candidates: int = 1          # learned connections: inputs each pin chooses among (1: fixed wiring; 0: the whole pool)
     epochs: int = 80
     batch_size: int = 64
     lr: float = 0.01
