@@ -91,13 +91,12 @@ def random_netlist(rng: np.random.Generator, *, features: int = 12, per_feature:
 def random_case(rng: np.random.Generator, *, max_width: int = 120) -> tuple[Netlist, np.ndarray]:
     """A random network and raw samples for it: odd feature counts and sample counts (not multiples
     of a machine word), 1-5 layers, 2-12 classes, groups from 1 bit to more than 64, samples that
-    sit exactly on a threshold, NaNs (never above a threshold), threshold layers among the gate
-    layers in half the cases and LUT layers (1 to 6 inputs) in half the cases."""
+    sit exactly on a threshold, NaNs (never above a threshold), and each layer a gate, threshold
+    or LUT layer (1 to 6 inputs) at random."""
     features, per_feature = int(rng.integers(1, 100)), int(rng.integers(1, 5))
     widths = tuple(int(w) for w in rng.integers(1, max_width, rng.integers(1, 6)))
-    kind = rng.integers(0, 3, len(widths))  # 0 gate, 1 threshold, 2 LUT layer
-    thresholds = tuple(np.flatnonzero(kind == 1).tolist()) if rng.random() < 0.5 else ()
-    luts = tuple(np.flatnonzero(kind == 2).tolist()) if rng.random() < 0.5 else ()
+    kind = rng.integers(0, 3, len(widths))  # per layer: 0 gate, 1 threshold, 2 LUT layer
+    thresholds, luts = (tuple(np.flatnonzero(kind == k).tolist()) for k in (1, 2))
     net = random_netlist(rng, features=features, per_feature=per_feature, widths=widths,
                          classes=int(rng.integers(2, 13)), group=int(rng.integers(1, 90)), thresholds=thresholds,
                          luts=luts)
