@@ -23,6 +23,8 @@ from lgn.nn.patches import input_positions, patch_connections, patch_mask, unit_
 #: around the unit (:mod:`lgn.nn.patches`) for the families with sparse wiring
 #: (:data:`~lgn.nn.families.LOCAL_FAMILIES`).
 WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
+#: What ``--candidates all`` may spend on its scores (with their gradients and optimizer state).
+MAX_POOL_BYTES = 8 * 2**30
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,16 @@ class LogicNetConfig:
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
         if self.candidates < 0 or (self.candidates == 0 and self.family not in ("logic", "lut")):
-            raise ValueError("candidates must be at least 1 (0, every input of the pool, is for the logic and lut families)")
+            raise ValueError("--candidates must be at least 1 (all, every input of the pool, is for the logic and lut "
+                             "families)")
+        if self.candidates == 0:  # one float score per pin and input, with its gradient and Adam's two moments
+            pins = 2 if self.family == "logic" else self.lut_inputs
+            widths = (self.num_features * self.thresholds_per_feature, *self.widths)
+            size = 16 * pins * sum(i * o for i, o in zip(widths, widths[1:]))
+            if size > MAX_POOL_BYTES:
+                raise ValueError(f"--candidates all keeps a score per pin and input: {size / 2**30:.1f} GiB for these "
+                                 f"widths, over the {MAX_POOL_BYTES / 2**30:.0f} GiB lgn allows; use --candidates K or "
+                                 f"narrower layers")
         if not self.tau > 0 or not self.grad_factor > 0:
             raise ValueError("tau and grad_factor must be positive")
 
