@@ -161,11 +161,13 @@ def cell_models(family: Family, folder: Path) -> list[Path]:
     return [folder / yosys_models.name, *(Path(str(models / f"{cell}.v")) for cell in family.own_models)]
 
 
-def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path) -> tuple[dict[str, int], float]:
-    """Cells of ``verilog`` after the family's Yosys synthesis script (no place and route) and
+def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path, *,
+                synth: str | None = None) -> tuple[dict[str, int], float]:
+    """Cells of ``verilog`` after the family's Yosys synthesis script (or the command ``synth``,
+    e.g. a board's :attr:`~lgn.boards.targets.Board.synth_command`; no place and route) and
     Yosys' wall seconds: what a design costs before it meets a board."""
     stat = f"{toplevel}.stat.json"
-    wall = _synth(verilog, toplevel, family.synth, build_dir, f"tee -q -o {stat} stat -json", f"{toplevel}.yosys.log")
+    wall = _synth(verilog, toplevel, synth or family.synth, build_dir, f"tee -q -o {stat} stat -json", f"{toplevel}.yosys.log")
     return _yosys_cells(Path(build_dir) / stat), wall
 
 
