@@ -70,6 +70,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
                            f"resume it with `lgn train --out {out} --resume`, or delete {state} to start afresh")
     for stale in (CHECKPOINT, NETLIST, VERILOG):  # they would belong to the previous run
         (out / stale).unlink(missing_ok=True)
+    _forget_hardware(out, figures=False)  # training writes a fresh report
     ds = data.load(opts.dataset, data_dir)
     try:
         model = LogicNet(opts.model_config(ds))
@@ -152,6 +153,19 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
     }, fresh=True)
 
 
+def _forget_hardware(out: Path, *, figures: bool = True) -> None:
+    """Before a new model, netlist or Verilog lands in ``out``: delete the bitstreams and (with
+    ``figures``) drop every figure the hardware stages reported about the old design, so that
+    none of them can be taken for the new one's (``lgn flash`` would program the old design)."""
+    from lgn.boards import targets
+
+    for board in targets.BOARDS.values():
+        (out / f"{board.name}.{board.family.bitstream}").unlink(missing_ok=True)
+    (out / NEXTPNR_REPORT).unlink(missing_ok=True)
+    if figures:
+        report.forget(out)
+
+
 def _dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):
     from lgn.train import data
 
@@ -188,6 +202,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     hardened = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
     net, opt = _optimise(out, hardened, opt_passes)
     design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
+    _forget_hardware(out)
     _save_netlist(out, net)
     ds = _dataset_of(net, None, data_dir)
     matched = {}
@@ -236,6 +251,7 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
                    f"{imported.num_gates} gates, {arch.classes} classes")
     net, opt = _optimise(out, imported, opt_passes)
     design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
+    _forget_hardware(out)
     _save_netlist(out, net)
     bits = np.random.default_rng(0).integers(0, 2, (RANDOM_VECTORS, net.inputs.width), dtype=np.uint8)
     same = (executor.run_bits(imported, bits).scores == executor.run_bits(net, bits).scores).all(1)

@@ -40,3 +40,27 @@ def update(out: Path, fields: dict, *, fresh: bool = False) -> dict:
     report = merge({} if fresh else read(out), fields)
     write_json(Path(out) / NAME, report)
     return report
+
+
+#: What the hardware stages (sim, verify, synth, host) report about ``classifier.v``: none of it
+#: holds once the netlist or the Verilog is rebuilt.
+HARDWARE_FIGURES = ("accuracy.rtl", "accuracy.postsynth", "accuracy.board", "bit_exact.rtl_vs_netlist",
+                    "bit_exact.rtl_vs_netlist_random", "bit_exact.postsynth_vs_netlist",
+                    "bit_exact.postsynth_vs_netlist_random", "sim", "sim_postsynth", "formal", "synth", "host",
+                    "artifacts.rtl_sim_log", "artifacts.postsynth_sim_log", "artifacts.nextpnr_report",
+                    "artifacts.bitstream")
+
+
+def forget(out: Path, paths: tuple[str, ...] = HARDWARE_FIGURES) -> None:
+    """Drop the dotted ``paths`` (``"accuracy.rtl"``, ``"synth"``) from ``out/report.json``, if any."""
+    report = read(out)
+    if not report:
+        return
+    for path in paths:
+        *parents, key = path.split(".")
+        node = report
+        for parent in parents:
+            node = node.get(parent) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(key, None)
+    write_json(Path(out) / NAME, report)

@@ -147,3 +147,25 @@ def test_a_folded_binary_network_end_to_end(tmp_path):
     assert synth["bram"] >= 2 and synth["cycles_per_inference"] == hdl["cycles_per_inference"] == hdl["latency_cycles"]
     assert synth["latency_cycles"] == hdl["latency_cycles"] + 2  # the out-of-context registers
     assert abs(synth["inferences_per_s"] - synth["fmax_mhz"] * 1e6 / synth["cycles_per_inference"]) < 1e3
+
+
+def test_a_new_netlist_forgets_the_old_hardware(tmp_path):
+    """Recompiling a finished run drops its simulation and synthesis figures and its bitstream:
+    they described the old classifier.v (and `lgn flash` would program it)."""
+    from lgn import report
+
+    out = tmp_path / "out"
+    assert lgn("train", "--widths", "60,40", "--epochs", "1", "--out", out).returncode == 0
+    assert lgn("compile", "--out", out).returncode == 0
+    report.update(out, {"synth": {"luts": 1}, "accuracy": {"rtl": 0.5}, "bit_exact": {"rtl_vs_netlist": [1, 1]},
+                        "artifacts": {"bitstream": "icebreaker.bin"}})
+    (out / "icebreaker.bin").write_bytes(b"old design")
+    result = lgn("compile", "--pipeline", "1", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rep = json.loads((out / "report.json").read_text())
+    assert "synth" not in rep and "rtl" not in rep["accuracy"] and "rtl_vs_netlist" not in rep["bit_exact"]
+    assert "bitstream" not in rep["artifacts"] and rep["hdl"]["pipeline"] == 1
+    assert not (out / "icebreaker.bin").exists()
+    (out / "icebreaker.bin").write_bytes(b"old design")
+    assert lgn("train", "--widths", "60,40", "--epochs", "1", "--out", out).returncode == 0
+    assert not (out / "icebreaker.bin").exists()
