@@ -72,7 +72,7 @@ def test_out_of_context_build_reports_luts_and_fmax_without_a_bitstream(netlist_
 
 def test_stages_one_by_one_end_to_end(tmp_path):
     """A small digits model through train, compile (pipelined), sim and synth as separate commands
-    (the combinational design goes through synth in test_determinism.py and `make demo`)."""
+    (the combinational design goes through synth in test_determinism.py)."""
     out = tmp_path / "out"
     small = ["--widths", "300,300", "--thresholds", "2", "--epochs", "4"]
     for args in (["train", *small], ["compile", "--pipeline", "1"], ["verify", "--formal", "--timeout", "120", "--allow-timeout"], ["sim"],
