@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lgn import report
+from lgn import design_record, report
 from lgn.errors import LgnError
 from lgn.fileio import write_bytes
 from lgn.ir import executor, serialize
@@ -203,7 +203,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     net, opt = _optimise(out, hardened, opt_passes)
     design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
     _forget_hardware(out)
-    _save_netlist(out, net)
+    netlist_sha = _save_netlist(out, net)
     ds = _dataset_of(net, None, data_dir)
     matched = {}
     for split, x in (("test", ds.x_test), ("random", _random_samples(net, ds, RANDOM_VECTORS))):
@@ -229,7 +229,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
         if ok != total:
             raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
                            f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
-    _emit(out, design)
+    _emit(out, design, hdl, netlist_sha)
     return rep
 
 
@@ -252,7 +252,7 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     net, opt = _optimise(out, imported, opt_passes)
     design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
     _forget_hardware(out)
-    _save_netlist(out, net)
+    netlist_sha = _save_netlist(out, net)
     bits = np.random.default_rng(0).integers(0, 2, (RANDOM_VECTORS, net.inputs.width), dtype=np.uint8)
     same = (executor.run_bits(imported, bits).scores == executor.run_bits(net, bits).scores).all(1)
     rep = report.update(out, {
@@ -267,7 +267,7 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     if not same.all():
         raise LgnError(f"the optimised netlist differs from the imported one on {int((~same).sum())} of {len(bits)} "
                        "random vectors", "this is a bug in lgn: please report it with the state dict")
-    _emit(out, design)
+    _emit(out, design, hdl, netlist_sha)
     return rep
 
 
@@ -290,9 +290,12 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
     return optimised, opt
 
 
-def _save_netlist(out: Path, net: Netlist) -> None:
-    serialize.save(net, out / NETLIST)
+def _save_netlist(out: Path, net: Netlist) -> str:
+    """Write the netlist; the sha256 of the bytes written (for the design record)."""
+    data = serialize.dumps(net)
+    write_bytes(out / NETLIST, data)
     _say("compile", f"netlist -> {out / NETLIST}")
+    return design_record.sha256(data)
 
 
 def _design(net: Netlist, pipeline: int, fold: str, lut_budget: int | None, lanes: tuple[int, int] | None):
@@ -315,18 +318,21 @@ def _design(net: Netlist, pipeline: int, fold: str, lut_budget: int | None, lane
     return design, hdl
 
 
-def _design_of(out: Path, net: Netlist):
-    """The design `lgn compile` built into ``out`` (from report.json's ``hdl`` section)."""
+def _design_of(out: Path, net: Netlist, netlist_path: Path | None = None):
+    """The design `lgn compile` built into ``out``, from the record beside ``classifier.v``
+    (which must be the pair of ``netlist_path``, by default ``out``'s netlist)."""
     from lgn.hdl.design import Design
 
-    return Design.from_dict(net, report.read(out).get("hdl", {}))
+    return Design.from_dict(net, design_record.read(out, netlist_path or out / NETLIST, out / VERILOG))
 
 
-def _emit(out: Path, design) -> None:
-    """Write the classifier's Verilog, the stage's last artifact."""
+def _emit(out: Path, design, hdl: dict, netlist_sha: str) -> None:
+    """Write the classifier's Verilog and, last, its design record."""
     from lgn.hdl.emit import to_verilog
 
+    (out / design_record.NAME).unlink(missing_ok=True)  # no record while the Verilog changes
     to_verilog(design.classifier(), TOPLEVEL, out / VERILOG)
+    design_record.write(out, hdl, netlist_sha, out / VERILOG)
     _say("compile", f"verilog ({design.describe()}) -> {out / VERILOG}")
 
 
@@ -360,6 +366,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     verilog = out / VERILOG
     if not verilog.exists():
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
+    design = _design_of(out, net, netlist_path)
     what, sources, log, extra = "rtl", verilog, out / SIM_LOG, {}
     if post_synth:
         from lgn.boards import targets
@@ -377,7 +384,6 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     n_test = len(ds.x_test)
     jobs = jobs or max(1, min(os.cpu_count() or 1, len(x) // VECTORS_PER_JOB))
     _say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) in {jobs} process(es) ...")
-    design = _design_of(out, net)
     result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=out / "build" / f"sim-{what}",
                       log=log, simulator=simulator, latency=design.latency, handshake=design.folded, jobs=jobs)
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
@@ -409,7 +415,7 @@ def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, 
     verilog = out / VERILOG
     if not verilog.exists():
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
-    design = _design_of(out, net)
+    design = _design_of(out, net, netlist_path)
     if design.folded:
         raise LgnError("the formal proof covers unrolled designs, and this one folds threshold layers over "
                        "block RAM", "check it with `lgn sim` (and `--post-synth`), or compile with --fold none to prove it")
@@ -444,7 +450,7 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     net = serialize.load(netlist_path or out / NETLIST)
     final = out / f"{board.name}.{board.family.bitstream}"
     final.unlink(missing_ok=True)  # never leave an older bitstream beside a newer netlist
-    design = _design_of(out, net)  # as `lgn compile` built it
+    design = _design_of(out, net, netlist_path)  # as `lgn compile` built it
     result, bitstream, nextpnr_report = synthesize(design, board, out / "build" / board.name, seed=seed)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}

@@ -20,8 +20,27 @@ def lgn(*args, cwd=None):
 
 @pytest.fixture(scope="module")
 def netlist_dir(tmp_path_factory):
+    """A random netlist compiled as `lgn compile` leaves it: the netlist, classifier.v (combinational)
+    and the design record that pairs them."""
+    from lgn import design_record
+    from lgn.hdl.design import Design
+    from lgn.hdl.emit import to_verilog
+
     out = tmp_path_factory.mktemp("net")
-    serialize.save(random_netlist(np.random.default_rng(0)), out / "netlist.safetensors")
+    net = random_netlist(np.random.default_rng(0))
+    serialize.save(net, out / "netlist.safetensors")
+    design = Design(net)
+    to_verilog(design.classifier(), "classifier", out / "classifier.v")
+    design_record.write(out, design.to_dict("none", 0, (1, 1)),
+                        design_record.sha256((out / "netlist.safetensors").read_bytes()), out / "classifier.v")
+    return out
+
+
+def compiled_copy(netlist_dir, out):
+    """``out`` holding a copy of the compiled netlist folder."""
+    out.mkdir()
+    for name in ("netlist.safetensors", "classifier.v", "classifier.json"):
+        (out / name).write_bytes((netlist_dir / name).read_bytes())
     return out
 
 
@@ -43,9 +62,7 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
     ("orangecrab", "LFE5U-25F-8MG285C", 48.0, 500_000),  # LFE5U-25F; UART on the Feather RX/TX pins
 ])
 def test_synth_for_an_ecp5_board(netlist_dir, tmp_path, board, device, clock_mhz, image_bytes):
-    out = tmp_path / board
-    out.mkdir()
-    (out / "netlist.safetensors").write_bytes((netlist_dir / "netlist.safetensors").read_bytes())
+    out = compiled_copy(netlist_dir, tmp_path / board)
     result = lgn("synth", "--board", board, "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     synth = json.loads((out / "report.json").read_text())["synth"]
@@ -55,9 +72,7 @@ def test_synth_for_an_ecp5_board(netlist_dir, tmp_path, board, device, clock_mhz
 
 
 def test_out_of_context_build_reports_luts_and_fmax_without_a_bitstream(netlist_dir, tmp_path):
-    out = tmp_path / "ooc"
-    out.mkdir()
-    (out / "netlist.safetensors").write_bytes((netlist_dir / "netlist.safetensors").read_bytes())
+    out = compiled_copy(netlist_dir, tmp_path / "ooc")
     result = lgn("synth", "--board", "none", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     synth = json.loads((out / "report.json").read_text())["synth"]
@@ -169,3 +184,23 @@ def test_a_new_netlist_forgets_the_old_hardware(tmp_path):
     (out / "icebreaker.bin").write_bytes(b"old design")
     assert lgn("train", "--widths", "60,40", "--epochs", "1", "--out", out).returncode == 0
     assert not (out / "icebreaker.bin").exists()
+
+
+def test_hardware_stages_refuse_a_verilog_that_is_not_the_netlists(netlist_dir, tmp_path):
+    """classifier.v and the netlist must be the pair one compile wrote: an edited Verilog, or a
+    netlist from elsewhere, is refused with the stage to re-run, before any tool runs."""
+    out = compiled_copy(netlist_dir, tmp_path / "edited")
+    verilog = out / "classifier.v"
+    verilog.write_text(verilog.read_text() + "\n// edited\n")
+    for args in (["verify", "--formal"], ["synth", "--board", "none"]):
+        result = lgn(*args, "--out", out)
+        last = result.stderr.strip().splitlines()[-1]
+        assert result.returncode == 1 and "is not the Verilog that classifier.json records" in last, result.stderr
+        assert "lgn compile" in last
+    other = compiled_copy(netlist_dir, tmp_path / "other")
+    serialize.save(random_netlist(np.random.default_rng(1)), other / "netlist.safetensors")
+    result = lgn("synth", "--board", "none", "--out", other)
+    assert result.returncode == 1 and "is not the netlist classifier.v was built from" in result.stderr
+    (other / "classifier.json").unlink()
+    result = lgn("verify", "--formal", "--out", other)
+    assert result.returncode == 1 and "classifier.json does not exist" in result.stderr

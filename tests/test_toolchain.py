@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from lgn import toolchain
+from lgn import design_record, toolchain
 from lgn.errors import ToolError
 from lgn.harden import harden
 from lgn.ir import serialize
@@ -32,6 +32,9 @@ def test_simulator_failure_is_one_line_with_the_log(tmp_path):
     model = LogicNet(LogicNetConfig(64, 10, (40, 20), 1, (0.0, 16.0), 4.0, seed=1))
     serialize.save(harden(model, {"dataset": "digits"}), tmp_path / "netlist.safetensors")
     (tmp_path / "classifier.v").write_text("module classifier(input x; endmodule garbage\n")
+    # recorded as compiled from that netlist, so that `lgn sim` gets as far as the simulator
+    design_record.write(tmp_path, {"pipeline": 0}, design_record.sha256((tmp_path / "netlist.safetensors").read_bytes()),
+                        tmp_path / "classifier.v")
     result = subprocess.run([sys.executable, "-m", "lgn.cli", "sim", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]

@@ -1,0 +1,54 @@
+"""``classifier.json``: how ``classifier.v`` was built, saved beside it by ``lgn compile`` and
+``lgn import``, and read by the stages that take the Verilog (sim, verify, synth, host).
+
+It holds the hardware mapping (report.json's ``hdl`` section: pipelining, folding, latency) and
+the sha256 of the netlist and of the Verilog it was built from, so those stages read their
+settings from the artifact rather than from report.json, and refuse a ``classifier.v`` or a
+netlist that is not the pair one compile wrote (two runs into one folder, a compile that stopped
+half-way, a file copied in by hand).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from lgn.errors import LgnError
+from lgn.fileio import write_json
+
+NAME = "classifier.json"
+FORMAT, VERSION = "lgn-design", 1
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write(out: Path, hdl: dict, netlist_sha256: str, verilog: Path) -> None:
+    """Record ``hdl`` for the Verilog at ``verilog`` (just written) and the netlist of ``netlist_sha256``."""
+    write_json(Path(out) / NAME, {"format": FORMAT, "version": VERSION, "hdl": hdl, "netlist_sha256": netlist_sha256,
+                                  "verilog_sha256": sha256(Path(verilog).read_bytes())})
+
+
+def read(out: Path, netlist: Path, verilog: Path) -> dict:
+    """The ``hdl`` section recorded for ``verilog``, after checking that it and ``netlist`` are
+    the files one compile wrote; :class:`LgnError` naming the stage to re-run otherwise."""
+    path = Path(out) / NAME
+    fix = "re-run `lgn compile` (or `lgn import`) into this folder"
+    if not path.exists():
+        raise LgnError(f"{path} does not exist, so nothing says how {Path(verilog).name} was built", fix)
+    try:
+        record = json.loads(path.read_text())
+        hdl, netlist_sha, verilog_sha = record["hdl"], record["netlist_sha256"], record["verilog_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise LgnError(f"{path} is not a readable lgn design record", fix) from None
+    if record.get("format") != FORMAT or record.get("version") != VERSION:
+        raise LgnError(f"{path} is not an lgn design record of version {VERSION}", fix)
+    if not Path(verilog).exists():
+        raise LgnError(f"{verilog} does not exist", fix)
+    if sha256(Path(verilog).read_bytes()) != verilog_sha:
+        raise LgnError(f"{verilog} is not the Verilog that {path.name} records (changed or written by another run)", fix)
+    if sha256(Path(netlist).read_bytes()) != netlist_sha:
+        raise LgnError(f"{netlist} is not the netlist {Path(verilog).name} was built from", fix)
+    return hdl
