@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
     from lgn.nn.encoder import ENCODINGS
+    from lgn.stages import RUN
     from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
     from lgn.nn.model import WIRINGS
     from lgn.sim.runner import SIMULATORS
@@ -223,6 +224,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="compiled C kernel or numpy (default: C when a compiler is found)")
     data_arg(p)
     p = command("run", "the whole pipeline: train, compile, sim, synth")
+    p.add_argument("--from", dest="first", choices=RUN, default=RUN[0], help="start at this stage (default: train)")
+    p.add_argument("--to", dest="last", choices=RUN, default=RUN[-1], help="stop after this stage (default: synth)")
     train_args(p)
     opt_args(p)
     hdl_args(p)
@@ -245,7 +248,7 @@ def _configure_torch() -> None:
 
 
 def _train(args: argparse.Namespace) -> dict:
-    from lgn import pipeline
+    from lgn import stages
     from lgn.train.options import resolve
 
     overrides = {k: getattr(args, k) for k in _TRAIN_FIELDS}
@@ -254,12 +257,12 @@ def _train(args: argparse.Namespace) -> dict:
         if fixed:
             raise LgnError(f"--resume continues the stored run with its own options, but {', '.join(fixed)} "
                            "was given", "drop those options (only --epochs may change on resume)")
-        return pipeline.resume_stage(args.out, args.epochs, args.data_dir)
-    return pipeline.train_stage(args.out, resolve(args.preset, overrides), args.data_dir)
+        return stages.resume_stage(args.out, args.epochs, args.data_dir)
+    return stages.train_stage(args.out, resolve(args.preset, overrides), args.data_dir)
 
 
 def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
-    from lgn import pipeline
+    from lgn import stages
     from lgn.importers import Architecture
 
     arch = Architecture(args.inputs, args.classes, args.tau, args.threshold)
@@ -269,22 +272,20 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
     elif args.seed is not None:
         raise LgnError("--seed rebuilds difflogic's connections; torchlogix models must store theirs",
                        "drop --seed and store <i>.connections.indices in the state dict")
-    return pipeline.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
+    return stages.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
                                  args.pipeline, args.fold, args.lut_budget, args.lanes, **options)
 
 
 def _dispatch(args: argparse.Namespace) -> dict:
-    from lgn import pipeline
-    from lgn.boards import targets
-    from lgn.hdl import fold
+    from lgn import stages
 
     if args.command == "host":
-        return pipeline.host_stage(args.out, args.port, args.netlist, args.dataset, args.data_dir, args.samples)
+        return stages.host_stage(args.out, args.port, args.netlist, args.dataset, args.data_dir, args.samples)
     if args.command == "flash":
-        pipeline.flash_stage(args.out, args.board, args.bitstream)
+        stages.flash_stage(args.out, args.board, args.bitstream)
         return {}
     if args.command == "predict":
-        result = pipeline.predict(args.model, args.data, args.data_dir, args.output, args.engine)
+        result = stages.predict(args.model, args.data, args.data_dir, args.output, args.engine)
         print("  ".join(f"{k} {v}" for k, v in result.items()))
         return {}
     if args.command in ("train", "run", "compile"):
@@ -292,26 +293,42 @@ def _dispatch(args: argparse.Namespace) -> dict:
     opt_passes = () if getattr(args, "no_opt", False) else getattr(args, "passes", None)
     if args.command == "import":
         return _import(args, opt_passes)
-    if args.command in ("train", "run"):
-        rep = _train(args)
-        if args.command == "train":
-            return rep
+    if args.command == "run":
+        return _run(args, opt_passes)
+    if args.command == "train":
+        return _train(args)
     if args.command == "compile":
-        return pipeline.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline, args.fold,
+        return stages.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline, args.fold,
                                       args.lut_budget, args.lanes)
     if args.command == "sim":
-        return pipeline.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth,
+        return stages.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth,
                                   args.jobs)
     if args.command == "verify":
-        return pipeline.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout,
+        return stages.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout,
                                      args.allow_timeout)
-    if args.command == "synth":
-        return pipeline.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
+    return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
+
+
+def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
+    """``lgn run``: the stages of :data:`lgn.stages.RUN` from ``--from`` to ``--to``."""
+    from lgn import stages
+    from lgn.boards import targets
+    from lgn.hdl import fold
+
+    first, last = stages.RUN.index(args.first), stages.RUN.index(args.last)
+    if first > last:
+        raise LgnError(f"--from {args.first} comes after --to {args.last}", f"stages run in the order {', '.join(stages.RUN)}")
     budget, lanes = fold.fit(targets.get(args.board).luts)  # what --fold auto may unroll on this board
-    pipeline.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
-                           args.lut_budget or budget, args.lanes or lanes)
-    pipeline.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs)
-    return pipeline.synth_stage(args.out, None, args.board, args.pnr_seed)
+    steps = {
+        "train": lambda: _train(args),
+        "compile": lambda: stages.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
+                                                  args.lut_budget or budget, args.lanes or lanes),
+        "sim": lambda: stages.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs),
+        "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed),
+    }
+    for name in stages.RUN[first:last + 1]:
+        rep = steps[name]()
+    return rep
 
 
 def _launch_processes(argv: list[str], processes: int) -> int:
@@ -351,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lgn: interrupted{hint}", file=sys.stderr)
         return 130
     if rep:  # under torchrun only rank 0 reports
-        from lgn.pipeline import summary
+        from lgn.summary import summary
 
         print(f"\nlgn {args.command}: {args.out / 'report.json'}\n{summary(rep)}")
     return 0

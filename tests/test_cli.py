@@ -204,3 +204,17 @@ def test_hardware_stages_refuse_a_verilog_that_is_not_the_netlists(netlist_dir, 
     (other / "classifier.json").unlink()
     result = lgn("verify", "--formal", "--out", other)
     assert result.returncode == 1 and "classifier.json does not exist" in result.stderr
+
+
+def test_run_walks_a_part_of_the_stage_list(tmp_path):
+    out = tmp_path / "out"
+    result = lgn("run", "--to", "compile", "--widths", "60,40", "--epochs", "1", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rep = json.loads((out / "report.json").read_text())
+    assert (out / "classifier.v").exists() and "sim" not in rep and "synth" not in rep
+    result = lgn("run", "--from", "sim", "--to", "sim", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["bit_exact"]["rtl_vs_netlist"] == [360, 360] and "synth" not in rep
+    result = lgn("run", "--from", "synth", "--to", "compile", "--out", out)
+    assert result.returncode == 1 and "--from synth comes after --to compile" in result.stderr.splitlines()[-1]

@@ -1,0 +1,104 @@
+"""What the stages share: the artifacts' names in an output folder, the folder itself, progress
+lines, the dataset a netlist was trained on, and the design record beside ``classifier.v``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lgn import design_record, report
+from lgn.errors import LgnError
+from lgn.ir.netlist import Netlist
+
+CHECKPOINT = "model.safetensors"
+
+
+TRAIN_STATE = "train-state.safetensors"
+
+
+TRAIN_PLOT = "training.png"
+
+
+NETLIST = "netlist.safetensors"
+
+
+VERILOG = "classifier.v"
+
+
+SIM_LOG = "sim.log"
+
+
+NEXTPNR_REPORT = "nextpnr-report.json"
+
+
+TOPLEVEL = "classifier"
+
+
+RANDOM_VECTORS = 1000  # random samples simulated beside the test split
+
+
+VECTORS_PER_JOB = 2000  # fewer per simulator process would spend more on its start than they save
+
+
+def say(stage: str, msg: str) -> None:
+    print(f"[{stage}] {msg}", file=sys.stderr, flush=True)
+
+
+def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
+    """Create ``out`` and check it is writable; a stage that extends report.json also checks that
+    the report there is readable, before it does any work or writes anything."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LgnError(f"cannot create output folder {out}: {e.strerror}", "choose another --out") from None
+    probe = out / ".lgn-write-test"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise LgnError(f"output folder {out} is not writable: {e.strerror}", "choose another --out") from None
+    if extends_report:
+        report.read(out)
+    return out
+
+
+def forget_hardware(out: Path, *, figures: bool = True) -> None:
+    """Before a new model, netlist or Verilog lands in ``out``: delete the bitstreams and (with
+    ``figures``) drop every figure the hardware stages reported about the old design, so that
+    none of them can be taken for the new one's (``lgn flash`` would program the old design)."""
+    from lgn.boards import targets
+
+    for board in targets.BOARDS.values():
+        (out / f"{board.name}.{board.family.bitstream}").unlink(missing_ok=True)
+    (out / NEXTPNR_REPORT).unlink(missing_ok=True)
+    if figures:
+        report.forget(out)
+
+
+def dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):
+    from lgn.train import data
+
+    name = dataset or net.meta.get("dataset")
+    if not name:
+        raise LgnError("the netlist does not say which dataset it was trained on", "pass --dataset")
+    ds = data.load(name, data_dir)
+    if ds.num_features != net.inputs.num_features:
+        raise LgnError(f"the netlist takes {net.inputs.num_features} features but {ds.name} samples have "
+                       f"{ds.num_features}", "pass the dataset the model was trained on")
+    return ds
+
+
+def random_samples(net: Netlist, ds, n: int, seed: int = 0) -> np.ndarray:
+    low, high = ds.feature_range
+    return np.random.default_rng(seed).uniform(low, high, (n, net.inputs.num_features)).astype(np.float32)
+
+
+def design_of(out: Path, net: Netlist, netlist_path: Path | None = None):
+    """The design `lgn compile` built into ``out``, from the record beside ``classifier.v``
+    (which must be the pair of ``netlist_path``, by default ``out``'s netlist)."""
+    from lgn.hdl.design import Design
+
+    return Design.from_dict(net, design_record.read(out, netlist_path or out / NETLIST, out / VERILOG))

@@ -1,0 +1,177 @@
+"""``lgn compile`` and ``lgn import``: a model hardened (or imported) into the optimised IR netlist,
+checked against its source, and emitted as ``classifier.v`` with its design record."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from lgn import design_record, report
+from lgn.errors import LgnError
+from lgn.fileio import write_bytes
+from lgn.ir import executor, serialize
+from lgn.ir.netlist import Netlist
+from lgn.stages.common import (
+    CHECKPOINT, NETLIST, RANDOM_VECTORS, TOPLEVEL, VERILOG, dataset_of, forget_hardware, prepare_out,
+    random_samples, say,
+)
+
+
+def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None,
+                  opt_passes: tuple[str, ...] | None = None, pipeline: int = 0, fold: str = "auto",
+                  lut_budget: int | None = None, lanes: tuple[int, int] | None = None) -> dict:
+    """Harden the checkpoint into the IR netlist, optimise it, check it against torch, emit Verilog.
+
+    ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none);
+    ``pipeline`` K > 0 registers the classifier every K gate layers (see :class:`lgn.hdl.Classifier`);
+    ``fold`` (``none``, ``auto`` under ``lut_budget`` LUT4s, ``all``) chooses the threshold layers
+    run folded over block RAM on at most ``lanes`` = (PE, SIMD) lanes (see :func:`lgn.hdl.fold.plan`).
+    """
+    from lgn.harden import harden, hardened_scores
+    from lgn.train import checkpoint
+
+    out = prepare_out(out)
+    model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
+    hardened = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
+    net, opt = _optimise(out, hardened, opt_passes)
+    design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
+    forget_hardware(out)
+    netlist_sha = _save_netlist(out, net)
+    ds = dataset_of(net, None, data_dir)
+    matched = {}
+    for split, x in (("test", ds.x_test), ("random", random_samples(net, ds, RANDOM_VECTORS))):
+        torch_scores = hardened_scores(model, x)
+        ref = executor.run(net, x)
+        matched[split] = [int((torch_scores == ref.scores).all(1).sum()), len(x)]
+        if split == "test":
+            netlist_acc = float((ref.classes == ds.y_test).mean())
+    say("compile", f"netlist vs torch: {matched['test'][0]}/{matched['test'][1]} test samples, "
+                    f"{matched['random'][0]}/{matched['random'][1]} random samples bit-exact")
+
+    rep = report.update(out, {
+        "hdl": hdl,
+        "accuracy": {"netlist": netlist_acc},
+        "bit_exact": {"netlist_vs_torch": matched["test"], "netlist_vs_torch_random": matched["random"]},
+        "gates": {"hardened": hardened.num_gates, "netlist": net.num_gates},
+        "threshold_units": {"hardened": hardened.num_thresholds, "netlist": net.num_thresholds},
+        "lut_nodes": {"hardened": hardened.num_luts, "netlist": net.num_luts},
+        "opt": opt,
+        "artifacts": {"netlist": NETLIST, "verilog": VERILOG},
+    })
+    for split, (ok, total) in matched.items():
+        if ok != total:
+            raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
+                           f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
+    _emit(out, design, hdl, netlist_sha)
+    return rep
+
+
+def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[str, ...] | None = None,
+                 dataset: str | None = None, pipeline: int = 0, fold: str = "auto", lut_budget: int | None = None,
+                 lanes: tuple[int, int] | None = None, **options) -> dict:
+    """Read another tool's state dict into the IR netlist, optimise it and emit Verilog.
+
+    The optimised netlist is checked against the imported one by the reference executor on random
+    bit vectors; ``dataset`` (if given) is recorded so ``lgn sim`` knows what to simulate.
+    """
+    from lgn.importers import import_model
+
+    out = prepare_out(out)
+    imported = import_model(fmt, state_dict, arch, **options)
+    if dataset:
+        imported = replace(imported, meta=imported.meta | {"dataset": dataset})
+    say("import", f"{fmt} {state_dict}: {arch.inputs} inputs, {len(imported.layers)} layers, "
+                   f"{imported.num_gates} gates, {arch.classes} classes")
+    net, opt = _optimise(out, imported, opt_passes)
+    design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
+    forget_hardware(out)
+    netlist_sha = _save_netlist(out, net)
+    bits = np.random.default_rng(0).integers(0, 2, (RANDOM_VECTORS, net.inputs.width), dtype=np.uint8)
+    same = (executor.run_bits(imported, bits).scores == executor.run_bits(net, bits).scores).all(1)
+    rep = report.update(out, {
+        "hdl": hdl,
+        "import": {"format": fmt, "state_dict": str(state_dict), "inputs": arch.inputs, "classes": arch.classes,
+                   "tau": arch.tau, "threshold": arch.threshold} | {k: v for k, v in options.items() if v is not None},
+        "bit_exact": {"netlist_vs_import_random": [int(same.sum()), len(bits)]},
+        "gates": {"hardened": imported.num_gates, "netlist": net.num_gates},
+        "opt": opt,
+        "artifacts": {"netlist": NETLIST, "verilog": VERILOG},
+    })
+    if not same.all():
+        raise LgnError(f"the optimised netlist differs from the imported one on {int((~same).sum())} of {len(bits)} "
+                       "random vectors", "this is a bug in lgn: please report it with the state dict")
+    _emit(out, design, hdl, netlist_sha)
+    return rep
+
+
+def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tuple[Netlist, dict]:
+    """Run the IR passes (default :data:`lgn.ir.passes.DEFAULT`); returns the optimised netlist and
+    report.json's ``opt`` section."""
+    from lgn.ir import passes
+
+    names = passes.DEFAULT if opt_passes is None else tuple(opt_passes)
+    try:
+        optimised, pass_reports = passes.run(net, names)
+    except ValueError as e:
+        raise LgnError(str(e), "see `lgn compile --help` for the pass names") from None
+    opt = _opt_summary(names, net, optimised, pass_reports)
+    (out / VERILOG).unlink(missing_ok=True)  # emitted last: Verilog present means netlist and report match it
+    for name, rewrites in opt["rewrites"].items():
+        say("compile", f"pass {name:<9} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rewrites.items()))
+    say("compile", f"netlist: {optimised.inputs.width} inputs, {len(optimised.layers)} layers, {net.describe()} -> "
+                    f"{optimised.describe()}")
+    return optimised, opt
+
+
+def _save_netlist(out: Path, net: Netlist) -> str:
+    """Write the netlist; the sha256 of the bytes written (for the design record)."""
+    data = serialize.dumps(net)
+    write_bytes(out / NETLIST, data)
+    say("compile", f"netlist -> {out / NETLIST}")
+    return design_record.sha256(data)
+
+
+def _design(net: Netlist, pipeline: int, fold: str, lut_budget: int | None, lanes: tuple[int, int] | None):
+    """The hardware mapping of ``net`` and report.json's ``hdl`` section, which ``lgn sim`` and
+    ``lgn synth`` follow (:meth:`~lgn.hdl.design.Design.from_dict`)."""
+    from lgn.hdl.design import Design
+    from lgn.hdl.fold import LANES, LUT_BUDGET
+
+    budget = LUT_BUDGET if lut_budget is None else lut_budget
+    lanes = LANES if lanes is None else lanes
+    try:
+        design = Design.plan(net, pipeline, fold, budget, lanes)
+    except ValueError as e:
+        raise LgnError(str(e), "drop --pipeline (a folded design schedules its own clocks), or pass --fold none") from None
+    hdl = design.to_dict(fold, budget, lanes)
+    for layer in hdl["folded_layers"]:
+        say("compile", f"layer {layer['layer']} folded: {layer['pe']} lanes x {layer['simd']} pins over "
+                        f"{layer['rows']} weight rows ({layer['copies']} units per row), {layer['cycles']} cycles, "
+                        f"{layer['weight_bits']:,} weight bits")
+    return design, hdl
+
+
+def _emit(out: Path, design, hdl: dict, netlist_sha: str) -> None:
+    """Write the classifier's Verilog and, last, its design record."""
+    from lgn.hdl.emit import to_verilog
+
+    (out / design_record.NAME).unlink(missing_ok=True)  # no record while the Verilog changes
+    to_verilog(design.classifier(), TOPLEVEL, out / VERILOG)
+    design_record.write(out, hdl, netlist_sha, out / VERILOG)
+    say("compile", f"verilog ({design.describe()}) -> {out / VERILOG}")
+
+
+def _opt_summary(names: tuple[str, ...], before: Netlist, after: Netlist, reports: list) -> dict:
+    """report.json's ``opt`` section: the passes, the rounds run, gates before and after, and
+    each pass's rewrites summed over the rounds."""
+    rewrites: dict[str, dict[str, int]] = {}
+    for rep in reports:
+        totals = rewrites.setdefault(rep.name, {})
+        for key, value in rep.rewrites.items():
+            totals[key] = totals.get(key, 0) + int(value)
+    return {"passes": list(names), "rounds": len(reports) // max(1, len(names)),
+            "gates_before": before.num_gates, "gates_after": after.num_gates,
+            "threshold_units_before": before.num_thresholds, "threshold_units_after": after.num_thresholds,
+            "rewrites": rewrites}

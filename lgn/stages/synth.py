@@ -1,0 +1,45 @@
+"""``lgn synth`` and ``lgn flash``: the board build, place and route, bitstream, and programming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lgn import report
+from lgn.fileio import write_bytes
+from lgn.ir import serialize
+from lgn.stages.common import design_of, NETLIST, NEXTPNR_REPORT, prepare_out, say
+
+
+def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1) -> dict:
+    """Synthesize the board top, place and route it, pack the bitstream."""
+    from lgn.boards import targets
+    from lgn.boards.flow import synthesize
+
+    out = prepare_out(out)
+    board = targets.get(board_name)
+    net = serialize.load(netlist_path or out / NETLIST)
+    final = out / f"{board.name}.{board.family.bitstream}"
+    final.unlink(missing_ok=True)  # never leave an older bitstream beside a newer netlist
+    design = design_of(out, net, netlist_path)  # as `lgn compile` built it
+    result, bitstream, nextpnr_report = synthesize(design, board, out / "build" / board.name, seed=seed)
+    write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
+    artifacts = {"nextpnr_report": NEXTPNR_REPORT}
+    if result.bitstream:
+        write_bytes(final, bitstream.read_bytes())
+        artifacts["bitstream"] = final.name
+    fields = result.to_dict() | {"bitstream": artifacts.get("bitstream", "")}
+    say("synth", f"{board.device}: {result.luts} LUTs, {result.ffs} FFs, Fmax {result.fmax_mhz} MHz"
+                  + (f" -> {final}" if result.bitstream else " (out of context: no bitstream)"))
+    return report.update(out, {"synth": fields, "artifacts": artifacts})
+
+
+def flash_stage(out: Path, board_name: str = "icebreaker", bitstream: Path | None = None) -> None:
+    """Program the board with ``bitstream`` (default: the one ``lgn synth`` wrote into ``out``)."""
+    from lgn.boards import targets
+    from lgn.boards.flash import flash
+
+    board = targets.get(board_name)
+    path = Path(bitstream) if bitstream else Path(out) / f"{board.name}.{board.family.bitstream}"
+    say("flash", f"programming the {board.name} with {path} ...")
+    flash(board, path)
+    say("flash", "done")

@@ -1,0 +1,111 @@
+"""``lgn train``: a model trained from scratch or resumed, checkpointed every epoch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from lgn import report
+from lgn.errors import LgnError
+from lgn.stages.common import CHECKPOINT, forget_hardware, NETLIST, prepare_out, say, TRAIN_PLOT, TRAIN_STATE, VERILOG
+from lgn.train.options import TrainOptions
+
+
+def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> dict:
+    """Train a network of ``opts.family`` from scratch; checkpoint every epoch, then write the model and a fresh report."""
+    import torch
+
+    from lgn.nn import LogicNet
+    from lgn.nn.encoder import quantile_thresholds
+    from lgn.train import checkpoint, data
+
+    out = prepare_out(out, extends_report=False)  # training starts a fresh report
+    state = out / TRAIN_STATE
+    if state.exists():
+        epoch, target = checkpoint.progress(state)
+        if epoch < target:
+            raise LgnError(f"{out} holds an interrupted training run (epoch {epoch} of {target})",
+                           f"resume it with `lgn train --out {out} --resume`, or delete {state} to start afresh")
+    for stale in (CHECKPOINT, NETLIST, VERILOG):  # they would belong to the previous run
+        (out / stale).unlink(missing_ok=True)
+    forget_hardware(out, figures=False)  # training writes a fresh report
+    ds = data.load(opts.dataset, data_dir)
+    try:
+        model = LogicNet(opts.model_config(ds))
+    except ValueError as e:
+        raise LgnError(f"invalid architecture: {e}",
+                       "adjust --widths, --thresholds, --tau, --wiring, or the family's --tiles, --branches, --synapses") from None
+    if opts.encoding == "quantile":  # a buffer of the model: the checkpoint and the netlist keep them
+        model.encoder.thresholds.copy_(quantile_thresholds(torch.as_tensor(ds.x_train), opts.thresholds))
+    return _train(out, model, opts, ds, None, [])
+
+
+def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = None) -> dict:
+    """Continue the run whose training state is in ``out`` (to ``epochs`` if given, else its own target)."""
+    from lgn.train import checkpoint, data
+    from lgn.train.loop import EpochStats
+    from lgn.train.options import TrainOptions
+
+    out = Path(out)
+    model, optimizer_state, epoch, extra = checkpoint.load_state(out / TRAIN_STATE)
+    try:
+        opts = TrainOptions.from_dict(extra["options"])
+        history = [EpochStats.from_dict(h) for h in extra["history"]]
+    except (KeyError, TypeError) as e:
+        raise LgnError(f"{out / TRAIN_STATE} is a damaged training state ({e})", "start afresh without --resume") from None
+    if epochs is not None:
+        opts = replace(opts, epochs=epochs)
+    ds = data.load(opts.dataset, data_dir)
+    if ds.num_features != model.config.num_features:
+        raise LgnError(f"the interrupted run trained on {model.config.num_features} features but {ds.name} has "
+                       f"{ds.num_features}", "point --data-dir at the data the run started with")
+    say("train", f"resuming {out} after epoch {epoch} of {opts.epochs}")
+    return _train(out, model, opts, ds, optimizer_state, history[:epoch])
+
+
+def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | None, history: list) -> dict:
+    from lgn.train import checkpoint, distributed, loop
+    from lgn.train.plot import plot_history
+
+    rank, world = distributed.init_from_env()
+    main = rank == 0
+    if main:
+        say("train", f"{opts.preset} preset on {ds.name}: {len(ds.x_train)} train / {len(ds.x_test)} test samples, "
+                      f"{model.encoder.out_features} input bits, layers {list(model.config.widths)}, "
+                      f"{model.describe()}"
+                      + (f", wired from {model.config.window}x{model.config.window} patches"
+                         if model.config.wiring == "local" else "")
+                      + (f", {world} processes" if world > 1 else ""))
+    progress = loop.print_progress(opts.epochs)
+
+    def on_epoch(hist: list, optimizer) -> None:
+        if not main:
+            return
+        progress(hist[-1])
+        checkpoint.save_state(out / TRAIN_STATE, model, optimizer, hist[-1].epoch, {
+            "options": opts.to_dict(), "dataset": ds.name, "history": [h.to_dict() for h in hist]})
+        plot_history(hist, out / TRAIN_PLOT, f"{opts.preset}: {model.describe()} on {ds.name}")
+
+    try:
+        history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
+                           batch_size=opts.batch_size, lr=opts.lr, schedule=opts.schedule, seed=opts.seed,
+                           optimizer_state=optimizer_state, history=history, on_epoch=on_epoch)
+    finally:
+        distributed.shutdown()
+    if not main:
+        return {}
+    checkpoint.save(model, out / CHECKPOINT, {"dataset": ds.name, "preset": opts.preset})
+    last = history[-1]
+    return report.update(out, {
+        "dataset": ds.name,
+        "test_samples": len(ds.x_test),
+        "accuracy": {"trained": loop.accuracy(model, ds.x_test, ds.y_test, hardened=False),
+                     "hardened": last.hardened_accuracy},  # measured on this model after its last epoch
+        "gates": {"trained": model.num_gates},
+        "threshold_units": {"trained": model.num_units},
+        "lut_nodes": {"trained": model.num_luts},
+        "weight_bits": model.weight_bits,
+        "train": opts.to_dict() | {"widths": list(opts.widths), "wall_s": round(sum(h.wall_s for h in history), 2),
+                                   "samples_per_s": round(last.samples_per_s), "processes": world},
+        "artifacts": {"checkpoint": CHECKPOINT, "train_state": TRAIN_STATE, "train_plot": TRAIN_PLOT},
+    }, fresh=True)
