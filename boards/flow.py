@@ -17,8 +17,10 @@ from lgn.boards.targets import BOARDS, Board, Family
 from lgn.boards.top import RegisteredTop, UARTTop
 from lgn.errors import LgnError
 from lgn.hdl.design import Design
+from lgn.hdl.verilog_classifier import VerilogClassifier
 
 TOP = "top"
+CLASSIFIER_V = "classifier.v"  # the checked classifier, copied beside the top for Yosys
 OUT_OF_CONTEXT_MHZ = 250  # nextpnr's target for --board none; the report gives what it achieved
 
 
@@ -50,15 +52,18 @@ def _stage(msg: str) -> None:
     print(f"[synth] {msg}", file=sys.stderr, flush=True)
 
 
-def synthesize(design: Design, board: Board, build_dir: Path, *, seed: int = 1) -> tuple[SynthResult, Path, Path]:
-    """Build ``design`` for ``board`` in ``build_dir``; return the result, the bitstream and nextpnr's report.
+def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
+               seed: int = 1) -> tuple[SynthResult, Path, Path]:
+    """Build ``design``, whose classifier is module ``classifier`` of ``verilog`` (the file
+    ``lgn compile`` wrote and ``lgn sim`` and ``lgn verify`` checked), for ``board`` in
+    ``build_dir``; return the result, the bitstream and nextpnr's report.
 
     Raises :class:`LgnError` when the design needs more LUTs than the device has (checked after
     Yosys, before place and route) and :class:`ToolError` when a tool fails.
     """
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    top = _write_design(design, board, build_dir)
+    top = _write_design(design, Path(verilog).read_text(), board, build_dir)
     wall = {}
 
     _stage(f"yosys synth ({design.net.describe()}, {design.describe()}) ...")
@@ -111,19 +116,23 @@ def synthesize(design: Design, board: Board, build_dir: Path, *, seed: int = 1) 
     return result, bitstream, report
 
 
-def _write_design(design: Design, board: Board, build_dir: Path) -> UARTTop | RegisteredTop:
-    """Write the top for ``board`` and its Yosys script ``top.ys`` (writing ``top.json`` and
-    ``stat.json``) into ``build_dir``; the top."""
+def _write_design(design: Design, verilog: str, board: Board, build_dir: Path) -> UARTTop | RegisteredTop:
+    """Write the top for ``board`` around the classifier in ``verilog``, and its Yosys script
+    ``top.ys`` (writing ``top.json`` and ``stat.json``), into ``build_dir``; the top."""
+    classifier = VerilogClassifier(design)
     if board.platform is None:
-        top = RegisteredTop(design)
+        top = RegisteredTop(design, classifier)
+        (build_dir / CLASSIFIER_V).write_text(verilog)
         (build_dir / f"{TOP}.il").write_text(rtlil.convert(top, name=TOP))
-        (build_dir / f"{TOP}.ys").write_text(f"read_rtlil {TOP}.il\n{board.synth_command} "
-                                             f"-top {TOP} -json {TOP}.json\n"
+        (build_dir / f"{TOP}.ys").write_text(f"read_verilog {CLASSIFIER_V}\nread_rtlil {TOP}.il\n"
+                                             f"{board.synth_command} -top {TOP} -json {TOP}.json\n"
                                              "tee -q -o stat.json stat -json\n")
         return top
-    top = UARTTop(design)
-    plan = board.platform().prepare(top, name=TOP, synth_opts=" ".join(board.synth_opts),
-                                    script_after_synth="tee -q -o stat.json stat -json")
+    top = UARTTop(design, classifier)
+    platform = board.platform()
+    platform.add_file(CLASSIFIER_V, verilog)
+    plan = platform.prepare(top, name=TOP, synth_opts=" ".join(board.synth_opts),
+                            script_after_synth="tee -q -o stat.json stat -json")
     for name, content in plan.files.items():
         mode = "w" if isinstance(content, str) else "wb"
         with open(build_dir / name, mode) as f:

@@ -14,15 +14,17 @@ BAUD = 115200
 
 
 class UARTTop(Elaboratable):
-    """The classifier on the board's default clock, talking over its first UART at :data:`BAUD`.
+    """``classifier`` (``design``'s, e.g. a :class:`~lgn.hdl.verilog_classifier.VerilogClassifier`)
+    on the board's default clock, talking over its first UART at :data:`BAUD`.
 
     ``path_cycles`` is how many clock periods the slowest register-to-register path may take:
     ``settle_cycles`` for a combinational classifier (a multicycle path), one when pipelined or
     sequenced.
     """
 
-    def __init__(self, design: Design, baud: int = BAUD, settle_cycles: int = 16) -> None:
+    def __init__(self, design: Design, classifier: wiring.Component, baud: int = BAUD, settle_cycles: int = 16) -> None:
         self._design = design
+        self._classifier = classifier
         self.baud = baud
         self.settle_cycles = settle_cycles
         self.path_cycles = 1 if design.pipeline or design.folded else settle_cycles
@@ -34,21 +36,21 @@ class UARTTop(Elaboratable):
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
         divisor = round(platform.default_clk_frequency / self.baud)
-        m.submodules.serial = serial = SerialClassifier(self._design, divisor, self.settle_cycles)
+        m.submodules.serial = serial = SerialClassifier(self._design, divisor, self.settle_cycles, self._classifier)
         m.d.comb += [serial.rx.eq(rx.i), tx.o.eq(serial.tx)]
         return m
 
 
 class RegisteredTop(wiring.Component):
-    """The classifier with a register on every input and output bit: an out-of-context block
+    """``classifier`` (``design``'s) with a register on every input and output bit: an out-of-context block
     whose Fmax is the classifier's own (one clock from input register to output register when
     combinational, one pipeline stage when pipelined). Inputs are latched one cycle before the
     classifier sees them and outputs one cycle after, so :attr:`latency` is the classifier's + 2.
     A sequenced classifier's ``start`` and ``done`` are registered the same way.
     """
 
-    def __init__(self, design: Design) -> None:
-        self._classifier = design.classifier()
+    def __init__(self, design: Design, classifier: wiring.Component) -> None:
+        self._classifier = classifier
         self._handshake = design.folded
         self.path_cycles = 1
         self.latency = self._classifier.latency + 2

@@ -20,6 +20,42 @@ def latencies(net: Netlist, pipeline: int) -> tuple[int, int]:
     return len(stage_ends(len(net.layers), pipeline)) + counts, argmax
 
 
+def classifier_signature(net: Netlist, *, handshake: bool = False) -> wiring.Signature:
+    """The ports of ``net``'s classifier, which the board tops, the simulator's testbench and the
+    formal cut all address by these names.
+
+    Parameters
+    ----------
+    net:
+        The netlist: its input width, class count and the head's score width.
+    handshake:
+        A sequenced classifier (:class:`~lgn.hdl.folded_classifier.FoldedClassifier`), started
+        and finished by ``start``, ``busy`` and ``done``.
+
+    Members
+    -------
+    x : In(inputs.width)
+        Encoded input bits (bit ``i`` as the IR's input encoding defines it).
+    start : In(1)
+        With ``handshake``: loads ``x`` and starts an inference while ``busy`` is low.
+    busy : Out(1)
+        With ``handshake``: an inference is running.
+    done : Out(1)
+        With ``handshake``: high for one clock when ``scores`` and ``cls`` hold the result.
+    scores : Out(ArrayLayout(score_width, num_classes))
+        Group popcounts, equal to the reference executor's scores.
+    cls : Out(range(num_classes))
+        The argmax of ``scores``, lowest index on ties.
+    """
+    members = {"x": In(net.inputs.width)}
+    if handshake:
+        members |= {"start": In(1), "busy": Out(1), "done": Out(1)}
+    return wiring.Signature(members | {
+        "scores": Out(data.ArrayLayout(score_width(net.head), net.head.num_classes)),
+        "cls": Out(range(net.head.num_classes)),
+    })
+
+
 class Classifier(wiring.Component):
     """The whole netlist: input bits in, class scores and class out.
 
@@ -28,14 +64,7 @@ class Classifier(wiring.Component):
     classifier takes a new input every clock and ``scores`` and ``cls`` (kept in step) follow
     ``x`` by :attr:`latency` cycles.
 
-    Members
-    -------
-    x : In(inputs.width)
-        Encoded input bits (bit ``i`` as the IR's input encoding defines it).
-    scores : Out(ArrayLayout(score_width, num_classes))
-        Group popcounts, equal to the reference executor's scores.
-    cls : Out(range(num_classes))
-        The argmax of ``scores``, lowest index on ties.
+    Its ports are :func:`classifier_signature` without the handshake.
     """
 
     def __init__(self, net: Netlist, pipeline: int = 0) -> None:
@@ -44,11 +73,7 @@ class Classifier(wiring.Component):
         self.score_width = score_width(net.head)
         self._score_latency, self._argmax_latency = latencies(net, pipeline)
         self.latency = self._score_latency + self._argmax_latency
-        super().__init__({
-            "x": In(net.inputs.width),
-            "scores": Out(data.ArrayLayout(self.score_width, net.head.num_classes)),
-            "cls": Out(range(net.head.num_classes)),
-        })
+        super().__init__(classifier_signature(net))
 
     def elaborate(self, platform) -> Module:
         m = Module()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amaranth.lib import wiring
+
 from lgn.hdl import fold
-from lgn.hdl.classifier import Classifier, latencies
+from lgn.hdl.classifier import Classifier, classifier_signature, latencies
 from lgn.hdl.fold import FoldedLayer
 from lgn.hdl.folded_classifier import FoldedClassifier, layer_cycles, sequence_latency
 from lgn.ir.netlist import Netlist
@@ -48,6 +50,10 @@ class Design:
     def cycles_per_inference(self) -> int:
         """Clocks between inferences when inputs arrive back to back (1 for unrolled designs)."""
         return self.latency if self.folded else 1
+
+    def signature(self) -> wiring.Signature:
+        """The ports of :meth:`classifier` (:func:`~lgn.hdl.classifier.classifier_signature`)."""
+        return classifier_signature(self.net, handshake=self.folded)
 
     def classifier(self) -> Classifier | FoldedClassifier:
         return FoldedClassifier(self.net, self.folding) if self.folded else Classifier(self.net, self.pipeline)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Signal, Value
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 
+from lgn.hdl.classifier import classifier_signature
 from lgn.hdl.core import layer_logic
 from lgn.hdl.delay import delay
 from lgn.hdl.fold import FoldedLayer
@@ -39,14 +39,7 @@ class FoldedClassifier(wiring.Component):
     (``start`` is ignored while ``busy``). :attr:`latency` clocks later ``done`` is high for one
     clock; from then ``scores`` and ``cls`` hold the result until the next one.
 
-    Members
-    -------
-    x : In(inputs.width)
-    start : In(1)
-    busy : Out(1)
-    done : Out(1)
-    scores : Out(ArrayLayout(score_width, num_classes))
-    cls : Out(range(num_classes))
+    Its ports are :func:`~lgn.hdl.classifier.classifier_signature` with the handshake.
     """
 
     def __init__(self, net: Netlist, folding: tuple[FoldedLayer | None, ...]) -> None:
@@ -55,11 +48,7 @@ class FoldedClassifier(wiring.Component):
         self._net, self.folding = net, tuple(folding)
         self.score_width = score_width(net.head)
         self.latency = sequence_latency(net, self.folding)
-        super().__init__({
-            "x": In(net.inputs.width), "start": In(1), "busy": Out(1), "done": Out(1),
-            "scores": Out(data.ArrayLayout(self.score_width, net.head.num_classes)),
-            "cls": Out(range(net.head.num_classes)),
-        })
+        super().__init__(classifier_signature(net, handshake=True))
 
     def elaborate(self, platform) -> Module:
         m = Module()

@@ -34,8 +34,10 @@ class SerialClassifier(wiring.Component):
     rx: In(1, init=1)
     tx: Out(1, init=1)
 
-    def __init__(self, design: Design, divisor: int, settle_cycles: int = 16) -> None:
+    def __init__(self, design: Design, divisor: int, settle_cycles: int = 16,
+                 classifier: wiring.Component | None = None) -> None:
         self._design = design
+        self._classifier = classifier  # default: design.classifier(), elaborated here
         self.divisor = divisor
         self.latency = design.latency
         self.wait_cycles = self.latency + 1 if design.pipeline or design.folded else settle_cycles
@@ -47,7 +49,7 @@ class SerialClassifier(wiring.Component):
         nbytes = input_bytes(net)
         m.submodules.receiver = rx = UARTReceiver(self.divisor)
         m.submodules.transmitter = tx = UARTTransmitter(self.divisor)
-        m.submodules.classifier = clf = self._design.classifier()
+        m.submodules.classifier = clf = self._classifier or self._design.classifier()
         sample = Signal(8 * nbytes)
         received = Signal(range(nbytes))
         complete = Signal()  # this clock's byte is the sample's last

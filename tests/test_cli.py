@@ -54,7 +54,8 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
 
     tiny = replace(targets.get("icebreaker"), luts=20)
     with pytest.raises(LgnError, match=r"needs \d+ LUTs but the iCE40UP5K-SG48 on icebreaker has 20"):
-        synthesize(Design(serialize.load(netlist_dir / "netlist.safetensors")), tiny, tmp_path)
+        synthesize(Design(serialize.load(netlist_dir / "netlist.safetensors")), netlist_dir / "classifier.v", tiny,
+                   tmp_path)
 
 
 @pytest.mark.parametrize("board, device, clock_mhz, image_bytes", [
@@ -218,3 +219,28 @@ def test_run_walks_a_part_of_the_stage_list(tmp_path):
     assert rep["bit_exact"]["rtl_vs_netlist"] == [360, 360] and "synth" not in rep
     result = lgn("run", "--from", "synth", "--to", "compile", "--out", out)
     assert result.returncode == 1 and "--from synth comes after --to compile" in result.stderr.splitlines()[-1]
+
+
+def test_the_bitstream_is_built_from_the_checked_verilog(netlist_dir, tmp_path):
+    """`lgn synth` reads classifier.v itself (the file sim and verify checked), not a second
+    elaboration of the netlist: one edited gate in classifier.v (its design record renewed, as
+    if compile had written it) changes the netlist nextpnr places."""
+    import re
+
+    from lgn import design_record
+
+    built = {}
+    for name, edit in (("as compiled", False), ("one gate edited", True)):
+        out = compiled_copy(netlist_dir, tmp_path / name.replace(" ", "-"))
+        verilog = out / "classifier.v"
+        if edit:
+            text, count = re.subn(r"(assign \S+ = \S+) & (\S+;)", r"\1 | \2", verilog.read_text(), count=1)
+            assert count == 1
+            verilog.write_text(text)
+            record = json.loads((out / "classifier.json").read_text())
+            design_record.write(out, record["hdl"], record["netlist_sha256"], verilog)
+        result = lgn("synth", "--board", "none", "--out", out)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert (out / "build" / "none" / "classifier.v").read_text() == verilog.read_text()
+        built[name] = (out / "build" / "none" / "top.json").read_text()
+    assert built["as compiled"] != built["one gate edited"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from lgn import report
 from lgn.errors import LgnError
 from lgn.ir import serialize
-from lgn.stages.common import dataset_of, NETLIST, prepare_out, say
+from lgn.stages.common import NETLIST, dataset_of, prepare_out, say
 
 
 def host_stage(out: Path, port: str, netlist_path: Path | None = None, dataset: str | None = None,

@@ -7,7 +7,7 @@ from pathlib import Path
 from lgn import report
 from lgn.fileio import write_bytes
 from lgn.ir import serialize
-from lgn.stages.common import design_of, NETLIST, NEXTPNR_REPORT, prepare_out, say
+from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepare_out, say
 
 
 def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1) -> dict:
@@ -21,7 +21,7 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     final = out / f"{board.name}.{board.family.bitstream}"
     final.unlink(missing_ok=True)  # never leave an older bitstream beside a newer netlist
     design = design_of(out, net, netlist_path)  # as `lgn compile` built it
-    result, bitstream, nextpnr_report = synthesize(design, board, out / "build" / board.name, seed=seed)
+    result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}
     if result.bitstream:

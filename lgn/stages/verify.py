@@ -8,7 +8,7 @@ from pathlib import Path
 from lgn import report
 from lgn.errors import LgnError
 from lgn.ir import serialize
-from lgn.stages.common import design_of, NETLIST, prepare_out, say, VERILOG
+from lgn.stages.common import NETLIST, VERILOG, design_of, prepare_out, say
 
 
 def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, ...] = ("core", "head"),
