@@ -244,3 +244,21 @@ def test_the_bitstream_is_built_from_the_checked_verilog(netlist_dir, tmp_path):
         assert (out / "build" / "none" / "classifier.v").read_text() == verilog.read_text()
         built[name] = (out / "build" / "none" / "top.json").read_text()
     assert built["as compiled"] != built["one gate edited"]
+
+
+def test_two_commands_on_one_folder_do_not_mix(tmp_path):
+    """While one lgn command holds an output folder, a second gets a clear error and writes nothing."""
+    import fcntl
+    import os
+
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a running lgn command holds
+    try:
+        result = lgn("train", "--widths", "60,40", "--epochs", "1", "--out", out)
+    finally:
+        os.close(fd)
+    assert result.returncode == 1 and "another lgn command is working in" in result.stderr.splitlines()[-1]
+    assert not list(out.iterdir())
+    assert lgn("train", "--widths", "60,40", "--epochs", "1", "--out", out).returncode == 0  # free again

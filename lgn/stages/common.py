@@ -3,6 +3,7 @@ lines, the dataset a netlist was trained on, and the design record beside ``clas
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,32 +14,14 @@ from lgn.errors import LgnError
 from lgn.ir.netlist import Netlist
 
 CHECKPOINT = "model.safetensors"
-
-
 TRAIN_STATE = "train-state.safetensors"
-
-
 TRAIN_PLOT = "training.png"
-
-
 NETLIST = "netlist.safetensors"
-
-
 VERILOG = "classifier.v"
-
-
 SIM_LOG = "sim.log"
-
-
 NEXTPNR_REPORT = "nextpnr-report.json"
-
-
 TOPLEVEL = "classifier"
-
-
 RANDOM_VECTORS = 1000  # random samples simulated beside the test split
-
-
 VECTORS_PER_JOB = 2000  # fewer per simulator process would spend more on its start than they save
 
 
@@ -46,9 +29,32 @@ def say(stage: str, msg: str) -> None:
     print(f"[{stage}] {msg}", file=sys.stderr, flush=True)
 
 
+_held: dict[Path, int] = {}  # output folders this process has locked: file descriptors kept open
+
+
+def lock(out: Path) -> None:
+    """Hold ``out``'s lock until this process ends: a second lgn command on the same folder gets a
+    clear error instead of mixing its artifacts with this one's. The lock is on the folder itself
+    (no file is left behind); ranks other than 0 of a data-parallel run share rank 0's."""
+    import fcntl
+
+    out = Path(out).resolve()
+    if out in _held or int(os.environ.get("RANK", "0")) > 0:
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise LgnError(f"another lgn command is working in {out}",
+                       "wait for it to finish, or give this one another --out") from None
+    _held[out] = fd
+
+
 def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
-    """Create ``out`` and check it is writable; a stage that extends report.json also checks that
-    the report there is readable, before it does any work or writes anything."""
+    """Create ``out``, check it is writable and take its :func:`lock`; a stage that extends
+    report.json also checks that the report there is readable, before it does any work or writes
+    anything."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -60,6 +66,7 @@ def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
         probe.unlink()
     except OSError as e:
         raise LgnError(f"output folder {out} is not writable: {e.strerror}", "choose another --out") from None
+    lock(out)
     if extends_report:
         report.read(out)
     return out

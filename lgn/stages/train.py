@@ -7,7 +7,9 @@ from pathlib import Path
 
 from lgn import report
 from lgn.errors import LgnError
-from lgn.stages.common import CHECKPOINT, forget_hardware, NETLIST, prepare_out, say, TRAIN_PLOT, TRAIN_STATE, VERILOG
+from lgn.stages.common import (
+    CHECKPOINT, NETLIST, TRAIN_PLOT, TRAIN_STATE, VERILOG, forget_hardware, lock, prepare_out, say,
+)
 from lgn.train.options import TrainOptions
 
 
@@ -47,6 +49,8 @@ def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = N
     from lgn.train.options import TrainOptions
 
     out = Path(out)
+    if out.is_dir():
+        lock(out)
     model, optimizer_state, epoch, extra = checkpoint.load_state(out / TRAIN_STATE)
     try:
         opts = TrainOptions.from_dict(extra["options"])
