@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= lgn-out
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test test-fast clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The unit tests only (no Yosys, nextpnr, simulator or lgn subprocess): for iteration.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

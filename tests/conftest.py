@@ -12,6 +12,19 @@ import torch  # noqa: E402
 
 torch.set_num_threads(2)
 
+#: Modules every test of which runs Yosys, nextpnr, a simulator or the lgn command itself; tests
+#: elsewhere that do carry ``@pytest.mark.eda`` themselves. Every other test is ``unit``.
+EDA_MODULES = {"test_bad_input", "test_cli", "test_determinism", "test_fold", "test_formal", "test_host", "test_rtl",
+               "test_toolchain"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in EDA_MODULES:
+            item.add_marker(pytest.mark.eda)
+        if item.get_closest_marker("eda") is None:
+            item.add_marker(pytest.mark.unit)
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

@@ -2,6 +2,7 @@
 the reference executor (the long campaign is bench/fuzz.py)."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ def test_every_target_agrees_on_random_networks(seed):
     assert disagreements(net, raw) == []
 
 
+@pytest.mark.eda
 def test_rtl_agrees_on_random_networks(tmp_path):
     for seed in (1, 2):
         net, raw = random_case(np.random.default_rng(seed), max_width=40)

@@ -128,6 +128,7 @@ def test_torchlogix_layers(tmp_path, bits, parametrization, learnable):
 
 
 
+@pytest.mark.eda
 def test_cli_import_then_predict(tmp_path):
     torch.manual_seed(0)
     state = {"1.weights": torch.randn(200, 16), "2.weights": torch.randn(100, 16)}

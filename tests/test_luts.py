@@ -91,6 +91,7 @@ def test_validate_names_bad_tables():
         replace(net, layers=(replace(layer, src=layer.src + np.int32(10_000)),)).validate()
 
 
+@pytest.mark.eda
 @pytest.mark.parametrize("pipeline", [0, 1])
 def test_lut_networks_are_proven_and_a_wrong_entry_is_caught(tmp_path, pipeline):
     from lgn.formal.equivalence import prove
@@ -115,6 +116,7 @@ def test_lut_networks_are_proven_and_a_wrong_entry_is_caught(tmp_path, pipeline)
     assert statuses(broken, tmp_path / "bad")["core"] == "different"
 
 
+@pytest.mark.eda
 def test_a_four_input_node_is_one_lut4(tmp_path, rng):
     """Yosys maps each 4-input node that uses all its pins to exactly one SB_LUT4."""
     from lgn.boards.flow import count_cells

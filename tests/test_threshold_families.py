@@ -94,6 +94,7 @@ def test_binary_checkpoint_round_trip(trained_bnn, digits, tmp_path):
     np.testing.assert_array_equal(hardened_scores(back, digits.x_test), hardened_scores(trained_bnn, digits.x_test))
 
 
+@pytest.mark.eda
 def test_trained_binary_network_in_rtl_matches_the_executor(digits, tmp_path):
     """A small trained BNN, unrolled (one popcount per neuron) and pipelined, under Verilator."""
     from lgn.hdl import Classifier

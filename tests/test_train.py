@@ -46,6 +46,7 @@ def test_report_has_the_training_fields(uninterrupted):
     assert (uninterrupted / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.eda
 def test_sigkill_then_resume_ends_with_the_uninterrupted_model(tmp_path, uninterrupted):
     proc = subprocess.Popen([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), *SMALL,
                              "--epochs", "6"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -70,6 +71,7 @@ def test_sigkill_then_resume_ends_with_the_uninterrupted_model(tmp_path, uninter
         assert torch.equal(want[key], got[key]), key
 
 
+@pytest.mark.eda
 def test_resume_extends_epochs_and_keeps_history(tmp_path):
     assert lgn_train(tmp_path, "--epochs", "2").returncode == 0
     result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), "--resume",
@@ -80,12 +82,14 @@ def test_resume_extends_epochs_and_keeps_history(tmp_path):
     assert epoch == 3 and [h["epoch"] for h in extra["history"]] == [1, 2, 3]
 
 
+@pytest.mark.eda
 def test_resume_refuses_changed_options(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), "--resume",
                              "--lr", "0.1"], capture_output=True, text=True, env=ENV, timeout=300)
     assert result.returncode == 1 and "--lr" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.eda
 def test_resume_without_a_state_says_so(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(tmp_path), "--resume"],
                             capture_output=True, text=True, env=ENV, timeout=300)
@@ -97,6 +101,7 @@ LAUNCHERS = {"torchrun": ["-m", "torch.distributed.run", "--nproc_per_node", "2"
              "lgn train --processes 2": ["-m", "lgn.cli", "train", "--processes", "2"]}
 
 
+@pytest.mark.eda
 @pytest.mark.parametrize("launcher", LAUNCHERS)
 def test_two_gloo_processes_train_the_single_process_model(tmp_path, uninterrupted, launcher):
     """DDP splits each batch across ranks; with the loss scaled to the whole batch, its steps are the
