@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lgn.ir import ops
-from lgn.nn.mapping import LearnedMapping
+from lgn.nn.mapping import hardened_connections, register_wiring
 
 _COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
 
@@ -203,30 +203,13 @@ class LogicLayer(nn.Module):
             logits = torch.zeros(out_features, ops.NUM_OPS)
             logits[:, ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)
-        self.candidates = candidates
-        shape = (2, out_features) if candidates == 1 else (2, out_features, candidates)
-        if candidates == 0:
-            self.mapping = LearnedMapping(in_features, out_features, 2, generator=generator, allowed=allowed)
-        elif connections is None:
-            draws = [random_connections(in_features, out_features, generator, wiring) for _ in range(candidates)]
-            connections = draws[0] if candidates == 1 else torch.stack(draws, -1)
-        elif connections.shape != shape:
-            raise ValueError(f"connections of shape {tuple(connections.shape)} for {shape} gate pins")
-        if candidates == 1:
-            self.register_buffer("connections", connections)
-        elif candidates > 1:
-            self.register_buffer("candidate_connections", connections)
-            self.connection_logits = nn.Parameter(torch.zeros(2, out_features, candidates))
+        register_wiring(self, 2, in_features, out_features, candidates, connections, allowed,
+                        lambda: random_connections(in_features, out_features, generator, wiring), generator)
         self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
 
     def hardened_connections(self) -> torch.Tensor:
         """``(2, out_features)``: the input each pin reads once hardened."""
-        if self.candidates == 1:
-            return self.connections
-        if self.candidates == 0:
-            return self.mapping.connections()
-        choice = self.connection_logits.argmax(-1, keepdim=True)
-        return self.candidate_connections.gather(2, choice).squeeze(-1)
+        return hardened_connections(self)
 
     def gate_weights(self) -> torch.Tensor:
         """``(out_features, 16)`` mixture weights: softmax in training, one-hot argmax in eval."""

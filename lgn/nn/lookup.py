@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from lgn.ir.tables import MAX_INPUTS
-from lgn.nn.mapping import LearnedMapping
+from lgn.nn.mapping import hardened_connections, register_wiring
 
 
 def lookup_connections(in_features: int, out_features: int, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -92,20 +92,8 @@ class LookupLayer(nn.Module):
         if not 1 <= k <= MAX_INPUTS:
             raise ValueError(f"a lookup table has 1 to {MAX_INPUTS} inputs, not {k}")
         self.in_features, self.out_features, self.k = in_features, out_features, k
-        self.candidates = candidates
-        shape = (k, out_features) if candidates == 1 else (k, out_features, candidates)
-        if candidates == 0:
-            self.mapping = LearnedMapping(in_features, out_features, k, generator=generator, allowed=allowed)
-        elif connections is None:
-            draws = [lookup_connections(in_features, out_features, k, generator) for _ in range(candidates)]
-            connections = draws[0] if candidates == 1 else torch.stack(draws, -1)
-        elif tuple(connections.shape) != shape:
-            raise ValueError(f"connections of shape {tuple(connections.shape)} for {shape} table pins")
-        if candidates == 1:
-            self.register_buffer("connections", connections.long())
-        elif candidates > 1:
-            self.register_buffer("candidate_connections", connections.long())
-            self.connection_logits = nn.Parameter(torch.zeros(k, out_features, candidates))
+        register_wiring(self, k, in_features, out_features, candidates, connections, allowed,
+                        lambda: lookup_connections(in_features, out_features, k, generator), generator)
         if residual_init is None:
             logits = torch.randn(out_features, 1 << k, generator=generator)
         else:
@@ -125,12 +113,7 @@ class LookupLayer(nn.Module):
 
     def hardened_connections(self) -> torch.Tensor:
         """``(k, out_features)``: the input each pin reads once hardened."""
-        if self.candidates == 1:
-            return self.connections
-        if self.candidates == 0:
-            return self.mapping.connections()
-        choice = self.connection_logits.argmax(-1, keepdim=True)
-        return self.candidate_connections.gather(2, choice).squeeze(-1)
+        return hardened_connections(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:

@@ -1,5 +1,7 @@
-"""Learned input selection over a whole pool: each pin of each node picks one input among all
-the inputs allowed to it (the whole layer below, or the patch of the image around the node).
+"""How gate and table layers are wired (:func:`register_wiring`: fixed, learned among a few
+candidates, or learned over a whole pool), and the last: :class:`LearnedMapping`, where each pin
+of each node picks one input among all the inputs allowed to it (the whole layer below, or the
+patch of the image around the node).
 
 Every pin ``p`` of node ``j`` keeps a score per input ``i``, ``weights[p, i, j]``, and reads the
 input of highest score, in training as once hardened: the wiring is always discrete, so it adds
@@ -12,6 +14,8 @@ train on a CPU where softmax mixtures over candidates would gather thousands of 
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 from torch import nn
@@ -79,3 +83,44 @@ class LearnedMapping(nn.Module):
         """``(pins, out_features, batch)`` pin values for feature-major inputs ``x``; the gradient
         passed back to ``x`` is multiplied by ``grad_factor``."""
         return _Select.apply(x, self.weights, self.connections(), grad_factor)
+
+
+def register_wiring(layer: nn.Module, pins: int, in_features: int, out_features: int, candidates: int,
+                    connections: torch.Tensor | None, allowed: torch.Tensor | None,
+                    draw: Callable[[], torch.Tensor], generator: torch.Generator) -> None:
+    """Give a gate or table layer its wiring, in one of three forms (and state-dict names):
+
+    - ``candidates = 1``: fixed, the buffer ``connections`` ``(pins, out_features)``;
+    - ``candidates > 1``: the buffer ``candidate_connections`` ``(pins, out_features, candidates)``
+      and the parameter ``connection_logits`` of the same shape;
+    - ``candidates = 0``: ``mapping``, a :class:`LearnedMapping` over every input (or those ``allowed``).
+
+    ``connections`` (of the first two shapes) replaces the drawn wiring; ``draw()`` draws one
+    fixed wiring ``(pins, out_features)`` (once per candidate).
+    """
+    layer.candidates = candidates
+    if candidates == 0:
+        layer.mapping = LearnedMapping(in_features, out_features, pins, generator=generator, allowed=allowed)
+        return
+    shape = (pins, out_features) if candidates == 1 else (pins, out_features, candidates)
+    if connections is None:
+        draws = [draw() for _ in range(candidates)]
+        connections = draws[0] if candidates == 1 else torch.stack(draws, -1)
+    elif tuple(connections.shape) != shape:
+        raise ValueError(f"connections of shape {tuple(connections.shape)} for {shape} pins")
+    if candidates == 1:
+        layer.register_buffer("connections", connections.long())
+    else:
+        layer.register_buffer("candidate_connections", connections.long())
+        layer.connection_logits = nn.Parameter(torch.zeros(pins, out_features, candidates))
+
+
+def hardened_connections(layer: nn.Module) -> torch.Tensor:
+    """``(pins, out_features)``: the input each pin of a layer wired by :func:`register_wiring`
+    reads once hardened (its argmax candidate, or its mapping's best input)."""
+    if layer.candidates == 1:
+        return layer.connections
+    if layer.candidates == 0:
+        return layer.mapping.connections()
+    choice = layer.connection_logits.argmax(-1, keepdim=True)
+    return layer.candidate_connections.gather(2, choice).squeeze(-1)
