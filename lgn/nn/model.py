@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
@@ -49,14 +49,14 @@ class LogicNetConfig:
     image_shape: tuple[int, int] | None = None  # (rows, cols) of the features, for local wiring
     window: int = 7                # local wiring: side of the square patch a unit reads
     lut_inputs: int = 4            # lut family: inputs per lookup table (1..6)
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "LogicNetConfig":
-        d = dict(d)
+        """The config ``to_dict`` wrote; keys of older versions that no field takes are ignored."""
+        d = {k: v for k, v in d.items() if k in {f.name for f in fields(cls)}}
         d["widths"] = tuple(d["widths"])
         d["feature_range"] = tuple(d["feature_range"])
         if d.get("image_shape") is not None:

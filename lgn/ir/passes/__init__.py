@@ -28,14 +28,13 @@ DEFAULT: tuple[str, ...] = ("constprop", "bypass", "strash", "dce")
 MAX_ROUNDS = 8
 
 
-def run(net: Netlist, names: tuple[str, ...] = DEFAULT, *, until_fixed_point: bool = True
-        ) -> tuple[Netlist, list[PassReport]]:
+def run(net: Netlist, names: tuple[str, ...] = DEFAULT) -> tuple[Netlist, list[PassReport]]:
     """Apply the passes ``names`` in order, repeated while a round still removes nodes."""
     unknown = [n for n in names if n not in PASSES]
     if unknown:
         raise ValueError(f"unknown pass {unknown[0]!r}; choose from {', '.join(PASSES)}")
     reports: list[PassReport] = []
-    for _ in range(MAX_ROUNDS if until_fixed_point else 1):
+    for _ in range(MAX_ROUNDS):
         before = net.num_nodes
         for name in names:
             net, rep = PASSES[name](net)

@@ -22,10 +22,6 @@ class PassReport:
     gates_after: int
     rewrites: dict[str, int] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return {"pass": self.name, "gates_before": self.gates_before, "gates_after": self.gates_after,
-                **self.rewrites}
-
 
 def canonical(op: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same gates in canonical form, so equal functions of equal bits look equal.
