@@ -333,7 +333,7 @@ def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
 
 def _launch_processes(argv: list[str], processes: int) -> int:
     """``lgn train --processes N ...``: the same command as ``torchrun --standalone --nproc_per_node N
-    -m lgn.train ...``."""
+    -m lgn train ...``."""
     import subprocess
 
     rest, skip = [], False
@@ -346,7 +346,7 @@ def _launch_processes(argv: list[str], processes: int) -> int:
             continue
         rest.append(arg)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-           "-m", "lgn.train", *rest]
+           "-m", "lgn", "train", *rest]
     try:  # each worker takes its share of the cores in _configure_torch (WORLD_SIZE is set there)
         return subprocess.call(cmd)
     except KeyboardInterrupt:  # torchrun forwards the signal to the workers and reports them

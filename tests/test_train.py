@@ -97,7 +97,7 @@ def test_resume_without_a_state_says_so(tmp_path):
     assert "training state" in result.stderr and "does not exist" in result.stderr
 
 
-LAUNCHERS = {"torchrun": ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", "-m", "lgn.train"],
+LAUNCHERS = {"torchrun": ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", "-m", "lgn", "train"],
              "lgn train --processes 2": ["-m", "lgn.cli", "train", "--processes", "2"]}
 
 
