@@ -57,10 +57,15 @@ def test_unique_wiring_reads_every_input_and_no_pair_twice():
     assert len(pairs) == 400
 
 
-def test_random_wiring_is_uniform_draws():
+def test_random_wiring_is_difflogics_balanced_draw():
     conn = random_connections(10, 5000, torch.Generator().manual_seed(2), "random")
-    counts = torch.bincount(conn.flatten(), minlength=10).float()
-    assert counts.min() > 800 and counts.max() < 1200  # 1000 expected per input
+    assert (torch.bincount(conn.flatten(), minlength=10) == 1000).all()  # every input read equally often
+    odd = random_connections(7, 30, torch.Generator().manual_seed(3), "random")  # 60 pins over 7 inputs
+    assert set(torch.bincount(odd.flatten(), minlength=7).tolist()) <= {8, 9}
+    generator = torch.Generator().manual_seed(4)  # difflogic draws the pin order, then the input order
+    order = torch.randperm(60, generator=generator) % 7
+    assert torch.equal(random_connections(7, 30, torch.Generator().manual_seed(4), "random"),
+                       torch.randperm(7, generator=generator)[order].reshape(2, 30))
 
 
 def test_groupsum_sums_groups_and_divides_by_tau():

@@ -23,6 +23,7 @@ import torch
 
 from lgn.errors import FormatError
 from lgn.importers.tensors import connections, layer_keys, logits_ops
+from lgn.nn.logic import random_connections
 
 CONNECTIONS: tuple[str, ...] = ("random", "unique")
 DEVICES: tuple[str, ...] = ("cuda", "cpu")
@@ -63,8 +64,7 @@ def replay_connections(widths: list[int], seed: int, init: str = "random",
         if built_on == "cpu":
             torch.randn(out_dim, 16, generator=generator)  # the layer's weights come first
         if init == "random":
-            c = torch.randperm(2 * out_dim, generator=generator) % in_dim
-            c = torch.randperm(in_dim, generator=generator)[c].reshape(2, out_dim)
+            c = random_connections(in_dim, out_dim, generator, "random")  # the draw itself is difflogic's
             pins.append((c[0].numpy(), c[1].numpy()))
         else:
             a, b = _unique_pairs(in_dim, out_dim)

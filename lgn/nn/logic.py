@@ -25,14 +25,17 @@ def random_connections(in_features: int, out_features: int, generator: torch.Gen
                        wiring: Wiring = "unique") -> torch.Tensor:
     """``(2, out_features)`` input indices for a gate layer.
 
-    ``"random"`` draws both pins of every gate uniformly (difflogic's ``random``). ``"unique"``
+    ``"random"`` is difflogic's ``random`` draw, pin for pin: ``randperm(2 * out_features) %
+    in_features`` mapped through ``randperm(in_features)``, so when ``2 * out_features >=
+    in_features`` every input is read and no input more than once more than any other. ``"unique"``
     deals the pins out from shuffled copies of ``range(in_features)``, so when
     ``2 * out_features >= in_features`` every input feeds a gate (but for the few pins re-dealt
     next), then re-deals the second pin of gates whose pins coincide or whose pair an earlier
     gate already reads (while distinct pairs remain).
     """
     if wiring == "random":
-        return torch.randint(in_features, (2, out_features), generator=generator)
+        pins = torch.randperm(2 * out_features, generator=generator) % in_features
+        return torch.randperm(in_features, generator=generator)[pins].reshape(2, out_features)
     if wiring != "unique":
         raise ValueError(f"unknown wiring {wiring!r}; choose one of {', '.join(WIRINGS)}")
     need = 2 * out_features
