@@ -205,8 +205,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--inputs", type=_positive(int), required=True, help="input bits of the first layer")
     g.add_argument("--classes", type=_positive(int), required=True, help="GroupSum's k")
     g.add_argument("--tau", type=_positive(float), default=1.0, help="GroupSum's tau (kept for reference)")
-    g.add_argument("--threshold", type=float, default=0.5, help="input bit i is x[i] > THRESHOLD (default: 0.5)")
-    g.add_argument("--dataset", choices=DATASETS, help="the dataset the model reads, for `lgn sim`")
+    g.add_argument("--threshold", type=float,
+                   help="input bit i is x[i] > THRESHOLD (default: the middle of --dataset's range, else 0.5)")
+    g.add_argument("--dataset", choices=DATASETS,
+                   help="the dataset the model reads: sets the default --threshold, checks the accuracy, for `lgn sim`")
     g = p.add_argument_group("difflogic connections, when the state dict lacks <i>.indices")
     g.add_argument("--seed", type=int, help="the torch.manual_seed the model was built after")
     g.add_argument("--connections", choices=difflogic.CONNECTIONS, default="random", help="default: random")
@@ -214,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="the device the LogicLayers were built on (default: cuda, difflogic's default)")
     opt_args(p)
     hdl_args(p)
+    data_arg(p)
     p = sub.add_parser("predict", help="classify samples with the fast CPU engine",
                        description="classify samples with the fast CPU engine")
     p.add_argument("model", type=Path, help="an IR netlist (netlist.safetensors from `lgn compile`)")
@@ -273,7 +276,7 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
         raise LgnError("--seed rebuilds difflogic's connections; torchlogix models must store theirs",
                        "drop --seed and store <i>.connections.indices in the state dict")
     return stages.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
-                                 args.pipeline, args.fold, args.lut_budget, args.lanes, **options)
+                               args.pipeline, args.fold, args.lut_budget, args.lanes, args.data_dir, **options)
 
 
 def _dispatch(args: argparse.Namespace) -> dict:

@@ -136,11 +136,15 @@ def test_cli_import_then_predict(tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-m", "lgn.cli", *map(str, a)],  # noqa: E731
                                     capture_output=True, text=True, timeout=600)
     out = tmp_path / "out"
+    # no --threshold: the middle of digits' range 0..16, as a model trained on that data reads it
     result = run("import", "difflogic", tmp_path / "model.safetensors", "--inputs", 64, "--classes", 10,
-                 "--threshold", 8, "--seed", 0, "--built-on", "cpu", "--dataset", "digits", "--out", out)
+                 "--seed", 0, "--built-on", "cpu", "--dataset", "digits", "--out", out)
     assert result.returncode == 0, result.stderr
     rep = json.loads((out / "report.json").read_text())
     assert rep["import"]["format"] == "difflogic" and rep["gates"]["hardened"] == 300
+    assert rep["import"]["threshold"] == 8.0 and "middle of digits's range 0..16" in result.stderr
+    assert f"{rep['accuracy']['netlist']:.2%}" in result.stderr  # an untrained model: near chance, and said so
+    assert rep["accuracy"]["netlist"] < 0.15 and "WARNING" in result.stderr and "near chance" in result.stderr
     assert rep["bit_exact"]["netlist_vs_import_random"] == [1000, 1000]
     assert rep["gates"]["netlist"] <= 300 and (out / "classifier.v").exists()
     result = run("predict", out / "netlist.safetensors", "--data", "digits")

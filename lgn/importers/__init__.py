@@ -23,12 +23,13 @@ FORMATS: tuple[str, ...] = ("difflogic", "torchlogix")
 @dataclass(frozen=True)
 class Architecture:
     """What a state dict does not record: the input width, the classes, GroupSum's tau, and the
-    input binarisation (bit ``i`` is ``x[i] > threshold``)."""
+    input binarisation (bit ``i`` is ``x[i] > threshold``; ``None`` until the importer's caller
+    chooses it from the data)."""
 
     inputs: int
     classes: int
     tau: float = 1.0
-    threshold: float = 0.5
+    threshold: float | None = 0.5
 
 
 def import_model(fmt: str, path: Path, arch: Architecture, **options) -> Netlist:

@@ -70,17 +70,30 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
 
 def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[str, ...] | None = None,
                  dataset: str | None = None, pipeline: int = 0, fold: str = "auto", lut_budget: int | None = None,
-                 lanes: tuple[int, int] | None = None, **options) -> dict:
+                 lanes: tuple[int, int] | None = None, data_dir: Path | None = None, **options) -> dict:
     """Read another tool's state dict into the IR netlist, optimise it and emit Verilog.
 
     The optimised netlist is checked against the imported one by the reference executor on random
-    bit vectors; ``dataset`` (if given) is recorded so ``lgn sim`` knows what to simulate.
+    bit vectors. With ``dataset``, an unset ``arch.threshold`` is the middle of the data's range
+    (0.5 without one), the netlist's test accuracy is reported, with a warning near chance (a
+    wrong threshold, seed or wiring), and the dataset is recorded for ``lgn sim``.
     """
     from lgn.importers import import_model
+    from lgn.train import data
 
     out = prepare_out(out)
+    ds = data.load(dataset, data_dir) if dataset else None
+    if arch.threshold is None:
+        low, high = ds.feature_range if ds else (0.0, 1.0)
+        arch = replace(arch, threshold=(low + high) / 2)
+        say("import", f"input bit i is x[i] > {arch.threshold:g}"
+                      + (f", the middle of {ds.name}'s range {low:g}..{high:g}" if ds else " (0/1 inputs)")
+                      + "; --threshold sets it")
     imported = import_model(fmt, state_dict, arch, **options)
-    if dataset:
+    if ds:
+        if ds.num_features != arch.inputs:
+            raise LgnError(f"the model reads {arch.inputs} inputs but {ds.name} samples have {ds.num_features} "
+                           "features", "check --inputs and --dataset")
         imported = replace(imported, meta=imported.meta | {"dataset": dataset})
     say("import", f"{fmt} {state_dict}: {arch.inputs} inputs, {len(imported.layers)} layers, "
                    f"{imported.num_gates} gates, {arch.classes} classes")
@@ -102,6 +115,13 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     if not same.all():
         raise LgnError(f"the optimised netlist differs from the imported one on {int((~same).sum())} of {len(bits)} "
                        "random vectors", "this is a bug in lgn: please report it with the state dict")
+    if ds:
+        accuracy = float((executor.run(net, ds.x_test).classes == ds.y_test).mean())
+        rep = report.update(out, {"accuracy": {"netlist": accuracy}})
+        say("import", f"netlist accuracy on {ds.name}'s {len(ds.x_test)} test samples: {accuracy:.2%}")
+        if accuracy < 1.5 / ds.num_classes:
+            say("import", f"WARNING: {accuracy:.2%} is near chance ({1 / ds.num_classes:.0%}): check --threshold "
+                          "(the inputs' scale), --inputs, and for difflogic --seed, --connections and --built-on")
     _emit(out, design, hdl, netlist_sha)
     return rep
 
