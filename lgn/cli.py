@@ -214,6 +214,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--connections", choices=difflogic.CONNECTIONS, default="random", help="default: random")
     g.add_argument("--built-on", choices=difflogic.DEVICES, default="cuda",
                    help="the device the LogicLayers were built on (default: cuda, difflogic's default)")
+    g.add_argument("--split-first", type=_positive(int), metavar="N",
+                   help="trained by difflogic's experiments/main.py: the training set's size (60000 for MNIST), "
+                        "whose random_split it draws before building the model")
     opt_args(p)
     hdl_args(p)
     data_arg(p)
@@ -271,9 +274,10 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
     arch = Architecture(args.inputs, args.classes, args.tau, args.threshold)
     options = {}
     if args.format == "difflogic":
-        options = {"seed": args.seed, "connections_init": args.connections, "built_on": args.built_on}
-    elif args.seed is not None:
-        raise LgnError("--seed rebuilds difflogic's connections; torchlogix models must store theirs",
+        options = {"seed": args.seed, "connections_init": args.connections, "built_on": args.built_on,
+                   "split_first": args.split_first or 0}
+    elif args.seed is not None or args.split_first:
+        raise LgnError("--seed and --split-first rebuild difflogic's connections; torchlogix models must store theirs",
                        "drop --seed and store <i>.connections.indices in the state dict")
     return stages.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
                                args.pipeline, args.fold, args.lut_budget, args.lanes, args.data_dir, **options)

@@ -45,9 +45,12 @@ def torchlogix_eval(state: dict, x: torch.Tensor) -> torch.Tensor:
     return x.reshape(len(x), CLASSES, -1).sum(-1)
 
 
-def difflogic_build(seed: int, connections: str, device_is_cpu: bool) -> tuple[dict, list]:
-    """A model the way difflogic's constructors draw it from the global generator."""
+def difflogic_build(seed: int, connections: str, device_is_cpu: bool, split: int = 0) -> tuple[dict, list]:
+    """A model the way difflogic's constructors draw it from the global generator (after the
+    ``random_split`` of ``split`` training samples that its experiments/main.py draws first)."""
     torch.manual_seed(seed)
+    if split:
+        torch.utils.data.random_split(range(split), [split, 0])
     cuda = torch.Generator().manual_seed(seed + 1)  # stands in for the CUDA generator
     state, indices, in_dim = {}, [], INPUTS
     for i, out_dim in enumerate(WIDTHS):
@@ -153,3 +156,17 @@ def test_cli_import_then_predict(tmp_path):
               "--out", tmp_path / "bad")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "no torchlogix LogicDense layer" in bad.stderr.strip().splitlines()[-1]
+
+
+def test_difflogic_wiring_replayed_after_the_training_scripts_split(tmp_path, bits):
+    """difflogic's experiments/main.py draws random_split's permutation between seeding and building:
+    without --split-first the replayed wiring is another one."""
+    state, indices = difflogic_build(3, "random", True, split=500)
+    save_file(state, tmp_path / "model.safetensors")
+    want = difflogic_eval(state, indices, bits)
+    net = import_model("difflogic", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES), seed=3,
+                       connections_init="random", built_on="cpu", split_first=500)
+    assert_same_predictions(net, want, bits)
+    unsplit = import_model("difflogic", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES), seed=3,
+                           connections_init="random", built_on="cpu")
+    assert not np.array_equal(executor.run(unsplit, bits.numpy()).scores, want.round().long().numpy())

@@ -30,8 +30,10 @@ DEVICES: tuple[str, ...] = ("cuda", "cpu")
 
 
 def gate_layers(tensors: dict[str, torch.Tensor], inputs: int, seed: int | None = None,
-                connections_init: str = "random", built_on: str = "cuda") -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``(op, a, b)`` per layer, pins local to the previous layer's outputs."""
+                connections_init: str = "random", built_on: str = "cuda",
+                split_first: int = 0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``(op, a, b)`` per layer, pins local to the previous layer's outputs (replayed wiring: see
+    :func:`replay_connections`)."""
     prefixes = layer_keys(tensors, "weights")
     if not prefixes:
         raise FormatError("the state dict has no difflogic LogicLayer (no `<i>.weights` tensor of shape (out, 16))",
@@ -46,16 +48,23 @@ def gate_layers(tensors: dict[str, torch.Tensor], inputs: int, seed: int | None 
                           "pass --seed (with --connections and --built-on as trained) to rebuild them, or store "
                           "`torch.stack(model[i].indices)` as `<i>.indices` before saving")
     else:
-        pins = replay_connections(widths, seed, connections_init, built_on)
+        pins = replay_connections(widths, seed, connections_init, built_on, split_first)
     return [(op, a, b) for op, (a, b) in zip(ops, pins)]
 
 
-def replay_connections(widths: list[int], seed: int, init: str = "random",
-                       built_on: str = "cuda") -> list[tuple[np.ndarray, np.ndarray]]:
-    """The ``(a, b)`` pins difflogic's constructors draw for layers ``widths[i] -> widths[i+1]``."""
+def replay_connections(widths: list[int], seed: int, init: str = "random", built_on: str = "cuda",
+                       split_first: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``(a, b)`` pins difflogic's constructors draw for layers ``widths[i] -> widths[i+1]``.
+
+    ``split_first``: the size of the training set that difflogic's ``experiments/main.py`` splits
+    with ``torch.utils.data.random_split`` after seeding and before building the model (even with
+    no validation part), whose ``randperm`` comes first from the generator; 0 for a model built
+    straight after ``torch.manual_seed``."""
     if init not in CONNECTIONS or built_on not in DEVICES:
         raise ValueError(f"unknown connections {init!r} or device {built_on!r}")
     generator = torch.Generator().manual_seed(seed)
+    if split_first:
+        torch.randperm(split_first, generator=generator)
     pins = []
     for in_dim, out_dim in zip(widths, widths[1:]):
         if 2 * out_dim < in_dim:
