@@ -57,6 +57,8 @@ def main() -> None:
     for r in rows:
         ax.annotate(r["run"], (r["luts"], r["accuracy"]), fontsize=8, xytext=(4, 2), textcoords="offset points")
     ax.scatter([p[2] for p in PUBLISHED], [p[1] for p in PUBLISHED], marker="x", label="published (LUT6)")
+    for name, acc, luts in PUBLISHED:
+        ax.annotate(name.split(" (")[0], (luts, acc), fontsize=7, xytext=(4, -9), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("LUTs")
     ax.set_ylabel("MNIST test accuracy (%)")
