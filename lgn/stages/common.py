@@ -60,7 +60,7 @@ def prepare_out(out: Path, *, extends_report: bool = True) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise LgnError(f"cannot create output folder {out}: {e.strerror}", "choose another --out") from None
-    probe = out / ".lgn-write-test"
+    probe = out / f".lgn-write-test-{os.getpid()}"  # one per process: data-parallel ranks probe at once
     try:
         probe.touch()
         probe.unlink()
