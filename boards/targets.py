@@ -53,6 +53,11 @@ class Board:
     synth_opts: tuple[str, ...] = ()
 
     @property
+    def bitstream_file(self) -> str:
+        """The name ``lgn synth`` gives this board's bitstream in the output folder."""
+        return f"{self.name}.{self.family.bitstream}"
+
+    @property
     def synth_command(self) -> str:
         """The Yosys synthesis command for this board's part (without ``-top``)."""
         return " ".join((self.family.synth, *self.synth_opts))

@@ -21,8 +21,9 @@ def latencies(net: Netlist, pipeline: int) -> tuple[int, int]:
 
 
 def classifier_signature(net: Netlist, *, handshake: bool = False) -> wiring.Signature:
-    """The ports of ``net``'s classifier, which the board tops, the simulator's testbench and the
-    formal cut all address by these names.
+    """The ports of ``net``'s classifier: what :class:`Classifier`, the sequenced
+    :class:`~lgn.hdl.folded_classifier.FoldedClassifier` and the instance of ``classifier.v`` in
+    the board tops (:class:`~lgn.hdl.verilog_classifier.VerilogClassifier`) present.
 
     Parameters
     ----------

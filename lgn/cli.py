@@ -72,10 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.importers import FORMATS, difflogic
     from lgn.ir import passes
     from lgn.nn.encoder import ENCODINGS
-    from lgn.stages import RUN
     from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
     from lgn.nn.model import WIRINGS
     from lgn.sim.runner import SIMULATORS
+    from lgn.stages import RUN
     from lgn.train.data import DATASETS, MNIST_ENV
     from lgn.train.loop import SCHEDULES
     from lgn.train.options import PRESETS

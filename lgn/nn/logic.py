@@ -38,10 +38,7 @@ def random_connections(in_features: int, out_features: int, generator: torch.Gen
         return torch.randperm(in_features, generator=generator)[pins].reshape(2, out_features)
     if wiring != "unique":
         raise ValueError(f"unknown wiring {wiring!r}; choose one of {', '.join(WIRINGS)}")
-    need = 2 * out_features
-    deck = torch.cat([torch.randperm(in_features, generator=generator)
-                      for _ in range(-(-need // in_features))])[:need]
-    a, b = deck.view(2, out_features).clone()
+    a, b = deal(in_features, 2 * out_features, generator).view(2, out_features)
     if in_features == 1:
         return torch.stack([a, b])
     repeats_allowed = out_features > in_features * (in_features - 1) // 2
@@ -51,6 +48,13 @@ def random_connections(in_features: int, out_features: int, generator: torch.Gen
             break
         b[bad] = (a[bad] + 1 + torch.randint(in_features - 1, (int(bad.sum()),), generator=generator)) % in_features
     return torch.stack([a, b])
+
+
+def deal(in_features: int, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` input indices dealt from shuffled copies of ``range(in_features)``: every input
+    once before any twice."""
+    return torch.cat([torch.randperm(in_features, generator=generator)
+                      for _ in range(-(-count // in_features))])[:count]
 
 
 def _repeated_pairs(a: torch.Tensor, b: torch.Tensor, n: int) -> torch.Tensor:

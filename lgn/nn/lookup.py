@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from lgn.ir.tables import MAX_INPUTS
+from lgn.nn.logic import deal
 from lgn.nn.mapping import hardened_connections, register_wiring
 
 
@@ -25,9 +26,7 @@ def lookup_connections(in_features: int, out_features: int, k: int, generator: t
     """``(k, out_features)`` input indices, dealt from shuffled copies of ``range(in_features)``
     (every input read once ``k * out_features >= in_features``), then pins that repeat another
     pin of their node re-dealt while ``k <= in_features``."""
-    need = k * out_features
-    deck = torch.cat([torch.randperm(in_features, generator=generator) for _ in range(-(-need // in_features))])
-    pins = deck[:need].view(k, out_features).clone()
+    pins = deal(in_features, k * out_features, generator).view(k, out_features)
     if k > in_features:
         return pins
     for _ in range(32):  # each round re-deals the few clashes left

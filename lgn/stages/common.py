@@ -79,7 +79,7 @@ def forget_hardware(out: Path, *, figures: bool = True) -> None:
     from lgn.boards import targets
 
     for board in targets.BOARDS.values():
-        (out / f"{board.name}.{board.family.bitstream}").unlink(missing_ok=True)
+        (out / board.bitstream_file).unlink(missing_ok=True)
     (out / NEXTPNR_REPORT).unlink(missing_ok=True)
     if figures:
         report.forget(out)

@@ -18,7 +18,7 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     out = prepare_out(out)
     board = targets.get(board_name)
     net = serialize.load(netlist_path or out / NETLIST)
-    final = out / f"{board.name}.{board.family.bitstream}"
+    final = out / board.bitstream_file
     final.unlink(missing_ok=True)  # never leave an older bitstream beside a newer netlist
     design = design_of(out, net, netlist_path)  # as `lgn compile` built it
     result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed)
@@ -39,7 +39,7 @@ def flash_stage(out: Path, board_name: str = "icebreaker", bitstream: Path | Non
     from lgn.boards.flash import flash
 
     board = targets.get(board_name)
-    path = Path(bitstream) if bitstream else Path(out) / f"{board.name}.{board.family.bitstream}"
+    path = Path(bitstream) if bitstream else Path(out) / board.bitstream_file
     say("flash", f"programming the {board.name} with {path} ...")
     flash(board, path)
     say("flash", "done")
