@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/lgn run --preset digits-lut --pipeline 1 --out $(OUT)
+	$(BIN)/lgn run --preset digits-lut --out $(OUT)
 
 # pytest exits 5 when it collected no tests: that is a broken suite, not a pass.
 test: $(STAMP)

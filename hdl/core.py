@@ -36,6 +36,15 @@ def stage_ends(num_layers: int, pipeline: int) -> list[int]:
     return list(range(pipeline - 1, num_layers - 1, pipeline))
 
 
+def stage_registers(net: Netlist, pipeline: int) -> int:
+    """Flip-flops of :class:`GateCore`'s pipeline registers: the bits still read downstream at
+    each of :func:`stage_ends`."""
+    last_read = net.last_reads()
+    offsets = net.layer_offsets()
+    return sum(int((last_read[:offsets[i] + net.layers[i].size] > i).sum())
+               for i in stage_ends(len(net.layers), pipeline))
+
+
 def threshold_units(m: Module, layer: ThresholdLayer, bits: list[Value], name: str) -> list[Value]:
     """One bit per unit of ``layer`` over ``bits``, unrolled: weights become wiring and inverters,
     and each distinct set of literals gets one popcount (:class:`Popcount`), compared with every

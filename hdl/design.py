@@ -8,9 +8,44 @@ from amaranth.lib import wiring
 
 from lgn.hdl import fold
 from lgn.hdl.classifier import Classifier, classifier_signature, latencies
+from lgn.hdl.core import stage_registers
 from lgn.hdl.fold import FoldedLayer
 from lgn.hdl.folded_classifier import FoldedClassifier, layer_cycles, sequence_latency
-from lgn.ir.netlist import Netlist
+from lgn.hdl.head import head_registers
+from lgn.ir.netlist import GateLayer, Netlist
+
+AUTO = "auto"  # --pipeline auto: :func:`choose_pipeline`
+
+
+def registers(net: Netlist, pipeline: int) -> int:
+    """Flip-flops of ``net``'s unrolled classifier pipelined every ``pipeline`` layers (0: none)."""
+    return stage_registers(net, pipeline) + head_registers(net.head) if pipeline else 0
+
+
+def choose_pipeline(net: Netlist, lut_budget: int = fold.LUT_BUDGET) -> tuple[int, str]:
+    """``--pipeline auto``: the register spacing for ``net``'s unrolled classifier, and why.
+
+    Registers go after every layer when a layer is a LUT level or more (tables, threshold units),
+    after every second when all are two-input gate layers (ABC packs about two of them into one
+    LUT4 level). When that design's logic (:func:`lgn.hdl.fold.unrolled_luts`, a LUT per head
+    bit) and flip-flops (:func:`registers`, none assumed to share a cell with a LUT) overrun
+    ``lut_budget``, the spacing widens to the first that fits, or to the fewest registers (only
+    the head's) when none does. Combinational designs are built only when asked for: without
+    registers the longest path spans the whole network and randomly wired ones do not route.
+    """
+    layers = len(net.layers)
+    base = 2 if all(isinstance(layer, GateLayer) for layer in net.layers) else 1
+    logic = sum(fold.unrolled_luts(layer) for layer in net.layers) + len(net.head.bits)
+    why = "gate layers, about two per LUT level" if base == 2 else "a LUT level or more per layer"
+    for k in range(base, max(base, layers) + 1):
+        if logic + registers(net, k) <= lut_budget:
+            if k == base:
+                return k, f"{why}; ~{logic + registers(net, k):,} LUT4 + FF within the {lut_budget:,} budget"
+            return k, (f"every {base} would need ~{logic + registers(net, base):,} LUT4 + FF, over the "
+                       f"{lut_budget:,} budget; every {k}: ~{logic + registers(net, k):,}")
+    k = max(base, layers)
+    return k, (f"~{logic + registers(net, k):,} LUT4 + FF even with only the head registered, over the "
+               f"{lut_budget:,} budget: the fewest registers")
 
 
 @dataclass(frozen=True)
@@ -25,14 +60,16 @@ class Design:
     folding: tuple[FoldedLayer | None, ...] = ()  # empty: nothing folded
 
     @classmethod
-    def plan(cls, net: Netlist, pipeline: int = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
+    def plan(cls, net: Netlist, pipeline: int | str = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
              lanes: tuple[int, int] = fold.LANES) -> "Design":
-        """The design :func:`lgn.hdl.fold.plan` gives; ValueError when it folds layers of a design
-        asked to be pipelined (a folded design schedules its own clocks)."""
+        """The design :func:`lgn.hdl.fold.plan` gives, pipelined every ``pipeline`` layers
+        (``"auto"``: :func:`choose_pipeline`; a folded design is sequenced instead); ValueError
+        when it folds layers of a design asked to be pipelined (a folded design schedules its own
+        clocks)."""
         folding = fold.plan(net, mode, lut_budget, lanes)
         if not any(f is not None for f in folding):
-            return cls(net, pipeline)
-        if pipeline:
+            return cls(net, choose_pipeline(net, lut_budget)[0] if pipeline == AUTO else pipeline)
+        if pipeline and pipeline != AUTO:
             raise ValueError(f"--pipeline applies to unrolled designs, but --fold {mode} folds layers "
                              f"{', '.join(str(i) for i, f in enumerate(folding) if f is not None)}")
         return cls(net, 0, folding)

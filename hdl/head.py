@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Value
 
+from lgn.hdl import argmax, popcount
 from lgn.hdl.argmax import Argmax
 from lgn.hdl.popcount import FAN_IN, Popcount, tree_depth
 from lgn.ir.netlist import GroupSumHead
@@ -17,6 +18,14 @@ def score_width(head: GroupSumHead) -> int:
 def head_latency(head: GroupSumHead) -> tuple[int, int]:
     """Cycles through the pipelined popcounts and through the pipelined argmax."""
     return tree_depth(head.group_size, FAN_IN), tree_depth(head.num_classes)
+
+
+def head_registers(head: GroupSumHead) -> int:
+    """Flip-flops of the pipelined head: the popcount trees, the scores kept in step with the
+    argmax, and the argmax tree."""
+    width, (_, argmax_latency) = score_width(head), head_latency(head)
+    return (head.num_classes * (popcount.tree_registers(head.group_size) + width * argmax_latency)
+            + argmax.tree_registers(head.num_classes, width))
 
 
 def group_sum(m: Module, head: GroupSumHead, bits: Value, pipelined: bool) -> tuple[list[Value], Argmax]:

@@ -22,6 +22,16 @@ def tree_depth(leaves: int, fan_in: int = 2) -> int:
     return depth
 
 
+def tree_registers(width: int, fan_in: int = FAN_IN) -> int:
+    """Flip-flops of a pipelined :class:`Popcount` over ``width`` bits: each level's sums, and the
+    values carried up a level, at the width of the count they hold."""
+    level, bits = [1] * width, 0
+    while len(level) > 1:
+        level = [sum(level[k:k + fan_in]) for k in range(0, len(level), fan_in)]
+        bits += sum(count.bit_length() for count in level)
+    return bits
+
+
 class Popcount(wiring.Component):
     """Number of set bits of ``i``.
 

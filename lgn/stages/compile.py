@@ -20,12 +20,13 @@ from lgn.stages.common import (
 
 
 def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None,
-                  opt_passes: tuple[str, ...] | None = None, pipeline: int = 0, fold: str = "auto",
+                  opt_passes: tuple[str, ...] | None = None, pipeline: int | str = "auto", fold: str = "auto",
                   lut_budget: int | None = None, lanes: tuple[int, int] | None = None) -> dict:
     """Harden the checkpoint into the IR netlist, optimise it, check it against torch, emit Verilog.
 
     ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none);
-    ``pipeline`` K > 0 registers the classifier every K gate layers (see :class:`lgn.hdl.Classifier`);
+    ``pipeline`` K > 0 registers the classifier every K gate layers (see :class:`lgn.hdl.Classifier`),
+    0 builds it combinational, ``"auto"`` chooses (:func:`lgn.hdl.design.choose_pipeline`);
     ``fold`` (``none``, ``auto`` under ``lut_budget`` LUT4s, ``all``) chooses the threshold layers
     run folded over block RAM on at most ``lanes`` = (PE, SIMD) lanes (see :func:`lgn.hdl.fold.plan`).
     """
@@ -69,7 +70,7 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
 
 
 def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[str, ...] | None = None,
-                 dataset: str | None = None, pipeline: int = 0, fold: str = "auto", lut_budget: int | None = None,
+                 dataset: str | None = None, pipeline: int | str = "auto", fold: str = "auto", lut_budget: int | None = None,
                  lanes: tuple[int, int] | None = None, data_dir: Path | None = None, **options) -> dict:
     """Read another tool's state dict into the IR netlist, optimise it and emit Verilog.
 
@@ -153,10 +154,10 @@ def _save_netlist(out: Path, net: Netlist) -> str:
     return design_record.sha256(data)
 
 
-def _design(net: Netlist, pipeline: int, fold: str, lut_budget: int | None, lanes: tuple[int, int] | None):
+def _design(net: Netlist, pipeline: int | str, fold: str, lut_budget: int | None, lanes: tuple[int, int] | None):
     """The hardware mapping of ``net`` and report.json's ``hdl`` section, which ``lgn sim`` and
     ``lgn synth`` follow (:meth:`~lgn.hdl.design.Design.from_dict`)."""
-    from lgn.hdl.design import Design
+    from lgn.hdl.design import AUTO, Design, choose_pipeline
     from lgn.hdl.fold import LANES, LUT_BUDGET
 
     budget = LUT_BUDGET if lut_budget is None else lut_budget
@@ -166,6 +167,10 @@ def _design(net: Netlist, pipeline: int, fold: str, lut_budget: int | None, lane
     except ValueError as e:
         raise LgnError(str(e), "drop --pipeline (a folded design schedules its own clocks), or pass --fold none") from None
     hdl = design.to_dict(fold, budget, lanes)
+    if pipeline == AUTO:
+        hdl["pipeline_choice"] = ("folded layers schedule their own clocks" if design.folded else
+                                  choose_pipeline(net, budget)[1])
+        say("compile", f"--pipeline auto: {design.describe()} ({hdl['pipeline_choice']})")
     for layer in hdl["folded_layers"]:
         say("compile", f"layer {layer['layer']} folded: {layer['pe']} lanes x {layer['simd']} pins over "
                         f"{layer['rows']} weight rows ({layer['copies']} units per row), {layer['cycles']} cycles, "

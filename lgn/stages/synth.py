@@ -10,18 +10,24 @@ from lgn.ir import serialize
 from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepare_out, say
 
 
-def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1) -> dict:
-    """Synthesize the board top, place and route it, pack the bitstream."""
+def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1,
+                time_limit_s: float | None = None) -> dict:
+    """Synthesize the board top, place and route it, pack the bitstream; Yosys and nextpnr each
+    within ``time_limit_s`` (default :data:`lgn.boards.flow.TIME_LIMIT_S`)."""
     from lgn.boards import targets
-    from lgn.boards.flow import synthesize
+    from lgn.boards.flow import TIME_LIMIT_S, synthesize
 
     out = prepare_out(out)
     board = targets.get(board_name)
     net = serialize.load(netlist_path or out / NETLIST)
     final = out / board.bitstream_file
-    final.unlink(missing_ok=True)  # never leave an older bitstream beside a newer netlist
+    # never leave an older build's bitstream or figures beside a build that fails
+    final.unlink(missing_ok=True)
+    (out / NEXTPNR_REPORT).unlink(missing_ok=True)
+    report.forget(out, ("synth", "artifacts.nextpnr_report", "artifacts.bitstream"))
     design = design_of(out, net, netlist_path)  # as `lgn compile` built it
-    result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed)
+    result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed,
+                                                   time_limit_s=time_limit_s or TIME_LIMIT_S)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}
     if result.bitstream:

@@ -1,0 +1,51 @@
+"""``--pipeline auto``: the register spacing chosen from the netlist and the budget, and the
+flip-flop estimate it rests on, against Yosys' count."""
+
+import numpy as np
+import pytest
+
+from lgn.hdl.design import AUTO, Design, choose_pipeline, registers
+from lgn.testing import random_netlist
+
+
+def test_gate_networks_register_every_second_layer_and_tables_every_layer():
+    rng = np.random.default_rng(3)
+    gates = random_netlist(rng, widths=(40, 30, 30, 20))
+    tables = random_netlist(rng, widths=(40, 30, 30, 20), luts=(1,))
+    assert choose_pipeline(gates)[0] == 2 and Design.plan(gates, AUTO).pipeline == 2
+    assert choose_pipeline(tables)[0] == 1 and Design.plan(tables, AUTO).pipeline == 1
+
+
+def test_a_tight_budget_widens_the_spacing_to_what_fits():
+    net = random_netlist(np.random.default_rng(4), widths=(60, 60, 60, 60, 40))
+    costs = {k: registers(net, k) for k in range(2, 6)}
+    assert costs[2] > costs[3] >= costs[4] >= costs[5] > 0  # fewer stages, fewer registers
+    logic = choose_pipeline(net, 10**6)[1]
+    assert "within the 1,000,000 budget" in logic
+    # a budget between the spacing-2 and spacing-3 estimates: spacing 3, and why
+    k, why = choose_pipeline(net, _estimate(net, 3))
+    assert k == 3 and "over the" in why, why
+    k, why = choose_pipeline(net, _estimate(net, 5) - 1)  # nothing fits: the head's registers only
+    assert k == 5 and "the fewest registers" in why
+
+
+def _estimate(net, k):
+    from lgn.hdl import fold
+
+    return sum(fold.unrolled_luts(layer) for layer in net.layers) + len(net.head.bits) + registers(net, k)
+
+
+@pytest.mark.eda
+@pytest.mark.parametrize("pipeline", [1, 2, 3])
+def test_register_estimate_bounds_the_flip_flops_yosys_keeps(tmp_path, pipeline):
+    """The estimate counts every register the classifier declares; Yosys drops constant and
+    duplicate ones, so it is an upper bound, and a close one."""
+    from lgn.boards.flow import count_cells
+    from lgn.boards.targets import ICE40
+    from lgn.hdl.emit import to_verilog
+
+    net = random_netlist(np.random.default_rng(5), widths=(80, 60, 60, 40), luts=(2,))
+    to_verilog(Design(net, pipeline).classifier(), "classifier", tmp_path / "c.v")
+    cells, _ = count_cells(tmp_path / "c.v", "classifier", ICE40, tmp_path)
+    flops = sum(n for cell, n in cells.items() if cell.startswith("SB_DFF"))
+    assert 0.7 * registers(net, pipeline) <= flops <= registers(net, pipeline), (flops, registers(net, pipeline))
