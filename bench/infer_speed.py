@@ -26,7 +26,7 @@ from lgn import engine  # noqa: E402
 from lgn.harden import harden  # noqa: E402
 from lgn.ir import executor, passes  # noqa: E402
 from lgn.nn import LogicNet, LogicNetConfig  # noqa: E402
-from lgn.train import data  # noqa: E402
+from lgn import data  # noqa: E402
 
 SIZES = {"4x2000": (2000,) * 4, "mnist_m": (16000,) * 4}
 

@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from lgn.nn import GroupSum, LogicLayer  # noqa: E402
 from lgn.nn.reference import sixteen_term  # noqa: E402
-from lgn.train import data  # noqa: E402
+from lgn import data  # noqa: E402
 
 SIZES = {"4x2000": (2000,) * 4, "6x8000": (8000,) * 6}
 EPOCH = 60_000

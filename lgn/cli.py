@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.nn.model import WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.stages import RUN
-    from lgn.train.data import DATASETS, MNIST_ENV
+    from lgn.data import FORMS, MNIST_ENV
+    from lgn.data.cifar10 import CIFAR10_ENV
     from lgn.train.loop import SCHEDULES
     from lgn.train.options import PRESETS
 
@@ -102,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     def train_args(p: argparse.ArgumentParser) -> None:
         g = p.add_argument_group("training (each option overrides the preset's value)")
         g.add_argument("--preset", choices=PRESETS, default="digits", help="default: digits")
-        g.add_argument("--dataset", choices=DATASETS)
+        g.add_argument("--dataset", metavar="DATA", help=f"{FORMS}")
         g.add_argument("--family", choices=FAMILIES,
                        help="; ".join(f"{f.name}: {f.help}" for f in FAMILIES.values()))
         g.add_argument("--lut-inputs", type=_lut_inputs, metavar="K", help="lut family: inputs per table, 1..6 (4: one LUT4)")
@@ -112,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
         g.add_argument("--encoding", choices=ENCODINGS,
-                       help="where the thresholds sit: even (over the feature range) or quantile (of the training data)")
+                       help="where the thresholds sit: even (over the feature range), quantile (of the training "
+                            "data), or auto (the default: even for images, quantile for tables)")
         g.add_argument("--tau", type=_positive(float), help="GroupSum temperature")
         g.add_argument("--wiring", choices=WIRINGS,
                        help="how units are connected: random, unique (gate layers only) or local "
@@ -157,7 +159,8 @@ def _parser() -> argparse.ArgumentParser:
                             "fewer where a divisor of the layer fits)")
 
     def data_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data-dir", type=Path, help=f"MNIST idx files (else ${MNIST_ENV}, else a download cache)")
+        p.add_argument("--data-dir", type=Path, help=f"the folder of the MNIST idx files or the CIFAR-10 archive "
+                                                     f"(else ${MNIST_ENV} or ${CIFAR10_ENV}, else a download cache)")
 
     def sim_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--simulator", choices=SIMULATORS, help="default: verilator if installed, else icarus")
@@ -186,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     data_arg(p)
     p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
-    p.add_argument("--dataset", choices=DATASETS, help="default: the one the netlist was trained on")
+    p.add_argument("--dataset", metavar="DATA", help="default: the one the netlist was trained on")
     p.add_argument("--post-synth", metavar="BOARD", choices=BOARDS,
                    help=f"simulate the netlist Yosys maps the Verilog to for BOARD's FPGA ({', '.join(BOARDS)}), "
                         "with Yosys' cell models, instead of the Verilog itself")
@@ -211,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("host", "stream test samples to a flashed board over its UART and check its answers")
     p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyUSB1")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
-    p.add_argument("--dataset", choices=DATASETS, help="default: the one the netlist was trained on")
+    p.add_argument("--dataset", metavar="DATA", help="default: the one the netlist was trained on")
     p.add_argument("--samples", type=_positive(int), help="send only the first N test samples")
     data_arg(p)
     p = command("import", "read a difflogic or torchlogix state dict into the IR netlist and emit Verilog")
@@ -223,7 +226,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--tau", type=_positive(float), default=1.0, help="GroupSum's tau (kept for reference)")
     g.add_argument("--threshold", type=float,
                    help="input bit i is x[i] > THRESHOLD (default: the middle of --dataset's range, else 0.5)")
-    g.add_argument("--dataset", choices=DATASETS,
+    g.add_argument("--dataset", metavar="DATA",
                    help="the dataset the model reads: sets the default --threshold, checks the accuracy, for `lgn sim`")
     g = p.add_argument_group("difflogic connections, when the state dict lacks <i>.indices")
     g.add_argument("--seed", type=int, help="the torch.manual_seed the model was built after")
@@ -239,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="classify samples with the fast CPU engine",
                        description="classify samples with the fast CPU engine")
     p.add_argument("model", type=Path, help="an IR netlist (netlist.safetensors from `lgn compile`)")
-    p.add_argument("--data", required=True, help=f"a dataset name ({', '.join(DATASETS)}: its test split) "
+    p.add_argument("--data", required=True, help=f"a dataset ({FORMS}: its test split) "
                                                  "or a .npy file of raw samples")
     p.add_argument("--output", type=Path, help="write the predicted classes here (.npy, .csv or .txt)")
     p.add_argument("--engine", choices=("auto", "c", "numpy"), default="auto",

@@ -33,7 +33,7 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture(scope="session")
 def digits():
-    from lgn.train import data
+    from lgn import data
     return data.load("digits")
 
 

@@ -111,7 +111,28 @@ CASES = [
      ["cannot open /dev/nonexistent-lgn-port", "--port"], 1),
     # train: options and the output folder
     ("train-unknown-preset", lambda o, f: ["train", "--preset", "huge"], ["invalid choice: 'huge'"], 2),
-    ("train-unknown-dataset", lambda o, f: ["train", "--dataset", "cifar"], ["invalid choice: 'cifar'"], 2),
+    ("train-unknown-dataset", lambda o, f: ["train", "--dataset", "cifar"], ["unknown dataset 'cifar'", "mnist, cifar10"], 1),
+    # train: a user's data
+    ("data-ragged-csv", lambda o, f: ["train", "--dataset", write(o / "d.csv", "a,b,label\n1,2,0\n3,1\n")],
+     ["d.csv line 3 has 2 columns, not 3"], 1),
+    ("data-nan-csv", lambda o, f: ["train", "--dataset", write(o / "d.csv", "1,2,0\n" * 5 + "nan,1,1\n" + "2,2,1\n" * 5)],
+     ["holds a NaN or infinite feature", "fill or drop"], 1),
+    ("data-text-feature", lambda o, f: ["train", "--dataset", write(o / "d.csv", "x,y\n1,0\nred,1\n")],
+     ["line 3: feature 'red' is not a number"], 1),
+    ("data-one-class", lambda o, f: ["train", "--dataset", write(o / "d.csv", "1,2,0\n3,4,0\n" * 5)],
+     ["one class only"], 1),
+    ("data-label-out-of-range", lambda o, f: ["train", "--dataset", npz(o / "d.npz", y_test=np.array([0, 7]))],
+     ["test label 7 never occurs in training"], 1),
+    ("data-mismatched-shapes", lambda o, f: ["train", "--dataset", npz(o / "d.npz", x_test=np.zeros((2, 5)))],
+     ["training samples have 4 features but test samples 5"], 1),
+    ("data-object-npz", lambda o, f: ["train", "--dataset", npz(o / "d.npz", x_train=np.array([{}, {}], dtype=object))],
+     ["not a readable .npz archive"], 1),
+    ("data-npz-keys", lambda o, f: np.savez(o / "d.npz", images=np.zeros(3)) or ["train", "--dataset", o / "d.npz"],
+     ["holds images", "x_train, y_train, x_test and y_test"], 1),
+    ("data-idx-folder-incomplete", lambda o, f: (o / "imgs").mkdir() or ["train", "--dataset", o / "imgs"],
+     ["has no train-images-idx3-ubyte", "four idx files"], 1),
+    ("data-unknown-suffix", lambda o, f: write(o / "d.xlsx", "") and ["train", "--dataset", o / "d.xlsx"],
+     ["unknown dataset", "not a folder, .npz or .csv", ".csv file"], 1),
     ("train-bad-widths", lambda o, f: ["train", "--widths", "100,x"], ["--widths"], 2),
     ("train-zero-epochs", lambda o, f: ["train", "--epochs", "0"], ["expected a positive number"], 2),
     ("train-bad-architecture", lambda o, f: ["train", "--widths", "100,35", "--epochs", "1"],
@@ -150,6 +171,19 @@ CASES = [
     ("import-torchlogix-layout-mismatch", lambda o, f: ["import", "torchlogix", f["difflogic"], "--inputs", "40", "--classes", "10"],
      ["no torchlogix LogicDense layer"], 1),
 ]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def npz(path: Path, **changes) -> Path:
+    """A small valid .npz dataset with ``changes`` made to its arrays."""
+    arrays = {"x_train": np.arange(24.0).reshape(6, 4), "y_train": np.array([0, 1, 0, 1, 0, 1]),
+              "x_test": np.ones((2, 4)), "y_test": np.array([0, 1])} | changes
+    np.savez(path, **arrays, allow_pickle=True) if any(a.dtype == object for a in arrays.values()) else np.savez(path, **arrays)
+    return path
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -8,7 +8,7 @@ import pytest
 
 from lgn.ir import executor, passes, tables
 from lgn.ir.netlist import LutLayer, NetlistError
-from lgn.testing import random_lut_layer, random_netlist
+from lgn.testing import random_netlist
 
 
 def _eval(bits: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -158,7 +158,7 @@ def test_presets_resolve_with_overrides():
 def test_every_preset_builds_its_network(preset, digits):
     """A preset the model rejects would only fail once a user starts it: build each (MNIST's shape
     from the digits arrays, without the files)."""
-    from lgn.train.data import Dataset
+    from lgn.data import Dataset
 
     opts = PRESETS[preset]
     ds = digits if opts.dataset == "digits" else Dataset(

@@ -20,8 +20,10 @@ def quantile_thresholds(x: torch.Tensor, per_feature: int) -> torch.Tensor:
     return torch.quantile(x.double(), q, dim=0).t().float().contiguous()
 
 
-#: How the encoder's thresholds are placed: evenly over the feature range, or at the data's quantiles.
-ENCODINGS: tuple[str, ...] = ("even", "quantile")
+#: How the encoder's thresholds are placed: evenly over the feature range, at the data's
+#: quantiles, or ``auto``: evenly for images (one scale for every pixel), at the quantiles for
+#: tables (each column its own scale).
+ENCODINGS: tuple[str, ...] = ("auto", "even", "quantile")
 
 
 class ThresholdEncoder(nn.Module):

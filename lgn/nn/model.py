@@ -46,7 +46,7 @@ class LogicNetConfig:
     tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
     branches: int = 4              # dendritic family: branches per neuron
     synapses: int = 6              # dendritic family: synapses per branch; sparse: inputs per neuron
-    image_shape: tuple[int, int] | None = None  # (rows, cols) of the features, for local wiring
+    image_shape: tuple[int, int] | None = None  # (rows, cols) of the pixels (each of adjacent channels), for local wiring
     window: int = 7                # local wiring: side of the square patch a unit reads
     lut_inputs: int = 4            # lut family: inputs per lookup table (1..6)
 
@@ -84,7 +84,7 @@ class LogicNetConfig:
                 raise ValueError(f"local wiring is for the {', '.join(LOCAL_FAMILIES[:-1])} and "
                                  f"{LOCAL_FAMILIES[-1]} families, "
                                  f"not {self.family!r}")
-            if self.image_shape is None or self.image_shape[0] * self.image_shape[1] != self.num_features:
+            if self.image_shape is None or self.num_features % (self.image_shape[0] * self.image_shape[1]):
                 raise ValueError(f"local wiring needs the {self.num_features} features laid out as an image, "
                                  f"got image shape {self.image_shape}")
             if self.window < 1:
@@ -136,7 +136,8 @@ class LogicNet(nn.Module):
         inputs among the whole pool (``candidates = 0``)."""
         config = self.config
         shape, per_unit = config.image_shape, FAMILIES[config.family].local_pins(config)
-        sources, wiring = input_positions(shape, config.thresholds_per_feature), []
+        channels = config.num_features // (shape[0] * shape[1])  # a pixel's channels are adjacent features
+        sources, wiring = input_positions(shape, channels * config.thresholds_per_feature), []
         for n, width in enumerate(config.widths):
             units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
             if config.candidates == 0:

@@ -86,7 +86,7 @@ def forget_hardware(out: Path, *, figures: bool = True) -> None:
 
 
 def dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):
-    from lgn.train import data
+    from lgn import data
 
     name = dataset or net.meta.get("dataset")
     if not name:
@@ -95,7 +95,20 @@ def dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):
     if ds.num_features != net.inputs.num_features:
         raise LgnError(f"the netlist takes {net.inputs.num_features} features but {ds.name} samples have "
                        f"{ds.num_features}", "pass the dataset the model was trained on")
+    warn_range(net, ds.x_test, ds.name)
     return ds
+
+
+def warn_range(net: Netlist, x: np.ndarray, what: str) -> None:
+    """Say so when samples ``x`` lie outside the range the model was trained on (a different
+    scale, such as 0..1 pixels for a model of 0..255 ones, classifies silently wrong)."""
+    if "feature_range" not in net.meta or not len(x):
+        return
+    low, high = net.meta["feature_range"]
+    slack = 0.05 * (high - low)
+    if float(x.min()) < low - slack or float(x.max()) > high + slack:
+        say("data", f"WARNING: {what} spans {float(x.min()):g}..{float(x.max()):g} but the model was trained on "
+                    f"{low:g}..{high:g}: scale it as the training data was")
 
 
 def random_samples(net: Netlist, ds, n: int, seed: int = 0) -> np.ndarray:

@@ -35,7 +35,9 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
 
     out = prepare_out(out)
     model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
-    hardened = harden(model, meta={"dataset": info.get("dataset")} if info.get("dataset") else {})
+    # the data it was trained on, and that data's range, which later stages check what they are given against
+    meta = {"feature_range": list(model.config.feature_range)} | ({"dataset": info["dataset"]} if info.get("dataset") else {})
+    hardened = harden(model, meta=meta)
     net, opt = _optimise(out, hardened, opt_passes)
     design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
     forget_hardware(out)
@@ -80,7 +82,7 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
     wrong threshold, seed or wiring), and the dataset is recorded for ``lgn sim``.
     """
     from lgn.importers import import_model
-    from lgn.train import data
+    from lgn import data
 
     out = prepare_out(out)
     ds = data.load(dataset, data_dir) if dataset else None
@@ -95,7 +97,8 @@ def import_stage(out: Path, fmt: str, state_dict: Path, arch, opt_passes: tuple[
         if ds.num_features != arch.inputs:
             raise LgnError(f"the model reads {arch.inputs} inputs but {ds.name} samples have {ds.num_features} "
                            "features", "check --inputs and --dataset")
-        imported = replace(imported, meta=imported.meta | {"dataset": dataset})
+        imported = replace(imported, meta=imported.meta | {"dataset": data.name_of(dataset),
+                                                           "feature_range": list(ds.feature_range)})
     say("import", f"{fmt} {state_dict}: {arch.inputs} inputs, {len(imported.layers)} layers, "
                    f"{imported.num_gates} gates, {arch.classes} classes")
     net, opt = _optimise(out, imported, opt_passes)

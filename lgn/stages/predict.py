@@ -9,25 +9,26 @@ import numpy as np
 from lgn.errors import LgnError
 from lgn.fileio import write_bytes
 from lgn.ir import serialize
-from lgn.stages.common import dataset_of
+from lgn.stages.common import dataset_of, warn_range
 
 
 def predict(model: Path, data: str, data_dir: Path | None = None, output: Path | None = None,
             backend: str = "auto") -> dict:
-    """Classify samples with the CPU engine: the test split of a dataset by name, or the raw
-    ``(n, features)`` float array in a ``.npy`` file; write the classes to ``output`` if given."""
+    """Classify samples with the CPU engine: the test split of a dataset (:func:`lgn.data.load`),
+    or the raw ``(n, features)`` float array in a ``.npy`` file; write the classes to ``output`` if given."""
     import time
 
     from lgn import engine
-    from lgn.train.data import DATASETS
 
     net = serialize.load(model)
     labels = None
-    if data in DATASETS:
+    if Path(data).suffix == ".npy":
+        raw = _load_samples(Path(data))
+        if raw.ndim == 2:
+            warn_range(net, raw, data)
+    else:
         ds = dataset_of(net, data, data_dir)
         raw, labels = ds.x_test, ds.y_test
-    else:
-        raw = _load_samples(Path(data))
     if raw.ndim != 2 or raw.shape[1] != net.inputs.num_features:
         raise LgnError(f"{data} holds samples of shape {raw.shape[1:]}, but the model takes "
                        f"{net.inputs.num_features} features", "pass data of the kind the model was trained on")

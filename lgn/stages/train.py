@@ -17,9 +17,10 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     """Train a network of ``opts.family`` from scratch; checkpoint every epoch, then write the model and a fresh report."""
     import torch
 
+    from lgn import data
     from lgn.nn import LogicNet
     from lgn.nn.encoder import quantile_thresholds
-    from lgn.train import checkpoint, data
+    from lgn.train import checkpoint
 
     out = prepare_out(out, extends_report=False)  # training starts a fresh report
     state = out / TRAIN_STATE
@@ -28,15 +29,22 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
         if epoch < target:
             raise LgnError(f"{out} holds an interrupted training run (epoch {epoch} of {target})",
                            f"resume it with `lgn train --out {out} --resume`, or delete {state} to start afresh")
-    for stale in (CHECKPOINT, NETLIST, VERILOG):  # they would belong to the previous run
-        (out / stale).unlink(missing_ok=True)
-    forget_hardware(out, figures=False)  # training writes a fresh report
+    # the data and the model first: a bad dataset or architecture leaves the folder's run as it was
     ds = data.load(opts.dataset, data_dir)
+    opts = replace(opts, dataset=data.name_of(opts.dataset))
+    if opts.encoding == "auto":  # images share one pixel scale; a table's columns each have their own
+        opts = replace(opts, encoding="even" if ds.image_shape else "quantile")
+    if opts.wiring == "local" and ds.image_shape is None:
+        say("train", f"{ds.name} is not an image, so units cannot read patches of it: unique wiring instead of local")
+        opts = replace(opts, wiring=TrainOptions.wiring)
     try:
         model = LogicNet(opts.model_config(ds))
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}",
                        "adjust --widths, --thresholds, --tau, --wiring, or the family's --tiles, --branches, --synapses") from None
+    for stale in (CHECKPOINT, NETLIST, VERILOG):  # they would belong to the previous run
+        (out / stale).unlink(missing_ok=True)
+    forget_hardware(out, figures=False)  # training writes a fresh report
     if opts.encoding == "quantile":  # a buffer of the model: the checkpoint and the netlist keep them
         model.encoder.thresholds.copy_(quantile_thresholds(torch.as_tensor(ds.x_train), opts.thresholds))
     return _train(out, model, opts, ds, None, [])
@@ -44,7 +52,8 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
 
 def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = None) -> dict:
     """Continue the run whose training state is in ``out`` (to ``epochs`` if given, else its own target)."""
-    from lgn.train import checkpoint, data
+    from lgn import data
+    from lgn.train import checkpoint
     from lgn.train.loop import EpochStats
     from lgn.train.options import TrainOptions
 

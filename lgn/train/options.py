@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lgn.nn.model import LogicNetConfig
-    from lgn.train.data import Dataset
+    from lgn.data import Dataset
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class TrainOptions:
     synapses: int = 6            # dendritic family: synapses per branch; sparse: inputs per neuron
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = 4          # input bits per feature (thermometer code)
-    encoding: str = "even"       # thresholds "even" over the feature range or at the training data's "quantile"s
+    encoding: str = "auto"       # thresholds "even" over the feature range or at the training data's "quantile"s; auto: even for images
     tau: float = 15.0            # GroupSum temperature
     wiring: str = "unique"       # "unique" or "random" connections; "local" (logic, sparse, dendritic): image patches
     window: int = 7              # local wiring: side of the square image patch each unit reads
