@@ -21,7 +21,7 @@ from amaranth.hdl import Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.boards.flow import count_cells
+from lgn.boards.cells import count_cells
 from lgn.boards.targets import ICE40
 from lgn.hdl.emit import to_verilog
 from lgn.hdl.popcount import FAN_IN, Popcount

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from lgn.boards import targets
-from lgn.boards.flow import count_cells
+from lgn.boards.cells import count_cells
 from lgn.hdl.core import GateCore
 from lgn.hdl.emit import to_verilog
 from lgn.ir import serialize

@@ -17,7 +17,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from lgn.boards.flow import count_cells
+from lgn.boards.cells import count_cells
 from lgn.boards.targets import ECP5, ICE40
 from lgn.formal.reference import core_verilog, head_verilog
 from lgn.hdl import Classifier

@@ -6,7 +6,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from lgn.boards import targets
-from lgn.boards.flow import map_to_cells
+from lgn.boards.cells import map_to_cells
 from lgn.hdl.design import Design
 from lgn.hdl.emit import to_verilog
 from lgn.hdl.fold import LANES, LUT_BUDGET, fit, fold_layer, plan, unrolled_luts

@@ -119,7 +119,7 @@ def test_lut_networks_are_proven_and_a_wrong_entry_is_caught(tmp_path, pipeline)
 @pytest.mark.eda
 def test_a_four_input_node_is_one_lut4(tmp_path, rng):
     """Yosys maps each 4-input node that uses all its pins to exactly one SB_LUT4."""
-    from lgn.boards.flow import count_cells
+    from lgn.boards.cells import count_cells
     from lgn.boards.targets import ICE40
     from lgn.hdl.core import GateCore
     from lgn.hdl.emit import to_verilog

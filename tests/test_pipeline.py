@@ -40,7 +40,7 @@ def _estimate(net, k):
 def test_register_estimate_bounds_the_flip_flops_yosys_keeps(tmp_path, pipeline):
     """The estimate counts every register the classifier declares; Yosys drops constant and
     duplicate ones, so it is an upper bound, and a close one."""
-    from lgn.boards.flow import count_cells
+    from lgn.boards.cells import count_cells
     from lgn.boards.targets import ICE40
     from lgn.hdl.emit import to_verilog
 

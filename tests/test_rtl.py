@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lgn.boards import targets
-from lgn.boards.flow import map_to_cells
+from lgn.boards.cells import map_to_cells
 from lgn.hdl import Classifier
 from lgn.hdl.classifier import latencies
 from lgn.hdl.head import score_width

