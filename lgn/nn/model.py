@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
+from lgn import model_defaults as defaults
 from lgn.nn.binary import XnorLinear
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
@@ -34,21 +35,21 @@ class LogicNetConfig:
     num_features: int
     num_classes: int
     widths: tuple[int, ...]
-    thresholds_per_feature: int = 3
+    thresholds_per_feature: int = defaults.THRESHOLDS
     feature_range: tuple[float, float] = (0.0, 1.0)
-    tau: float = 10.0
+    tau: float = defaults.TAU
     residual_init: float | None = None
-    wiring: str = "unique"
-    grad_factor: float = 1.0
-    candidates: int = 1
+    wiring: str = defaults.WIRING
+    grad_factor: float = defaults.GRAD_FACTOR
+    candidates: int = defaults.CANDIDATES
     seed: int = 0
-    family: str = "logic"          # a name in lgn.nn.families.FAMILIES
-    tiles: int = 1                 # p of a tiled family: copies of each layer's weight tile
-    branches: int = 4              # dendritic family: branches per neuron
-    synapses: int = 6              # dendritic family: synapses per branch; sparse: inputs per neuron
+    family: str = defaults.FAMILY        # a name in lgn.nn.families.FAMILIES
+    tiles: int = defaults.TILES          # p of a tiled family: copies of each layer's weight tile
+    branches: int = defaults.BRANCHES    # dendritic family: branches per neuron
+    synapses: int = defaults.SYNAPSES    # dendritic family: synapses per branch; sparse: inputs per neuron
     image_shape: tuple[int, int] | None = None  # (rows, cols) of the pixels (each of adjacent channels), for local wiring
-    window: int = 7                # local wiring: side of the square patch a unit reads
-    lut_inputs: int = 4            # lut family: inputs per lookup table (1..6)
+    window: int = defaults.WINDOW        # local wiring: side of the square patch a unit reads
+    lut_inputs: int = defaults.LUT_INPUTS  # lut family: inputs per lookup table (1..6)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
+from lgn import model_defaults as defaults
+
 if TYPE_CHECKING:
     from lgn.nn.model import LogicNetConfig
     from lgn.data import Dataset
@@ -16,20 +18,20 @@ class TrainOptions:
 
     preset: str = "digits"
     dataset: str = "digits"
-    family: str = "logic"        # a name in lgn.nn.families.FAMILIES
-    lut_inputs: int = 4          # lut family: inputs per lookup table (4: one LUT4 cell)
-    tiles: int = 1               # tiled family: copies p of each layer's ±1 weight tile
-    branches: int = 4            # dendritic family: branches per neuron
-    synapses: int = 6            # dendritic family: synapses per branch; sparse: inputs per neuron
+    family: str = defaults.FAMILY       # a name in lgn.nn.families.FAMILIES
+    lut_inputs: int = defaults.LUT_INPUTS  # lut family: inputs per lookup table (4: one LUT4 cell)
+    tiles: int = defaults.TILES         # tiled family: copies p of each layer's ±1 weight tile
+    branches: int = defaults.BRANCHES   # dendritic family: branches per neuron
+    synapses: int = defaults.SYNAPSES   # dendritic family: synapses per branch; sparse: inputs per neuron
     widths: tuple[int, ...] = (1500, 1500)
-    thresholds: int = 4          # input bits per feature (thermometer code)
+    thresholds: int = defaults.THRESHOLDS  # input bits per feature (thermometer code)
     encoding: str = "auto"       # thresholds "even" over the feature range or at the training data's "quantile"s; auto: even for images
-    tau: float = 15.0            # GroupSum temperature
-    wiring: str = "unique"       # "unique" or "random" connections; "local" (logic, sparse, dendritic): image patches
-    window: int = 7              # local wiring: side of the square image patch each unit reads
+    tau: float = defaults.TAU    # GroupSum temperature
+    wiring: str = defaults.WIRING  # "unique" or "random" connections; "local" (logic, sparse, dendritic): image patches
+    window: int = defaults.WINDOW  # local wiring: side of the square image patch each unit reads
     residual_init: float | None = None
-    grad_factor: float = 1.0
-    candidates: int = 1          # learned connections: inputs each pin chooses among (1: fixed wiring; 0: the whole pool)
+    grad_factor: float = defaults.GRAD_FACTOR
+    candidates: int = defaults.CANDIDATES  # learned connections: inputs each pin chooses among (1: fixed wiring; 0: the whole pool)
     epochs: int = 80
     batch_size: int = 64
     lr: float = 0.01
@@ -61,7 +63,7 @@ class TrainOptions:
 PRESETS: dict[str, TrainOptions] = {
     # Embedded sklearn digits: seconds per epoch, the demo's model. Gates on 5x5 patches: randomly
     # wired, the combinational network did not route on the UP5K once Yosys mapped it for the UP5K.
-    "digits": TrainOptions(wiring="local", window=5),
+    "digits": TrainOptions(thresholds=4, tau=15.0, wiring="local", window=5),
     # MNIST for the iCE40UP5K (5,280 logic cells) with its UART top, pipelined: 5K gates, a 1000-bit
     # head, one threshold per pixel (every input bit costs the UP5K a logic cell in the input register),
     # every gate's candidates on a 9x9 patch: randomly wired, the same network routes at 20-34 MHz there.
