@@ -8,18 +8,17 @@ from lgn.hdl.design import AUTO, Design, choose_pipeline, registers
 from lgn.testing import random_netlist
 
 
-def test_gate_networks_register_every_second_layer_and_tables_every_layer():
+def test_every_layer_is_registered_where_it_fits():
     rng = np.random.default_rng(3)
-    gates = random_netlist(rng, widths=(40, 30, 30, 20))
-    tables = random_netlist(rng, widths=(40, 30, 30, 20), luts=(1,))
-    assert choose_pipeline(gates)[0] == 2 and Design.plan(gates, AUTO).pipeline == 2
-    assert choose_pipeline(tables)[0] == 1 and Design.plan(tables, AUTO).pipeline == 1
+    for net in (random_netlist(rng, widths=(40, 30, 30, 20)), random_netlist(rng, widths=(40, 30, 30, 20), luts=(1,))):
+        k, why = choose_pipeline(net)
+        assert k == 1 and Design.plan(net, AUTO).pipeline == 1 and "every layer" in why
 
 
 def test_a_tight_budget_widens_the_spacing_to_what_fits():
     net = random_netlist(np.random.default_rng(4), widths=(60, 60, 60, 60, 40))
-    costs = {k: registers(net, k) for k in range(2, 6)}
-    assert costs[2] > costs[3] >= costs[4] >= costs[5] > 0  # fewer stages, fewer registers
+    costs = {k: registers(net, k) for k in range(1, 6)}
+    assert costs[1] > costs[2] > costs[3] >= costs[4] >= costs[5] > 0  # fewer stages, fewer registers
     logic = choose_pipeline(net, 10**6)[1]
     assert "within the 1,000,000 budget" in logic
     # a budget between the spacing-2 and spacing-3 estimates: spacing 3, and why
