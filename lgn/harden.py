@@ -6,28 +6,60 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from torch import nn
+
 from lgn.ir.netlist import InputEncoding, Netlist, feed_forward
-from lgn.nn import LogicNet, families
+from lgn.nn import FeatureMajor, GroupSum, LogicNet, ThresholdEncoder, families
 
 
-def harden(model: LogicNet, meta: dict | None = None) -> Netlist:
-    """The discrete netlist of ``model``: every gate becomes its argmax function, every lookup
-    table its entries' signs (:meth:`LookupLayer.hardened_tables`), every binary,
-    tiled or sparse neuron a threshold unit (:meth:`XnorLinear.fold`), every dendritic neuron a layer of
-    AND branches and a layer of OR somas (:meth:`DendriticLinear.hardened`)."""
-    thresholds = model.encoder.thresholds.detach().cpu()
+def parts(model: nn.Module) -> tuple[ThresholdEncoder, list[nn.Module], GroupSum]:
+    """The encoder, family layers and GroupSum head of ``model``: a :class:`LogicNet`, or a
+    model of one's own built as ``nn.Sequential(ThresholdEncoder, layers..., GroupSum)`` whose
+    layers (any mix of families) sit in :class:`FeatureMajor` blocks. ``TypeError`` names the
+    first module that cannot be lowered by its path in the model."""
+    if isinstance(model, LogicNet):
+        return model.encoder, list(model.layers), model.head
+    if not isinstance(model, nn.Sequential) or len(model) < 2:
+        raise TypeError(f"{type(model).__name__} is neither a LogicNet nor an nn.Sequential(ThresholdEncoder, "
+                        "FeatureMajor(layers...), GroupSum)")
+    encoder, *middle, head = model.named_children()
+    for (name, module), kind in ((encoder, ThresholdEncoder), (head, GroupSum)):
+        if not isinstance(module, kind):
+            raise TypeError(f"model.{name} ({type(module).__name__}) should be a {kind.__name__}")
+    layers = []
+    for name, block in middle:
+        if not isinstance(block, FeatureMajor):
+            raise TypeError(f"model.{name} ({type(block).__name__}) cannot be lowered to logic: between the encoder "
+                            "and the head, lgn layers go in FeatureMajor blocks")
+        for inner, layer in block.named_children():
+            try:
+                families.family_of(layer)
+            except TypeError:
+                raise TypeError(f"model.{name}.{inner} ({type(layer).__name__}) is no layer of an lgn model family: "
+                                f"it cannot be lowered to logic") from None
+            layers.append(layer)
+    return encoder[1], layers, head[1]
+
+
+def harden(model: nn.Module, meta: dict | None = None) -> Netlist:
+    """The discrete netlist of ``model`` (see :func:`parts`): every gate becomes its argmax
+    function, every lookup table its entries' signs (:meth:`LookupLayer.hardened_tables`), every
+    binary, tiled or sparse neuron a threshold unit (:meth:`XnorLinear.fold`), every dendritic
+    neuron a layer of AND branches and a layer of OR somas (:meth:`DendriticLinear.hardened`)."""
+    encoder, layers, head = parts(model)
+    thresholds = encoder.thresholds.detach().cpu()
     num_features, per_feature = thresholds.shape
     inputs = InputEncoding(
         num_features=num_features,
         feature=np.repeat(np.arange(num_features, dtype=np.int32), per_feature),
         threshold=thresholds.numpy().astype(np.float32).reshape(-1),
     )
-    layers = [ir for layer in model.layers for ir in families.lower(layer)]
-    return feed_forward(inputs, layers, model.head.k, float(model.head.tau), meta)
+    lowered = [ir for layer in layers for ir in families.lower(layer)]
+    return feed_forward(inputs, lowered, head.k, float(head.tau), meta)
 
 
 @torch.no_grad()
-def hardened_scores(model: LogicNet, raw: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def hardened_scores(model: nn.Module, raw: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Integer group popcounts of ``model`` in hardened eval mode, ``(n, num_classes)`` int64.
 
     GroupSum divides by ``tau``; the popcounts are recovered by multiplying back and must land
@@ -37,7 +69,7 @@ def hardened_scores(model: LogicNet, raw: np.ndarray, batch_size: int = 4096) ->
     model.eval()
     try:
         out = torch.cat([model(torch.as_tensor(raw[i:i + batch_size], dtype=torch.float32))
-                         for i in range(0, len(raw), batch_size)]).double() * model.head.tau
+                         for i in range(0, len(raw), batch_size)]).double() * parts(model)[2].tau
     finally:
         model.train(was_training)
     counts = out.round()

@@ -7,5 +7,6 @@ from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import LogicLayer
 from lgn.nn.lookup import LookupLayer
 from lgn.nn.model import LogicNet, LogicNetConfig
+from lgn.nn.stack import FeatureMajor
 
-__all__ = ["DendriticLinear", "GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "LookupLayer", "SparseXnorLinear", "ThresholdEncoder", "TiledLinear", "XnorLinear"]
+__all__ = ["DendriticLinear", "FeatureMajor", "GroupSum", "LogicLayer", "LogicNet", "LogicNetConfig", "LookupLayer", "SparseXnorLinear", "ThresholdEncoder", "TiledLinear", "XnorLinear"]

@@ -133,10 +133,15 @@ FAMILIES: dict[str, Family] = {f.name: f for f in _FAMILIES}
 LOCAL_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.local_pins is not None)
 
 
-def lower(layer: nn.Module) -> list:
-    """The IR layers of one trained torch layer of any family."""
+def family_of(layer: nn.Module) -> Family:
+    """The family of a torch layer; TypeError for a module of none."""
     # the most derived class first: TiledLinear and SparseXnorLinear are XnorLinears
     for family in sorted(_FAMILIES, key=lambda f: -len(f.layer_type.__mro__)):
         if isinstance(layer, family.layer_type):
-            return family.lower(layer)
+            return family
     raise TypeError(f"{type(layer).__name__} is no layer of an lgn model family")
+
+
+def lower(layer: nn.Module) -> list:
+    """The IR layers of one trained torch layer of any family."""
+    return family_of(layer).lower(layer)

@@ -7,7 +7,7 @@ Like a Yosys script's labelled sections, :data:`RUN` is the list ``lgn run`` wal
 
 from __future__ import annotations
 
-from lgn.stages.compile import compile_stage, import_stage
+from lgn.stages.compile import compile_model, compile_stage, import_stage
 from lgn.stages.host import host_stage
 from lgn.stages.predict import predict
 from lgn.stages.sim import sim_stage
@@ -18,5 +18,5 @@ from lgn.stages.verify import verify_stage
 #: The stages ``lgn run`` walks, in order.
 RUN: tuple[str, ...] = ("train", "compile", "sim", "synth")
 
-__all__ = ["RUN", "compile_stage", "flash_stage", "host_stage", "import_stage", "predict", "resume_stage", "sim_stage",
+__all__ = ["RUN", "compile_model", "compile_stage", "flash_stage", "host_stage", "import_stage", "predict", "resume_stage", "sim_stage",
            "synth_stage", "train_stage", "verify_stage"]

@@ -14,7 +14,7 @@ from lgn.fileio import write_bytes
 from lgn.ir import executor, serialize
 from lgn.ir.netlist import Netlist
 from lgn.stages.common import (
-    CHECKPOINT, NETLIST, RANDOM_VECTORS, TOPLEVEL, VERILOG, dataset_of, forget_hardware, prepare_out,
+    CHECKPOINT, NETLIST, RANDOM_VECTORS, TOPLEVEL, VERILOG, forget_hardware, prepare_out,
     random_samples, say,
 )
 
@@ -30,19 +30,41 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     ``fold`` (``none``, ``auto`` under ``lut_budget`` LUT4s, ``all``) chooses the threshold layers
     run folded over block RAM on at most ``lanes`` = (PE, SIMD) lanes (see :func:`lgn.hdl.fold.plan`).
     """
-    from lgn.harden import harden, hardened_scores
     from lgn.train import checkpoint
 
     out = prepare_out(out)
     model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
-    # the data it was trained on, and that data's range, which later stages check what they are given against
-    meta = {"feature_range": list(model.config.feature_range)} | ({"dataset": info["dataset"]} if info.get("dataset") else {})
-    hardened = harden(model, meta=meta)
+    return compile_model(out, model, info.get("dataset"), data_dir, opt_passes, pipeline, fold, lut_budget, lanes)
+
+
+def compile_model(out: Path, model, dataset: str | None, data_dir: Path | None = None,
+                  opt_passes: tuple[str, ...] | None = None, pipeline: int | str = "auto", fold: str = "auto",
+                  lut_budget: int | None = None, lanes: tuple[int, int] | None = None) -> dict:
+    """:func:`compile_stage` for a trained torch ``model`` in memory: a :class:`~lgn.nn.LogicNet`
+    or a model of one's own (:func:`lgn.harden.parts`), trained on ``dataset`` (a name or path
+    :func:`lgn.data.load` reads), which the netlist is checked on and remembers for ``lgn sim``.
+    Writes what ``lgn compile`` writes into ``out``, where ``sim_stage``, ``verify_stage`` and
+    ``synth_stage`` take it from."""
+    from lgn import data
+    from lgn.harden import harden, hardened_scores, parts
+
+    out = prepare_out(out)
+    try:
+        encoder, _, _ = parts(model)
+    except TypeError as e:
+        raise LgnError(f"the model cannot be lowered: {e}", "build it from lgn's layers (see docs/library.md)") from None
+    if not dataset:
+        raise LgnError("nothing says which dataset the model was trained on", "pass the dataset")
+    ds = data.load(dataset, data_dir)  # before anything is written: bad data leaves the folder as it was
+    if ds.num_features != encoder.thresholds.shape[0]:
+        raise LgnError(f"the model reads {encoder.thresholds.shape[0]} features but {ds.name} samples have "
+                       f"{ds.num_features}", "pass the dataset the model was trained on")
+    # the data it was trained on and its range, which later stages check what they are given against
+    hardened = harden(model, meta={"dataset": data.name_of(dataset), "feature_range": list(ds.feature_range)})
     net, opt = _optimise(out, hardened, opt_passes)
     design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
     forget_hardware(out)
     netlist_sha = _save_netlist(out, net)
-    ds = dataset_of(net, None, data_dir)
     matched = {}
     for split, x in (("test", ds.x_test), ("random", random_samples(net, ds, RANDOM_VECTORS))):
         torch_scores = hardened_scores(model, x)
