@@ -4,8 +4,9 @@ the board top (the input register, the UART and the class register).
 For an output folder that ``lgn compile`` and ``lgn synth`` have built, Yosys maps the
 classifier alone and its core alone with the board family's script, at the pipelining
 ``classifier.v`` was built with: head = classifier - core, top = the placed design (report.json
-``synth.luts``, nextpnr's count) - classifier. Separate syntheses cannot pack across the cuts,
-so the parts are estimates that need not add up exactly. The last line is one JSON object.
+``synth.luts``, nextpnr's count) - classifier (:func:`lgn.boards.cells.breakdown`, which
+``lgn synth`` runs too). Separate syntheses cannot pack across the cuts, so the parts are
+estimates that need not add up exactly. The last line is one JSON object.
 
     python bench/lut_breakdown.py RUN_DIR [--board icebreaker]
 """
@@ -18,18 +19,8 @@ import tempfile
 from pathlib import Path
 
 from lgn.boards import targets
-from lgn.boards.cells import count_cells
-from lgn.hdl.core import GateCore
-from lgn.hdl.emit import to_verilog
+from lgn.boards.cells import breakdown
 from lgn.ir import serialize
-
-_LUTS = ("SB_LUT4", "LUT4")
-_FFS = ("SB_DFF", "SB_DFFE", "SB_DFFSR", "SB_DFFSS", "SB_DFFR", "SB_DFFS", "SB_DFFESR", "SB_DFFESS", "SB_DFFER",
-        "SB_DFFES", "TRELLIS_FF")
-
-
-def _count(cells: dict[str, int], kinds: tuple[str, ...]) -> int:
-    return sum(n for cell, n in cells.items() if cell in kinds)
 
 
 def main() -> None:
@@ -41,21 +32,14 @@ def main() -> None:
     board, pipeline = targets.get(args.board), rep["hdl"]["pipeline"]
     net = serialize.load(args.run / "netlist.safetensors")
     with tempfile.TemporaryDirectory(prefix="lgn-breakdown-") as tmp:
-        tmp = Path(tmp)
-        synth = board.synth_command
-        classifier, _ = count_cells(args.run / "classifier.v", "classifier", board.family, tmp / "classifier", synth=synth)
-        to_verilog(GateCore(net, pipeline), "core", tmp / "core.v")
-        core, _ = count_cells(tmp / "core.v", "core", board.family, tmp / "core", synth=synth)
-    parts = {"core": (_count(core, _LUTS), _count(core, _FFS)),
-             "classifier": (_count(classifier, _LUTS), _count(classifier, _FFS))}
-    parts["head"] = tuple(c - k for c, k in zip(parts["classifier"], parts["core"]))
+        parts = breakdown(args.run / "classifier.v", net, pipeline, board, Path(tmp))
     synth = rep.get("synth", {})
     if synth.get("device") == board.device:
-        parts["top"] = (synth["luts"] - parts["classifier"][0], synth["ffs"] - parts["classifier"][1])
+        parts["top"] = {k: synth[k] - parts["classifier"][k] for k in ("luts", "ffs")}
     print(f"{'part':<12} {'LUT4':>7} {'FF':>7}   ({net.describe()}, pipeline {pipeline}, {board.device})")
-    for name, (luts, ffs) in parts.items():
-        print(f"{name:<12} {luts:>7,} {ffs:>7,}")
-    print(json.dumps({name: {"luts": luts, "ffs": ffs} for name, (luts, ffs) in parts.items()}))
+    for name, part in parts.items():
+        print(f"{name:<12} {part['luts']:>7,} {part['ffs']:>7,}")
+    print(json.dumps(parts))
 
 
 if __name__ == "__main__":

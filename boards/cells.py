@@ -74,3 +74,29 @@ def _synth(verilog: Path, toplevel: str, synth: str, build_dir: Path, then: str,
 def yosys_cells(stat: Path) -> dict[str, int]:
     design = json.loads(stat.read_text())["design"]
     return {k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}
+
+
+_LUT_CELLS = ("SB_LUT4", "LUT4")
+
+
+def _flip_flops(cells: dict[str, int]) -> int:
+    return sum(n for cell, n in cells.items() if cell.startswith("SB_DFF") or cell == "TRELLIS_FF")
+
+
+def breakdown(verilog: Path, net, pipeline: int, board: Board, build_dir: Path) -> dict[str, dict[str, int]]:
+    """Where an unrolled classifier's LUT4s and flip-flops go: Yosys maps the classifier in
+    ``verilog`` alone and its core (the network's layers, :class:`~lgn.hdl.core.GateCore` at
+    ``pipeline``) alone with ``board``'s script; the head (popcounts, argmax) is the difference.
+    Separate syntheses cannot pack across the cut, so the parts are estimates."""
+    from lgn.hdl.core import GateCore
+    from lgn.hdl.emit import to_verilog
+
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    classifier, _ = count_cells(verilog, "classifier", board.family, build_dir / "classifier", synth=board.synth_command)
+    to_verilog(GateCore(net, pipeline), "core", build_dir / "core.v")
+    core, _ = count_cells(build_dir / "core.v", "core", board.family, build_dir / "core", synth=board.synth_command)
+    parts = {name: {"luts": sum(cells.get(c, 0) for c in _LUT_CELLS), "ffs": _flip_flops(cells)}
+             for name, cells in (("classifier", classifier), ("core", core))}
+    parts["head"] = {k: parts["classifier"][k] - parts["core"][k] for k in ("luts", "ffs")}
+    return parts

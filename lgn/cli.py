@@ -171,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     def synth_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
         p.add_argument("--pnr-seed", type=int, default=1, help="nextpnr placement seed")
+        p.add_argument("--no-breakdown", dest="breakdown", action="store_false",
+                       help="skip the LUT4 and FF count by part (core, head, board top), which costs two more "
+                            "Yosys runs on the classifier alone and its core alone")
         p.add_argument("--time-limit", type=_positive(float), metavar="S",
                        help=f"seconds Yosys and nextpnr each get before the build stops with what to try "
                             f"(default {TIME_LIMIT_S})")
@@ -332,7 +335,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command == "verify":
         return stages.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout,
                                      args.allow_timeout)
-    return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed, args.time_limit)
+    return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed, args.time_limit, args.breakdown)
 
 
 def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
@@ -350,7 +353,7 @@ def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
         "compile": lambda: stages.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
                                                   args.lut_budget or budget, args.lanes or lanes),
         "sim": lambda: stages.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs),
-        "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed, args.time_limit),
+        "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed, args.time_limit, args.breakdown),
     }
     for name in stages.RUN[first:last + 1]:
         rep = steps[name]()

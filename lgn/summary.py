@@ -63,5 +63,8 @@ def summary(rep: dict) -> str:
                                         else f" (pipeline {s['pipeline']})" if s["pipeline"] else " (combinational)")),
             ("bitstream", s["bitstream"] or "none (out of context)"),
         ]
+        if parts := s.get("breakdown"):
+            rows.insert(-4, ("LUT4 / FF by part", ", ".join(f"{name} {parts[name]['luts']:,} / {parts[name]['ffs']:,}"
+                                                             for name in ("core", "head", "top"))))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)

@@ -82,6 +82,11 @@ def test_out_of_context_build_reports_luts_and_fmax_without_a_bitstream(netlist_
     assert synth["device"].endswith("out of context") and synth["bitstream"] == ""
     assert 0 < synth["luts"] < 1000 and synth["ffs"] > net.inputs.width // 2  # inputs (those read) and outputs registered
     assert synth["fmax_mhz"] > 25 and synth["latency_cycles"] == 2  # input and output registers
+    parts = synth["breakdown"]  # the combinational classifier alone, its core alone, the rest
+    assert parts["core"]["luts"] > 0 and parts["head"]["luts"] > 0 and parts["core"]["ffs"] == 0
+    assert parts["core"]["luts"] + parts["head"]["luts"] == parts["classifier"]["luts"]
+    assert parts["top"]["ffs"] == synth["ffs"] - parts["classifier"]["ffs"] > 0  # the top's registers
+    assert "LUT4 / FF by part" in result.stdout + result.stderr
     assert not list(out.glob("none.*"))
     result = lgn("flash", "--board", "none", "--out", out)
     assert result.returncode == 1 and "out-of-context build" in result.stderr.splitlines()[-1]

@@ -11,9 +11,11 @@ from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepa
 
 
 def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1,
-                time_limit_s: float | None = None) -> dict:
+                time_limit_s: float | None = None, breakdown: bool = True) -> dict:
     """Synthesize the board top, place and route it, pack the bitstream; Yosys and nextpnr each
-    within ``time_limit_s`` (default :data:`lgn.boards.flow.TIME_LIMIT_S`)."""
+    within ``time_limit_s`` (default :data:`lgn.boards.flow.TIME_LIMIT_S`). With ``breakdown``,
+    an unrolled classifier's LUT4s and flip-flops by part (core, head, board top: report.json
+    ``synth.breakdown``, :func:`lgn.boards.cells.breakdown`)."""
     from lgn.boards import targets
     from lgn.boards.flow import TIME_LIMIT_S, synthesize
 
@@ -34,6 +36,13 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
         write_bytes(final, bitstream.read_bytes())
         artifacts["bitstream"] = final.name
     fields = result.to_dict() | {"bitstream": artifacts.get("bitstream", "")}
+    if breakdown and not design.folded:
+        from lgn.boards.cells import breakdown as parts_of
+
+        say("synth", "where the LUTs go: Yosys on the classifier alone and on its core alone ...")
+        parts = parts_of(out / VERILOG, net, design.pipeline, board, out / "build" / board.name / "breakdown")
+        parts["top"] = {"luts": result.luts - parts["classifier"]["luts"], "ffs": result.ffs - parts["classifier"]["ffs"]}
+        fields["breakdown"] = parts
     say("synth", f"{board.device}: {result.luts} LUTs, {result.ffs} FFs, Fmax {result.fmax_mhz} MHz"
                   + (f" -> {final}" if result.bitstream else " (out of context: no bitstream)"))
     return report.update(out, {"synth": fields, "artifacts": artifacts})
