@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         g.add_argument("--branches", type=_positive(int), help="dendritic family: branches per neuron")
         g.add_argument("--synapses", type=_positive(int), help="dendritic family: synapses per branch; sparse: inputs per neuron")
         g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
+        g.add_argument("--conv", type=_widths, metavar="K1,K2",
+                       help="convolutional blocks before the layers, kernels per block: logic trees of depth 3 over "
+                            "3x3 windows of 2 channels, then 2x2 OR pooling (images only)")
         g.add_argument("--thresholds", type=_positive(int), help="input bits per feature")
         g.add_argument("--encoding", choices=ENCODINGS,
                        help="where the thresholds sit: even (over the feature range), quantile (of the training "
@@ -263,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = ("dataset", "family", "lut_inputs", "tiles", "branches", "synapses", "widths", "thresholds", "encoding", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
+_TRAIN_FIELDS = ("dataset", "family", "lut_inputs", "tiles", "branches", "synapses", "widths", "conv", "thresholds", "encoding", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
                  "epochs", "batch_size", "lr", "schedule", "seed")
 
 

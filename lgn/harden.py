@@ -32,11 +32,9 @@ def parts(model: nn.Module) -> tuple[ThresholdEncoder, list[nn.Module], GroupSum
             raise TypeError(f"model.{name} ({type(block).__name__}) cannot be lowered to logic: between the encoder "
                             "and the head, lgn layers go in FeatureMajor blocks")
         for inner, layer in block.named_children():
-            try:
-                families.family_of(layer)
-            except TypeError:
+            if not families.lowerable(layer):
                 raise TypeError(f"model.{name}.{inner} ({type(layer).__name__}) is no layer of an lgn model family: "
-                                f"it cannot be lowered to logic") from None
+                                f"it cannot be lowered to logic")
             layers.append(layer)
     return encoder[1], layers, head[1]
 

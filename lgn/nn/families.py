@@ -21,7 +21,9 @@ from torch import nn
 
 from lgn.ir import tables
 from lgn.ir.netlist import LutLayer, ThresholdLayer
+from lgn.ir import ops
 from lgn.nn.binary import SparseXnorLinear, TiledLinear, XnorLinear
+from lgn.nn.conv import LogicConv2d, OrPool2d
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.logic import LogicLayer
 from lgn.nn.lookup import LookupLayer
@@ -142,6 +144,46 @@ def family_of(layer: nn.Module) -> Family:
     raise TypeError(f"{type(layer).__name__} is no layer of an lgn model family")
 
 
+def _lower_conv(layer: LogicConv2d) -> list:
+    """A logic-tree convolution unrolled position by position: one gate layer per tree level,
+    level ``l``'s gate ``i`` of kernel ``k`` at position ``p`` at index ``(p * K + k) * n_l + i``,
+    so that the last level's outputs are pixel-major with channels adjacent, as the layer's."""
+    leaves = layer.leaf_sources().permute(2, 0, 1)  # (positions, kernels, leaves)
+    positions = leaves.shape[0]
+    lowered = []
+    for level, op in enumerate(layer.hardened_ops()):
+        n = op.shape[1]
+        if level == 0:
+            a, b = leaves[..., 0::2], leaves[..., 1::2]
+        else:  # the level below's outputs 2i and 2i + 1 of the same kernel and position
+            below = torch.arange(positions * layer.out_channels * 2 * n).reshape(positions, layer.out_channels, 2 * n)
+            a, b = below[..., 0::2], below[..., 1::2]
+        lowered.append((op.expand(positions, -1, -1).reshape(-1).cpu().numpy(),
+                        a.reshape(-1).cpu().numpy(), b.reshape(-1).cpu().numpy()))
+    return lowered
+
+
+def _lower_pool(layer: OrPool2d) -> list:
+    """2x2 OR pooling as two gate layers: the two rows' ORs, then their OR."""
+    src = layer.sources()
+    either = ops.NAMES.index("OR")
+    rows = torch.stack([src[0], src[2]], 1).reshape(-1), torch.stack([src[1], src[3]], 1).reshape(-1)
+    first = np.full(2 * layer.out_features, either), rows[0].numpy(), rows[1].numpy()
+    pair = np.arange(2 * layer.out_features)
+    return [first, (np.full(layer.out_features, either), pair[0::2], pair[1::2])]
+
+
+#: Layers that are no family of their own but lower to gate layers: the convolutional blocks.
+_SHARED_LOWERINGS: dict[type, Callable[[nn.Module], list]] = {LogicConv2d: _lower_conv, OrPool2d: _lower_pool}
+
+
+def lowerable(layer: nn.Module) -> bool:
+    """Whether :func:`lower` takes ``layer``."""
+    return type(layer) in _SHARED_LOWERINGS or any(isinstance(layer, f.layer_type) for f in _FAMILIES)
+
+
 def lower(layer: nn.Module) -> list:
-    """The IR layers of one trained torch layer of any family."""
+    """The IR layers of one trained torch layer of any family, or of a convolutional block."""
+    if type(layer) in _SHARED_LOWERINGS:
+        return _SHARED_LOWERINGS[type(layer)](layer)
     return family_of(layer).lower(layer)

@@ -9,6 +9,7 @@ from torch import nn
 
 from lgn import model_defaults as defaults
 from lgn.nn.binary import XnorLinear
+from lgn.nn.conv import LogicConv2d, OrPool2d
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
@@ -24,6 +25,7 @@ from lgn.nn.patches import input_positions, patch_connections, patch_mask, unit_
 #: around the unit (:mod:`lgn.nn.patches`) for the families with sparse wiring
 #: (:data:`~lgn.nn.families.LOCAL_FAMILIES`).
 WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
+CONV_KERNEL, CONV_DEPTH = 3, 3  # the paper's kernels: 3x3 windows, trees of 8 leaves
 #: What ``--candidates all`` may spend on its scores (with their gradients and optimizer state).
 MAX_POOL_BYTES = 8 * 2**30
 
@@ -50,6 +52,7 @@ class LogicNetConfig:
     image_shape: tuple[int, int] | None = None  # (rows, cols) of the pixels (each of adjacent channels), for local wiring
     window: int = defaults.WINDOW        # local wiring: side of the square patch a unit reads
     lut_inputs: int = defaults.LUT_INPUTS  # lut family: inputs per lookup table (1..6)
+    conv: tuple[int, ...] = ()     # convolutional blocks before the layers: kernels per block (logic trees + OR pooling)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +65,7 @@ class LogicNetConfig:
         d["feature_range"] = tuple(d["feature_range"])
         if d.get("image_shape") is not None:
             d["image_shape"] = tuple(d["image_shape"])
+        d["conv"] = tuple(d.get("conv", ()))
         return cls(**d)
 
     def validate(self) -> None:
@@ -90,6 +94,17 @@ class LogicNetConfig:
                                  f"got image shape {self.image_shape}")
             if self.window < 1:
                 raise ValueError("the local wiring window must be at least 1")
+        if self.conv:
+            if self.image_shape is None or self.num_features % (self.image_shape[0] * self.image_shape[1]):
+                raise ValueError(f"convolutional blocks need the {self.num_features} features laid out as an image")
+            if self.wiring == "local":
+                raise ValueError("the layers after convolutional blocks are wired unique or random, not local")
+            rows, cols = self.image_shape
+            for n, channels in enumerate(self.conv):
+                rows, cols = (rows - CONV_KERNEL + 1) // 2, (cols - CONV_KERNEL + 1) // 2
+                if channels < 1 or min(rows, cols) < 1:
+                    raise ValueError(f"convolutional block {n + 1} ({channels} kernels) leaves no image: "
+                                     f"{self.image_shape} is too small for {len(self.conv)} blocks")
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
         if self.candidates < 0 or (self.candidates == 0 and self.family not in ("logic", "lut")):
@@ -124,12 +139,29 @@ class LogicNet(nn.Module):
         generator = torch.Generator().manual_seed(config.seed)
         self.encoder = ThresholdEncoder(even_thresholds(
             config.num_features, config.thresholds_per_feature, *config.feature_range))
-        widths = (self.encoder.out_features, *config.widths)
+        blocks = self._conv_blocks(generator)
+        widths = (blocks[-1].out_features if blocks else self.encoder.out_features, *config.widths)
         family = FAMILIES[config.family]
         wiring = self._local_wiring(generator) if config.wiring == "local" else [None] * len(config.widths)
-        self.layers = nn.Sequential(*(family.build(config, i, o, c, generator)
-                                      for i, o, c in zip(widths, widths[1:], wiring)))
+        self.layers = nn.Sequential(*blocks, *(family.build(config, i, o, c, generator)
+                                               for i, o, c in zip(widths, widths[1:], wiring)))
         self.head = GroupSum(config.num_classes, config.tau)
+
+    def _conv_blocks(self, generator: torch.Generator) -> list[nn.Module]:
+        """Per entry of ``conv``: a :class:`LogicConv2d` of that many kernels (3x3 windows, trees
+        of depth 3 over 2 channels) and a 2x2 :class:`OrPool2d`, the first over the encoded pixels."""
+        config, blocks = self.config, []
+        if not config.conv:
+            return blocks
+        image = config.image_shape
+        channels = self.encoder.out_features // (image[0] * image[1])
+        for kernels in config.conv:
+            conv = LogicConv2d(channels, kernels, image, generator=generator, kernel=CONV_KERNEL, depth=CONV_DEPTH,
+                               residual_init=config.residual_init)
+            pool = OrPool2d(kernels, conv.out_image)
+            blocks += [conv, pool]
+            image, channels = pool.out_image, kernels
+        return blocks
 
     def _local_wiring(self, generator: torch.Generator) -> list[torch.Tensor]:
         """Each layer's connections drawn from patches of the image (:mod:`lgn.nn.patches`): per
@@ -150,8 +182,9 @@ class LogicNet(nn.Module):
 
     @property
     def num_gates(self) -> int:
-        """Logic gates (0 for other families)."""
-        return sum(layer.out_features for layer in self.layers if isinstance(layer, LogicLayer))
+        """Logic gates, convolutions counted at every position they slide to (0 for other families)."""
+        return sum(layer.num_gates if isinstance(layer, (LogicConv2d, OrPool2d)) else layer.out_features
+                   for layer in self.layers if isinstance(layer, (LogicLayer, LogicConv2d, OrPool2d)))
 
     @property
     def num_luts(self) -> int:
@@ -173,8 +206,15 @@ class LogicNet(nn.Module):
     def describe(self) -> str:
         """``"6000 gates"``, ``"800 LUT4 nodes"``, ``"1512 binary neurons"`` or ``"200 dendritic
         neurons (1000 threshold units)"``: the model's size in its own units."""
-        size = f"{sum(layer.out_features for layer in self.layers)} {FAMILIES[self.config.family].unit(self.config)}"
-        return f"{size} ({self.num_units} threshold units)" if self.config.family == "dendritic" else size
+        dense = [layer for layer in self.layers if not isinstance(layer, (LogicConv2d, OrPool2d))]
+        size = f"{sum(layer.out_features for layer in dense)} {FAMILIES[self.config.family].unit(self.config)}"
+        if self.config.family == "dendritic":
+            size += f" ({self.num_units} threshold units)"
+        convs = [layer for layer in self.layers if isinstance(layer, (LogicConv2d, OrPool2d))]
+        if convs:
+            size += (f" after {len(self.config.conv)} convolutional blocks ({sum(c.num_gates for c in convs)} gates "
+                     "unrolled)")
+        return size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bits = self.encoder(x).t().contiguous()

@@ -34,8 +34,9 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     opts = replace(opts, dataset=data.name_of(opts.dataset))
     if opts.encoding == "auto":  # images share one pixel scale; a table's columns each have their own
         opts = replace(opts, encoding="even" if ds.image_shape else "quantile")
-    if opts.wiring == "local" and ds.image_shape is None:
-        say("train", f"{ds.name} is not an image, so units cannot read patches of it: unique wiring instead of local")
+    if opts.wiring == "local" and (ds.image_shape is None or opts.conv):
+        why = "convolutional blocks lead to the layers" if ds.image_shape else f"{ds.name} is not an image"
+        say("train", f"{why}, so units cannot read patches of it: unique wiring instead of local")
         opts = replace(opts, wiring=TrainOptions.wiring)
     try:
         model = LogicNet(opts.model_config(ds))

@@ -32,6 +32,7 @@ class TrainOptions:
     residual_init: float | None = None
     grad_factor: float = defaults.GRAD_FACTOR
     candidates: int = defaults.CANDIDATES  # learned connections: inputs each pin chooses among (1: fixed wiring; 0: the whole pool)
+    conv: tuple[int, ...] = ()   # convolutional blocks before the layers: kernels per block
     epochs: int = 80
     batch_size: int = 64
     lr: float = 0.01
@@ -49,7 +50,7 @@ class TrainOptions:
                               self.tau, self.residual_init, self.wiring, self.grad_factor, self.candidates,
                               seed=self.seed, family=self.family, tiles=self.tiles, branches=self.branches,
                               synapses=self.synapses, image_shape=ds.image_shape, window=self.window,
-                              lut_inputs=self.lut_inputs)
+                              lut_inputs=self.lut_inputs, conv=tuple(self.conv))
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainOptions":
@@ -57,6 +58,8 @@ class TrainOptions:
         d = {k: v for k, v in d.items() if k in known}
         if "widths" in d:
             d["widths"] = tuple(d["widths"])
+        if "conv" in d:
+            d["conv"] = tuple(d["conv"])
         return cls(**d)
 
 

@@ -1,0 +1,146 @@
+"""Convolutional logic layers (Petersen et al., NeurIPS 2024): logic-tree kernels and OR pooling.
+
+Activations are feature-major like every lgn layer, ``(features, batch)``, and an image's
+features are laid out pixel-major, each pixel's channels adjacent (bit ``(row * cols + col) *
+channels + c``), as :class:`~lgn.nn.encoder.ThresholdEncoder` lays out the thresholds of an
+image's pixels: a convolution's input channels are a pixel's encoded bits.
+
+A kernel is a binary tree of two-input gates of depth ``depth`` whose ``2**depth`` leaves read
+fixed offsets of a ``kernel x kernel`` window over a group of ``group`` input channels drawn for
+its output channel; the tree's gates and wiring are shared by every window position (valid
+windows, stride 1). :class:`OrPool2d` ORs each 2x2 block (stride 2), relaxed as their maximum.
+Hardened, both are plain gate layers, position by position (:func:`lgn.nn.families.lower`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lgn.ir import ops
+
+_COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
+
+
+class LogicConv2d(nn.Module):
+    """Logic-tree kernels over an image of ``in_channels`` bits per pixel.
+
+    Parameters
+    ----------
+    in_channels, out_channels:
+        Bits per input pixel; kernels, one output bit per output pixel each.
+    image:
+        ``(rows, cols)`` of the input; the output is ``(rows - kernel + 1, cols - kernel + 1)``.
+    kernel, depth, group:
+        The window's side, the tree's depth (``2**depth`` leaves, ``2**depth - 1`` gates) and the
+        input channels each kernel reads.
+    residual_init:
+        Start every gate near pass-through A with this logit (the paper's residual initialisation),
+        else Gaussian logits.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, image: tuple[int, int], *, generator: torch.Generator,
+                 kernel: int = 3, depth: int = 3, group: int = 2, residual_init: float | None = None) -> None:
+        super().__init__()
+        rows, cols = image
+        if kernel > min(rows, cols) or depth < 1 or not 1 <= group <= in_channels:
+            raise ValueError(f"a {kernel}x{kernel} kernel of depth {depth} over {group} of {in_channels} channels "
+                             f"does not fit a {rows}x{cols} image")
+        self.in_channels, self.out_channels, self.image = in_channels, out_channels, (rows, cols)
+        self.kernel, self.depth = kernel, depth
+        self.out_image = (rows - kernel + 1, cols - kernel + 1)
+        self.in_features = rows * cols * in_channels
+        self.out_features = self.out_image[0] * self.out_image[1] * out_channels
+        leaves = 1 << depth
+        # each kernel's leaves: a channel of its group and an offset in the window
+        groups = torch.stack([torch.randperm(in_channels, generator=generator)[:group] for _ in range(out_channels)])
+        channel = groups.gather(1, torch.randint(group, (out_channels, leaves), generator=generator))
+        dy = torch.randint(kernel, (out_channels, leaves), generator=generator)
+        dx = torch.randint(kernel, (out_channels, leaves), generator=generator)
+        self.register_buffer("leaf_offsets", torch.stack([dy, dx, channel]))  # (3, out_channels, leaves)
+        gates = leaves - 1
+        if residual_init is None:
+            logits = torch.randn(out_channels, gates, ops.NUM_OPS, generator=generator)
+        else:
+            logits = torch.zeros(out_channels, gates, ops.NUM_OPS)
+            logits[..., ops.NAMES.index("A")] = residual_init
+        self.logits = nn.Parameter(logits)  # the gates level by level from the leaves (:meth:`levels`)
+        self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
+
+    @property
+    def num_gates(self) -> int:
+        """Gates once unrolled: the tree at every position."""
+        return self.out_features * ((1 << self.depth) - 1)
+
+    def leaf_sources(self) -> torch.Tensor:
+        """``(out_channels, leaves, positions)``: the input bit each leaf reads at each output position."""
+        oy, ox = torch.meshgrid(torch.arange(self.out_image[0]), torch.arange(self.out_image[1]), indexing="ij")
+        dy, dx, c = self.leaf_offsets
+        pixel = (oy.reshape(1, 1, -1) + dy[..., None]) * self.image[1] + ox.reshape(1, 1, -1) + dx[..., None]
+        return pixel * self.in_channels + c[..., None]
+
+    def levels(self) -> list[torch.Tensor]:
+        """The gates' logits level by level from the leaves: level ``l`` has ``2**(depth-1-l)``
+        gates per kernel, gate ``i`` reading the level below's outputs ``2i`` and ``2i + 1``."""
+        out, start = [], 0
+        for level in range(self.depth):
+            n = 1 << (self.depth - 1 - level)
+            out.append(self.logits[:, start:start + n])
+            start += n
+        return out
+
+    def hardened_ops(self) -> list[torch.Tensor]:
+        """Per level, ``(out_channels, gates)`` op codes (argmax, ties to the lowest)."""
+        return [level.argmax(-1) for level in self.levels()]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[0] != self.in_features:
+            raise ValueError(f"LogicConv2d expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
+        v = x[self.leaf_sources()]  # (out_channels, leaves, positions, batch)
+        for logits in self.levels():
+            weights = (torch.softmax(logits, -1) if self.training
+                       else nn.functional.one_hot(logits.argmax(-1), ops.NUM_OPS).to(logits.dtype))
+            c = (weights @ self.coefficients)[..., None, None]  # (out_channels, gates, 4, 1, 1)
+            a, b = v[:, 0::2], v[:, 1::2]
+            v = c[:, :, 0] + c[:, :, 1] * a + c[:, :, 2] * b + c[:, :, 3] * a * b
+        # (out_channels, 1, positions, batch) -> pixel-major, channels adjacent
+        return v[:, 0].permute(1, 0, 2).reshape(self.out_features, -1)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, image={self.image}, kernel={self.kernel}, "
+                f"depth={self.depth}")
+
+
+class OrPool2d(nn.Module):
+    """The OR of every 2x2 block of each channel, stride 2 (odd edges dropped); relaxed as the
+    maximum, which is the OR on bits."""
+
+    def __init__(self, channels: int, image: tuple[int, int]) -> None:
+        super().__init__()
+        rows, cols = image
+        if min(rows, cols) < 2:
+            raise ValueError(f"2x2 pooling needs an image of at least 2x2, not {rows}x{cols}")
+        self.channels, self.image, self.out_image = channels, (rows, cols), (rows // 2, cols // 2)
+        self.in_features = rows * cols * channels
+        self.out_features = self.out_image[0] * self.out_image[1] * channels
+
+    @property
+    def num_gates(self) -> int:
+        """Gates once unrolled: three ORs per output."""
+        return 3 * self.out_features
+
+    def sources(self) -> torch.Tensor:
+        """``(4, out_features)``: the input bits each output ORs, top-left, top-right,
+        bottom-left, bottom-right."""
+        oy, ox = torch.meshgrid(torch.arange(self.out_image[0]), torch.arange(self.out_image[1]), indexing="ij")
+        corners = [((2 * oy + dy) * self.image[1] + 2 * ox + dx) for dy in (0, 1) for dx in (0, 1)]
+        c = torch.arange(self.channels)
+        return torch.stack([(p.reshape(-1, 1) * self.channels + c).reshape(-1) for p in corners])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[0] != self.in_features:
+            raise ValueError(f"OrPool2d expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
+        return x[self.sources()].amax(0)
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, image={self.image}"
