@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 # Busy-waiting OpenMP threads slow PyTorch down badly on shared machines; set before torch loads.
@@ -47,6 +48,8 @@ def _positive(kind, *, zero: bool = False):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if value < 0 or (value == 0 and not zero):
             raise argparse.ArgumentTypeError(f"expected {'0 or more' if zero else 'a positive number'}, got {text!r}")
         return value

@@ -176,3 +176,15 @@ def test_cosine_schedule_anneals_by_epoch():
     assert epoch_lr(0.01, "constant", 7, 10) == 0.01
     with pytest.raises(ValueError, match="unknown learning-rate schedule"):
         epoch_lr(0.01, "step", 1, 10)
+
+
+def test_a_diverging_loss_stops_training(digits):
+    """A non-finite loss ends the run with Diverged (the stage turns it into one line and keeps
+    the last epoch's state) instead of training on to a meaningless model."""
+    from lgn.nn import LogicNet, LogicNetConfig
+    from lgn.train import loop
+
+    model = LogicNet(LogicNetConfig(64, 10, (40, 20), 1, (0.0, 16.0), 4.0, seed=1))
+    model.head.tau = 0.0  # every score infinite
+    with pytest.raises(loop.Diverged, match="became nan in epoch 1"):
+        loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=2)

@@ -68,6 +68,13 @@ class LogicNetConfig:
         d["conv"] = tuple(d.get("conv", ()))
         return cls(**d)
 
+    def training_bytes(self, batch_size: int) -> int:
+        """A lower bound on the memory training takes: each layer's activations, their gradients
+        and what autograd keeps, per sample of a batch, and four copies (value, gradient, Adam's
+        two moments) of at least 16 parameters per unit."""
+        units = self.num_features * self.thresholds_per_feature + sum(self.widths)
+        return 4 * (3 * batch_size * units + 4 * 16 * sum(self.widths))
+
     def validate(self) -> None:
         if not self.widths:
             raise ValueError("a logic net needs at least one gate layer")
@@ -94,6 +101,10 @@ class LogicNetConfig:
                                  f"got image shape {self.image_shape}")
             if self.window < 1:
                 raise ValueError("the local wiring window must be at least 1")
+            if self.window > max(self.image_shape):
+                raise ValueError(f"the {self.window}x{self.window} window is larger than the "
+                                 f"{self.image_shape[0]}x{self.image_shape[1]} image: give --window at most "
+                                 f"{max(self.image_shape)}")
         if self.conv:
             if self.image_shape is None or self.num_features % (self.image_shape[0] * self.image_shape[1]):
                 raise ValueError(f"convolutional blocks need the {self.num_features} features laid out as an image")
@@ -107,6 +118,10 @@ class LogicNetConfig:
                                      f"{self.image_shape} is too small for {len(self.conv)} blocks")
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
+        smallest = min(self.num_features * self.thresholds_per_feature, *self.widths[:-1])
+        if self.candidates > smallest:
+            raise ValueError(f"--candidates {self.candidates} is more than the {smallest} inputs a layer can choose "
+                             "among: give fewer, or all")
         if self.candidates < 0 or (self.candidates == 0 and self.family not in ("logic", "lut")):
             raise ValueError("--candidates must be at least 1 (all, every input of the pool, is for the logic and lut "
                              "families)")

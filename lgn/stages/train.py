@@ -38,8 +38,10 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
         why = "convolutional blocks lead to the layers" if ds.image_shape else f"{ds.name} is not an image"
         say("train", f"{why}, so units cannot read patches of it: unique wiring instead of local")
         opts = replace(opts, wiring=TrainOptions.wiring)
+    config = opts.model_config(ds)
+    _check_memory(config, opts.batch_size)
     try:
-        model = LogicNet(opts.model_config(ds))
+        model = LogicNet(config)
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}",
                        "adjust --widths, --thresholds, --tau, --wiring, or the family's --tiles, --branches, --synapses") from None
@@ -49,6 +51,21 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     if opts.encoding == "quantile":  # a buffer of the model: the checkpoint and the netlist keep them
         model.encoder.thresholds.copy_(quantile_thresholds(torch.as_tensor(ds.x_train), opts.thresholds))
     return _train(out, model, opts, ds, None, [])
+
+
+def _check_memory(config, batch_size: int) -> None:
+    """Refuse a model whose training cannot fit this machine's memory, before allocating it."""
+    import os
+
+    try:
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return
+    need = config.training_bytes(batch_size)
+    if need > 0.8 * ram:
+        raise LgnError(f"training these layers takes at least {need / 2**30:,.1f} GiB, more than this machine's "
+                       f"{ram / 2**30:.0f} GiB of memory", "give narrower --widths, fewer --thresholds or a smaller "
+                                                           "--batch-size")
 
 
 def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = None) -> dict:
@@ -104,6 +121,10 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
         history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
                            batch_size=opts.batch_size, lr=opts.lr, schedule=opts.schedule, seed=opts.seed,
                            optimizer_state=optimizer_state, history=history, on_epoch=on_epoch)
+    except loop.Diverged as e:
+        kept = (f"epoch {e.epoch - 1}'s state is kept in {out / TRAIN_STATE} (delete it to start afresh)"
+                if e.epoch > 1 else "nothing was kept")
+        raise LgnError(f"{e}: training diverged", f"train again with a lower --lr or a higher --tau; {kept}") from None
     finally:
         distributed.shutdown()
     if not main:

@@ -61,6 +61,14 @@ def _world() -> tuple[int, int]:
 SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 
 
+class Diverged(ArithmeticError):
+    """The loss became NaN or infinite: the epoch is abandoned, the last checkpoint kept."""
+
+    def __init__(self, epoch: int, loss: float) -> None:
+        super().__init__(f"the training loss became {loss} in epoch {epoch}")
+        self.epoch, self.loss = epoch, loss
+
+
 def epoch_lr(lr: float, schedule: str, epoch: int, epochs: int) -> float:
     """The learning rate of ``epoch`` (1-based): ``lr`` throughout, or annealed along a half
     cosine from ``lr`` to near zero by the last epoch. A function of the epoch alone, so resuming
@@ -100,6 +108,8 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
             mine = idx[rank::world]
             scores = net(xt[mine])
             loss = torch.nn.functional.cross_entropy(scores, yt[mine], reduction="sum")
+            if not torch.isfinite(loss):
+                raise Diverged(epoch, loss.item())
             optimizer.zero_grad(set_to_none=True)
             (loss * (world / len(idx))).backward()  # DDP averages over ranks: the whole batch's mean
             optimizer.step()
