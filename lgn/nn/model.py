@@ -118,7 +118,7 @@ class LogicNetConfig:
                                      f"{self.image_shape} is too small for {len(self.conv)} blocks")
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
-        smallest = min(self.num_features * self.thresholds_per_feature, *self.widths[:-1])
+        smallest = min((self.num_features * self.thresholds_per_feature, *self.widths[:-1]))
         if self.candidates > smallest:
             raise ValueError(f"--candidates {self.candidates} is more than the {smallest} inputs a layer can choose "
                              "among: give fewer, or all")
