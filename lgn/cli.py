@@ -41,6 +41,14 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are lgn's one line (exit status 2), not a usage block."""
+
+    def error(self, message: str):
+        print(f"lgn: error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _positive(kind, *, zero: bool = False):
     """An argparse type: a ``kind`` number above 0 (or at least 0 with ``zero``)."""
     def parse(text: str):
@@ -95,8 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.train.loop import SCHEDULES
     from lgn.train.options import PRESETS
 
-    parser = argparse.ArgumentParser(prog="lgn", description="Train logic-gate networks and compile them to FPGA bitstreams.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="lgn", description="Train logic-gate networks and compile them to FPGA bitstreams.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)

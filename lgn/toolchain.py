@@ -87,7 +87,8 @@ def run(name: str, args: list[str], *, log: Path, cwd: Path | None = None, timeo
     start = time.perf_counter()
     watcher = _Watcher(progress, start) if progress else None
     with open(log, "wb") as f:
-        proc = subprocess.Popen([exe, *args], cwd=cwd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen([exe, *args], cwd=cwd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                preexec_fn=_die_with_parent)
         deadline = None if timeout_s is None else start + timeout_s
         try:
             while True:
@@ -107,6 +108,19 @@ def run(name: str, args: list[str], *, log: Path, cwd: Path | None = None, timeo
     if proc.returncode != 0:
         raise ToolError(name, last_error(log) or f"exit status {proc.returncode}", log)
     return wall
+
+
+def _die_with_parent() -> None:
+    """In the tool's process before it starts: have Linux kill it when lgn dies, even by SIGKILL,
+    so no Yosys or nextpnr is left running (elsewhere, nothing to do)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
 
 class _Watcher:

@@ -216,7 +216,9 @@ def test_bad_input_is_one_clear_line(case, files, tmp_path):
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert "error:" in last, result.stderr
+    assert last.startswith("lgn: error:"), result.stderr
+    if code == 2:  # a usage error is that one line, no usage block
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     for fragment in fragments:
         assert fragment in last, last
     assert snapshot(tmp_path) == before, "the failed command wrote or changed files"

