@@ -145,3 +145,20 @@ def _rtl_differs(net: Netlist, raw: np.ndarray, ref: executor.Prediction, build:
     result = simulate(build / "classifier.v", "classifier", executor.encode(net.inputs, raw), ref, score_width(net.head),
                       build_dir=build / "sim", log=build / "sim.log")
     return result.matched != result.total
+
+
+def write_compiled(out: Path, net: Netlist, pipeline: int = 0) -> Path:
+    """``out`` holding ``net`` as ``lgn compile`` leaves it: the netlist, ``classifier.v`` built
+    unrolled every ``pipeline`` layers, and the design record that pairs them."""
+    from lgn import design_record
+    from lgn.hdl.design import Design
+    from lgn.hdl.emit import to_verilog
+    from lgn.ir import serialize
+
+    out = Path(out)
+    serialize.save(net, out / "netlist.safetensors")
+    design = Design(net, pipeline)
+    to_verilog(design.classifier(), "classifier", out / "classifier.v")
+    design_record.write(out, design.to_dict("none", 0, (1, 1)),
+                        design_record.sha256((out / "netlist.safetensors").read_bytes()), out / "classifier.v")
+    return out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lgn.ir import serialize
-from lgn.testing import random_netlist
+from lgn.testing import random_netlist, write_compiled
 
 
 def lgn(*args, cwd=None):
@@ -22,18 +22,7 @@ def lgn(*args, cwd=None):
 def netlist_dir(tmp_path_factory):
     """A random netlist compiled as `lgn compile` leaves it: the netlist, classifier.v (combinational)
     and the design record that pairs them."""
-    from lgn import design_record
-    from lgn.hdl.design import Design
-    from lgn.hdl.emit import to_verilog
-
-    out = tmp_path_factory.mktemp("net")
-    net = random_netlist(np.random.default_rng(0))
-    serialize.save(net, out / "netlist.safetensors")
-    design = Design(net)
-    to_verilog(design.classifier(), "classifier", out / "classifier.v")
-    design_record.write(out, design.to_dict("none", 0, (1, 1)),
-                        design_record.sha256((out / "netlist.safetensors").read_bytes()), out / "classifier.v")
-    return out
+    return write_compiled(tmp_path_factory.mktemp("net"), random_netlist(np.random.default_rng(0)))
 
 
 def compiled_copy(netlist_dir, out):

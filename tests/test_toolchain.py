@@ -83,16 +83,9 @@ def test_yosys_progress_from_its_log(line, status):
 def test_synth_out_of_time_is_one_line_naming_what_to_try(tmp_path):
     """`lgn synth` past --time-limit: exit 1, one line with the tool, the limit and the options to
     try, the logs kept, and no bitstream or synth figures left behind."""
-    from lgn.hdl.design import Design
-    from lgn.hdl.emit import to_verilog
-    from lgn.testing import random_netlist
+    from lgn.testing import random_netlist, write_compiled
 
-    net = random_netlist(np.random.default_rng(0))
-    serialize.save(net, tmp_path / "netlist.safetensors")
-    design = Design(net)
-    to_verilog(design.classifier(), "classifier", tmp_path / "classifier.v")
-    design_record.write(tmp_path, design.to_dict("none", 0, (1, 1)),
-                        design_record.sha256((tmp_path / "netlist.safetensors").read_bytes()), tmp_path / "classifier.v")
+    write_compiled(tmp_path, random_netlist(np.random.default_rng(0)))
     result = subprocess.run([sys.executable, "-m", "lgn.cli", "synth", "--out", str(tmp_path), "--time-limit", "1"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
