@@ -396,14 +396,25 @@ def _launch_processes(argv: list[str], processes: int) -> int:
         return 130
 
 
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only an empty folder goes
+    except OSError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     if getattr(args, "processes", 1) > 1 and "WORLD_SIZE" not in os.environ:
         return _launch_processes(argv, args.processes)
+    out = getattr(args, "out", None)
+    fresh = out is not None and not Path(out).exists()
     try:
         rep = _dispatch(args)
     except LgnError as e:
+        if fresh:  # a command that failed leaves no empty output folder behind
+            _remove_if_empty(Path(out))
         print(f"lgn: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -250,3 +250,19 @@ def test_nothing_lgn_loads_runs_pickled_code(kind, files, tmp_path):
     result = subprocess.run([sys.executable, "-m", "lgn.cli", *map(str, argv)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert not marker.exists()
+
+
+def test_a_failed_command_leaves_no_empty_folders(tmp_path, monkeypatch):
+    """Neither the --out a failing command created nor a data folder a failed download created
+    is left behind."""
+    out = tmp_path / "new" / "out"
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--out", str(out), "--widths", "1000000000"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "GiB" in result.stderr and not out.exists()
+    from lgn.data import idx
+    from lgn.errors import LgnError
+
+    monkeypatch.setattr(idx, "MNIST_URL", "http://127.0.0.1:9/")  # nothing listens there
+    with pytest.raises(LgnError, match="could not be downloaded"):
+        idx.mnist(tmp_path / "mnist", tmp_path / "cache")
+    assert not (tmp_path / "mnist").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import tarfile
 import urllib.request
@@ -74,11 +75,14 @@ def _md5(path: Path) -> str:
 
 def _download(root: Path, path: Path) -> None:
     print(f"lgn: downloading {ARCHIVE} (163 MB) to {root}", file=sys.stderr)
+    created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(URL, timeout=120) as response:
             data = response.read()
     except OSError as e:
+        if created:  # a failed download leaves no empty folder behind
+            shutil.rmtree(root, ignore_errors=True)
         raise LgnError(f"{ARCHIVE} is not in {root} and could not be downloaded ({e})",
                        f"put it there or pass --data-dir / set {CIFAR10_ENV}") from None
     if hashlib.md5(data).hexdigest() != MD5:

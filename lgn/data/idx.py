@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
 import sys
 import urllib.request
 from pathlib import Path
@@ -58,11 +59,14 @@ def _mnist_file(root: Path, name: str) -> Path:
             return candidate
     target = root / f"{name}.gz"
     print(f"lgn: downloading {name}.gz to {root}", file=sys.stderr)
+    created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(MNIST_URL + f"{name}.gz", timeout=60) as response:
             write_bytes(target, response.read())
     except OSError as e:
+        if created:  # a failed download leaves no empty folder behind
+            shutil.rmtree(root, ignore_errors=True)
         raise LgnError(f"MNIST file {name}.gz is not in {root} and could not be downloaded ({e})",
                        f"put the idx files there or pass --data-dir / set {MNIST_ENV}") from None
     return target
