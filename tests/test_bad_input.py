@@ -170,6 +170,12 @@ CASES = [
      or ["predict", f["netlist"], "--data", o / "x.npy"], ["shape (5,)", "takes 64 features"], 1),
     ("predict-corrupt-npy", lambda o, f: (o / "x.npy").write_bytes(b"\x93NUMPY garbage")
      and ["predict", f["netlist"], "--data", o / "x.npy"], ["not a readable .npy array"], 1),
+    ("predict-nan-samples", lambda o, f: np.save(o / "x.npy", np.full((3, 64), np.nan, np.float32))
+     or ["predict", f["netlist"], "--data", o / "x.npy"], ["holds NaN or infinite values"], 1),
+    ("predict-complex-samples", lambda o, f: np.save(o / "x.npy", np.ones((3, 64), complex))
+     or ["predict", f["netlist"], "--data", o / "x.npy"], ["holds complex128 values, not real numbers"], 1),
+    ("predict-output-in-missing-folder", lambda o, f: ["predict", f["netlist"], "--data", "digits", "--output",
+                                                       o / "none" / "p.csv"], ["is not a folder", "create it"], 1),
     ("predict-bad-output-suffix", lambda o, f: ["predict", f["netlist"], "--data", "digits", "--output", o / "p.xlsx"],
      ["cannot write predictions", ".npy, .csv or .txt"], 1),
     # import

@@ -50,16 +50,24 @@ def _load_samples(path: Path) -> np.ndarray:
     if path.suffix != ".npy":
         raise LgnError(f"cannot read samples from {path}", "pass a dataset name or a .npy file of raw features")
     try:
-        return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+        raw = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise LgnError(f"{path} does not exist", "pass a dataset name or a .npy file of raw features") from None
     except (OSError, ValueError) as e:
         raise LgnError(f"{path} is not a readable .npy array of numbers ({e})", "save it with numpy.save") from None
+    if raw.dtype.kind not in "biuf":
+        raise LgnError(f"{path} holds {raw.dtype} values, not real numbers", "save the raw features as numbers")
+    raw = raw.astype(np.float32)
+    if not np.isfinite(raw).all():
+        raise LgnError(f"{path} holds NaN or infinite values", "fill or drop them: every feature must be a number")
+    return raw
 
 
 def _write_classes(path: Path, classes: np.ndarray) -> None:
     import io
 
+    if not path.parent.is_dir():
+        raise LgnError(f"cannot write predictions to {path}: {path.parent} is not a folder", "create it first")
     if path.suffix == ".npy":
         buf = io.BytesIO()
         np.save(buf, classes)
