@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from lgn.harden import harden
 from lgn.ir import serialize
@@ -185,6 +186,9 @@ CASES = [
      ["20 outputs do not split into 3 classes", "--classes"], 1),
     ("import-too-few-gates", lambda o, f: ["import", "difflogic", f["difflogic"], "--inputs", "784", "--classes", "10", "--seed", "0"],
      ["cannot read 784 inputs", "--inputs"], 1),
+    ("import-nan-logits", lambda o, f: save_file({"1.weights": torch.full((20, 16), float("nan"))}, o / "n.safetensors")
+     or ["import", "difflogic", o / "n.safetensors", "--inputs", "40", "--classes", "10", "--seed", "0"],
+     ["1.weights holds NaN or infinite values"], 1),
     ("import-torchlogix-layout-mismatch", lambda o, f: ["import", "torchlogix", f["difflogic"], "--inputs", "40", "--classes", "10"],
      ["no torchlogix LogicDense layer"], 1),
 ]

@@ -34,6 +34,10 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
             tensors = tensors[key]
     if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
         raise FormatError(f"{path} holds a {type(tensors).__name__}, not a state dict of tensors", _FIX)
+    for key, value in tensors.items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise FormatError(f"{path}: {key} holds NaN or infinite values, so its gates have no argmax",
+                              "export the model from a run whose weights are finite")
     return {k.removeprefix("module."): v for k, v in tensors.items()}  # DDP wraps names in module.
 
 
