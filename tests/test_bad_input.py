@@ -90,6 +90,8 @@ CASES = [
      ["not a readable lgn netlist", "lgn compile"], 1),
     ("sim-future-netlist", lambda o, f: ["sim", "--netlist", with_header(f["netlist"], o / "n.safetensors", version=2)],
      ["netlist format version 2"], 1),
+    ("sim-netlist-nan-tau", lambda o, f: ["sim", "--netlist", with_header(f["netlist"], o / "n.safetensors", tau=float("nan"))],
+     ["tau is nan, not a positive number"], 1),
     ("sim-checkpoint-as-netlist", lambda o, f: ["sim", "--netlist", f["model"]], ["not an lgn netlist"], 1),
     ("sim-unknown-dataset-of-netlist", lambda o, f: ["sim", "--netlist", f["netlist12"]],
      ["does not say which dataset", "--dataset"], 1),

@@ -264,6 +264,8 @@ class Netlist:
         _check_vector("head.bits", head.bits, np.int32)
         if head.num_classes < 2:
             raise NetlistError("the head needs at least two classes")
+        if not (np.isfinite(head.tau) and head.tau > 0):
+            raise NetlistError(f"the head's temperature tau is {head.tau}, not a positive number")
         if len(head.bits) == 0 or len(head.bits) % head.num_classes:
             raise NetlistError(f"the head's {len(head.bits)} bits do not split into "
                                f"{head.num_classes} equal groups")
