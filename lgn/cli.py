@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     from lgn.nn.model import WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.stages import RUN
+    from lgn.stages.train import DEVICES
     from lgn.data import FORMS, MNIST_ENV
     from lgn.data.cifar10 import CIFAR10_ENV
     from lgn.train.loop import SCHEDULES
@@ -112,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     def train_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--device", choices=DEVICES, default="auto",
+                       help="where to train: auto (the default: CUDA where PyTorch sees a GPU, else the CPU), cpu or "
+                            "cuda; checkpoints load anywhere")
         g = p.add_argument_group("training (each option overrides the preset's value)")
         g.add_argument("--preset", choices=PRESETS, default="digits", help="default: digits")
         g.add_argument("--dataset", metavar="DATA", help=f"{FORMS}")
@@ -299,8 +303,8 @@ def _train(args: argparse.Namespace) -> dict:
         if fixed:
             raise LgnError(f"--resume continues the stored run with its own options, but {', '.join(fixed)} "
                            "was given", "drop those options (only --epochs may change on resume)")
-        return stages.resume_stage(args.out, args.epochs, args.data_dir)
-    return stages.train_stage(args.out, resolve(args.preset, overrides), args.data_dir)
+        return stages.resume_stage(args.out, args.epochs, args.data_dir, args.device)
+    return stages.train_stage(args.out, resolve(args.preset, overrides), args.data_dir, args.device)
 
 
 def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:

@@ -66,7 +66,8 @@ def hardened_scores(model: nn.Module, raw: np.ndarray, batch_size: int = 4096) -
     was_training = model.training
     model.eval()
     try:
-        out = torch.cat([model(torch.as_tensor(raw[i:i + batch_size], dtype=torch.float32))
+        device = next(model.parameters()).device
+        out = torch.cat([model(torch.as_tensor(raw[i:i + batch_size], dtype=torch.float32).to(device)).cpu()
                          for i in range(0, len(raw), batch_size)]).double() * parts(model)[2].tau
     finally:
         model.train(was_training)

@@ -188,3 +188,56 @@ def test_a_diverging_loss_stops_training(digits):
     model.head.tau = 0.0  # every score infinite
     with pytest.raises(loop.Diverged, match="became nan in epoch 1"):
         loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=2)
+
+
+def test_device_cpu_trains_the_same_model_as_the_default(tmp_path):
+    """--device cpu and auto (no GPU here, or the CPU chosen) give one model bit for bit; the
+    checkpoint loads on the CPU whatever the device."""
+    from lgn import stages
+    from lgn.train import checkpoint
+    from lgn.train.options import resolve
+
+    opts = resolve("digits", {"widths": (120, 60), "epochs": 1})
+    stages.train_stage(tmp_path / "cpu", opts, device="cpu")
+    a, _ = checkpoint.load(tmp_path / "cpu" / "model.safetensors")
+    if torch.cuda.is_available():
+        return  # auto would train on the GPU: covered below
+    stages.train_stage(tmp_path / "auto", opts, device="auto")
+    b, _ = checkpoint.load(tmp_path / "auto" / "model.safetensors")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_device_cuda_without_a_gpu_is_one_clear_error(tmp_path):
+    from lgn.errors import LgnError
+    from lgn.stages.train import device_of
+
+    if torch.cuda.is_available():
+        assert device_of("cuda").type == "cuda"
+        return
+    with pytest.raises(LgnError, match="PyTorch sees no CUDA device"):
+        device_of("cuda")
+    assert device_of("auto").type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_on_cuda_compiles_bit_exact(tmp_path):
+    """A model of every layer kind trained on the GPU: its checkpoint (written from CPU copies)
+    compiles bit-exact with the hardened model, as a CPU-trained one does."""
+    from lgn import stages
+    from lgn.train.options import resolve
+
+    opts = resolve("digits", {"widths": (120, 60), "epochs": 1, "conv": (4,), "candidates": 2})
+    rep = stages.train_stage(tmp_path, opts, device="cuda")
+    assert rep["train"]["device"].startswith("cuda")
+    rep = stages.compile_stage(tmp_path)
+    assert rep["bit_exact"]["netlist_vs_torch"] == [360, 360]
+
+
+def test_a_conv_layer_loaded_from_a_state_dict_reads_its_own_leaves():
+    from lgn.nn.conv import LogicConv2d
+
+    a = LogicConv2d(2, 4, (8, 8), generator=torch.Generator().manual_seed(0))
+    b = LogicConv2d(2, 4, (8, 8), generator=torch.Generator().manual_seed(1))
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(128, 3)
+    torch.testing.assert_close(a(x), b(x))

@@ -87,7 +87,7 @@ class XnorLinear(nn.Module):
 
     def sources(self) -> torch.Tensor:
         """The input each weight reads, ``(out_features, fan_in)``."""
-        return torch.arange(self.in_features).expand(self.out_features, -1)
+        return torch.arange(self.in_features, device=self.weight.device).expand(self.out_features, -1)
 
     def _dot(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``sum_i w[j, i] * x[i]`` per neuron ``j`` and sample: ``(out, fan_in), (in, batch) -> (out, batch)``."""

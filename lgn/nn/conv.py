@@ -66,6 +66,10 @@ class LogicConv2d(nn.Module):
             logits[..., ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)  # the gates level by level from the leaves (:meth:`levels`)
         self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
+        # the leaves' input bits at every position, on the layer's device: derived from leaf_offsets,
+        # so derived again whenever a state_dict replaces them
+        self.register_buffer("_leaf_sources", self._sources(), persistent=False)
+        self.register_load_state_dict_post_hook(lambda module, _: setattr(module, "_leaf_sources", module._sources()))
 
     @property
     def num_gates(self) -> int:
@@ -74,7 +78,12 @@ class LogicConv2d(nn.Module):
 
     def leaf_sources(self) -> torch.Tensor:
         """``(out_channels, leaves, positions)``: the input bit each leaf reads at each output position."""
-        oy, ox = torch.meshgrid(torch.arange(self.out_image[0]), torch.arange(self.out_image[1]), indexing="ij")
+        return self._leaf_sources
+
+    def _sources(self) -> torch.Tensor:
+        device = self.leaf_offsets.device
+        oy, ox = torch.meshgrid(torch.arange(self.out_image[0], device=device),
+                                torch.arange(self.out_image[1], device=device), indexing="ij")
         dy, dx, c = self.leaf_offsets
         pixel = (oy.reshape(1, 1, -1) + dy[..., None]) * self.image[1] + ox.reshape(1, 1, -1) + dx[..., None]
         return pixel * self.in_channels + c[..., None]
@@ -96,7 +105,7 @@ class LogicConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LogicConv2d expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
-        v = x[self.leaf_sources()]  # (out_channels, leaves, positions, batch)
+        v = x[self._leaf_sources]  # (out_channels, leaves, positions, batch)
         for logits in self.levels():
             weights = (torch.softmax(logits, -1) if self.training
                        else nn.functional.one_hot(logits.argmax(-1), ops.NUM_OPS).to(logits.dtype))
@@ -123,6 +132,7 @@ class OrPool2d(nn.Module):
         self.channels, self.image, self.out_image = channels, (rows, cols), (rows // 2, cols // 2)
         self.in_features = rows * cols * channels
         self.out_features = self.out_image[0] * self.out_image[1] * channels
+        self.register_buffer("_sources", self._corners(), persistent=False)
 
     @property
     def num_gates(self) -> int:
@@ -132,6 +142,9 @@ class OrPool2d(nn.Module):
     def sources(self) -> torch.Tensor:
         """``(4, out_features)``: the input bits each output ORs, top-left, top-right,
         bottom-left, bottom-right."""
+        return self._sources
+
+    def _corners(self) -> torch.Tensor:
         oy, ox = torch.meshgrid(torch.arange(self.out_image[0]), torch.arange(self.out_image[1]), indexing="ij")
         corners = [((2 * oy + dy) * self.image[1] + 2 * ox + dx) for dy in (0, 1) for dx in (0, 1)]
         c = torch.arange(self.channels)
@@ -140,7 +153,7 @@ class OrPool2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"OrPool2d expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
-        return x[self.sources()].amax(0)
+        return x[self._sources].amax(0)
 
     def extra_repr(self) -> str:
         return f"{self.channels}, image={self.image}"

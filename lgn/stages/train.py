@@ -13,7 +13,22 @@ from lgn.stages.common import (
 from lgn.train.options import TrainOptions
 
 
-def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> dict:
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def device_of(name: str):
+    """The torch device ``--device`` names (``auto``: CUDA where PyTorch sees it, else the CPU)."""
+    import torch
+
+    if name not in DEVICES:
+        raise LgnError(f"unknown device {name!r}", f"choose one of {', '.join(DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise LgnError("--device cuda, but PyTorch sees no CUDA device here",
+                       "train with --device cpu, or install a CUDA build of torch on a machine with a GPU")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, device: str = "auto") -> dict:
     """Train a network of ``opts.family`` from scratch; checkpoint every epoch, then write the model and a fresh report."""
     import torch
 
@@ -50,7 +65,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None) -> 
     forget_hardware(out, figures=False)  # training writes a fresh report
     if opts.encoding == "quantile":  # a buffer of the model: the checkpoint and the netlist keep them
         model.encoder.thresholds.copy_(quantile_thresholds(torch.as_tensor(ds.x_train), opts.thresholds))
-    return _train(out, model, opts, ds, None, [])
+    return _train(out, model, opts, ds, None, [], device)
 
 
 def _check_memory(config, batch_size: int) -> None:
@@ -68,7 +83,7 @@ def _check_memory(config, batch_size: int) -> None:
                                                            "--batch-size")
 
 
-def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = None) -> dict:
+def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = None, device: str = "auto") -> dict:
     """Continue the run whose training state is in ``out`` (to ``epochs`` if given, else its own target)."""
     from lgn import data
     from lgn.train import checkpoint
@@ -91,14 +106,19 @@ def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = N
         raise LgnError(f"the interrupted run trained on {model.config.num_features} features but {ds.name} has "
                        f"{ds.num_features}", "point --data-dir at the data the run started with")
     say("train", f"resuming {out} after epoch {epoch} of {opts.epochs}")
-    return _train(out, model, opts, ds, optimizer_state, history[:epoch])
+    return _train(out, model, opts, ds, optimizer_state, history[:epoch], device)
 
 
-def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | None, history: list) -> dict:
+def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | None, history: list,
+           device_name: str) -> dict:
     from lgn.train import checkpoint, distributed, loop
     from lgn.train.plot import plot_history
 
+    device = device_of(device_name)
     rank, world = distributed.init_from_env()
+    if world > 1 and device.type != "cpu":
+        raise LgnError("data-parallel training (--processes) runs on CPUs only", "drop --processes, or use --device cpu")
+    model.to(device)  # checkpoints are written from CPU copies, so they load anywhere
     main = rank == 0
     if main:
         say("train", f"{opts.preset} preset on {ds.name}: {len(ds.x_train)} train / {len(ds.x_test)} test samples, "
@@ -106,7 +126,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
                       f"{model.describe()}"
                       + (f", wired from {model.config.window}x{model.config.window} patches"
                          if model.config.wiring == "local" else "")
-                      + (f", {world} processes" if world > 1 else ""))
+                      + (f", {world} processes" if world > 1 else "") + f", on {device}")
     progress = loop.print_progress(opts.epochs)
 
     def on_epoch(hist: list, optimizer) -> None:
@@ -141,6 +161,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
         "lut_nodes": {"trained": model.num_luts},
         "weight_bits": model.weight_bits,
         "train": opts.to_dict() | {"widths": list(opts.widths), "wall_s": round(sum(h.wall_s for h in history), 2),
-                                   "samples_per_s": round(last.samples_per_s), "processes": world},
+                                   "samples_per_s": round(last.samples_per_s), "processes": world,
+                                   "device": str(device)},
         "artifacts": {"checkpoint": CHECKPOINT, "train_state": TRAIN_STATE, "train_plot": TRAIN_PLOT},
     }, fresh=True)

@@ -38,12 +38,18 @@ def accuracy(model: LogicNet, x: np.ndarray, y: np.ndarray, *, hardened: bool, b
     """Fraction of ``x`` classified as ``y``, with the relaxed (train-mode) or hardened model."""
     was_training = model.training
     model.train(not hardened)
+    device = _device(model)
     try:
-        correct = sum(int((model(torch.as_tensor(x[i:i + batch_size])).argmax(1) ==
+        correct = sum(int((model(torch.as_tensor(x[i:i + batch_size]).to(device)).argmax(1).cpu() ==
                            torch.as_tensor(y[i:i + batch_size])).sum()) for i in range(0, len(x), batch_size))
     finally:
         model.train(was_training)
     return correct / len(x)
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    """Where the model's parameters live: batches go there."""
+    return next(model.parameters()).device
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -96,7 +102,8 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
     net = DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
-    xt, yt = torch.as_tensor(x_train), torch.as_tensor(y_train)
+    # the training data where the model is (on a GPU: moved once, not per batch)
+    xt, yt = torch.as_tensor(x_train).to(_device(model)), torch.as_tensor(y_train).to(_device(model))
     history = list(history or [])
     for epoch in range(len(history) + 1, epochs + 1):
         for group in optimizer.param_groups:
@@ -104,7 +111,7 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
         model.train()
         start = time.perf_counter()
         totals = torch.zeros(2, dtype=torch.float64)  # loss sum, correct
-        for idx in epoch_order(len(xt), seed, epoch).split(batch_size):
+        for idx in epoch_order(len(xt), seed, epoch).to(xt.device).split(batch_size):
             mine = idx[rank::world]
             scores = net(xt[mine])
             loss = torch.nn.functional.cross_entropy(scores, yt[mine], reduction="sum")
