@@ -4,7 +4,6 @@ a non-zero exit, no traceback, and no file written or changed in the output fold
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -214,7 +213,11 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_clear_line(case, files, tmp_path):
+def test_bad_input_is_one_clear_line(case, files, tmp_path, monkeypatch, capsys):
+    """Run in-process (`lgn.cli.main`, as the `lgn` script does): an exception escaping main is
+    the traceback a user would see, and fails the test."""
+    from lgn import cli
+
     _, setup, fragments, code = case
     out = tmp_path / "out"
     out.mkdir()
@@ -222,15 +225,18 @@ def test_bad_input_is_one_clear_line(case, files, tmp_path):
     before = snapshot(tmp_path)
     if argv[0] != "predict":  # predict writes only where --output says
         argv += ["--out", str(out)]
-    env = dict(os.environ, ICEPROG="no-such-iceprog")  # a machine with iceprog must not program a board here
-    result = subprocess.run([sys.executable, "-m", "lgn.cli", *argv], capture_output=True, text=True, timeout=300,
-                            env=env)
-    assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("lgn: error:"), result.stderr
+    monkeypatch.setenv("ICEPROG", "no-such-iceprog")  # a machine with iceprog must not program a board here
+    capsys.readouterr()
+    try:
+        status = cli.main(argv)
+    except SystemExit as e:  # argparse's usage errors
+        status = e.code
+    stderr = capsys.readouterr().err
+    assert status == code, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("lgn: error:"), stderr
     if code == 2:  # a usage error is that one line, no usage block
-        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr
     for fragment in fragments:
         assert fragment in last, last
     assert snapshot(tmp_path) == before, "the failed command wrote or changed files"
