@@ -50,8 +50,8 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
     if opts.encoding == "auto":  # images share one pixel scale; a table's columns each have their own
         opts = replace(opts, encoding="even" if ds.image_shape else "quantile")
     if opts.wiring == "local" and (ds.image_shape is None or opts.conv):
-        why = "convolutional blocks lead to the layers" if ds.image_shape else f"{ds.name} is not an image"
-        say("train", f"{why}, so units cannot read patches of it: unique wiring instead of local")
+        why = "the layers read convolutional blocks" if ds.image_shape else f"{ds.name} is not an image"
+        say("train", f"{why}, not image patches: unique wiring instead of the preset's local wiring")
         opts = replace(opts, wiring=TrainOptions.wiring)
     config = opts.model_config(ds)
     _check_memory(config, opts.batch_size)
