@@ -176,6 +176,11 @@ def _parser() -> argparse.ArgumentParser:
                             f"(default: {','.join(map(str, fold.LANES))}, `lgn run`: fewer on a small --board; "
                             "fewer where a divisor of the layer fits)")
 
+    def target_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--board", choices=BOARDS, metavar="BOARD",
+                       help="size the design for this board's part: --lut-budget and --lanes as `lgn run --board` "
+                            f"sets them ({', '.join(BOARDS)}; default: --lut-budget {fold.LUT_BUDGET:,})")
+
     def data_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", type=Path, help=f"the folder of the MNIST idx files or the CIFAR-10 archive "
                                                      f"(else ${MNIST_ENV} or ${CIFAR10_ENV}, else a download cache)")
@@ -207,6 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, help="default: OUT/model.safetensors")
     opt_args(p)
     hdl_args(p)
+    target_arg(p)
     data_arg(p)
     p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
@@ -259,6 +265,7 @@ def _parser() -> argparse.ArgumentParser:
                         "whose random_split it draws before building the model")
     opt_args(p)
     hdl_args(p)
+    target_arg(p)
     data_arg(p)
     p = sub.add_parser("predict", help="classify samples with the fast CPU engine",
                        description="classify samples with the fast CPU engine")
@@ -319,8 +326,9 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
     elif args.seed is not None or args.split_first:
         raise LgnError("--seed and --split-first rebuild difflogic's connections; torchlogix models must store theirs",
                        "drop --seed and store <i>.connections.indices in the state dict")
+    budget, lanes = _sized(args)
     return stages.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
-                               args.pipeline, args.fold, args.lut_budget, args.lanes, args.data_dir, **options)
+                               args.pipeline, args.fold, budget, lanes, args.data_dir, **options)
 
 
 def _dispatch(args: argparse.Namespace) -> dict:
@@ -345,8 +353,9 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command == "train":
         return _train(args)
     if args.command == "compile":
+        budget, lanes = _sized(args)
         return stages.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline, args.fold,
-                                      args.lut_budget, args.lanes)
+                                      budget, lanes)
     if args.command == "sim":
         return stages.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth,
                                   args.jobs)
@@ -356,20 +365,30 @@ def _dispatch(args: argparse.Namespace) -> dict:
     return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed, args.time_limit, args.breakdown)
 
 
+def _sized(args: argparse.Namespace) -> tuple[int | None, tuple[int, int] | None]:
+    """``--lut-budget`` and ``--lanes``, defaulting to what suits ``--board``'s part where one is named
+    (70% of its LUT4s for what ``--fold auto`` unrolls and ``--pipeline auto`` registers)."""
+    from lgn.boards import targets
+    from lgn.hdl import fold
+
+    if getattr(args, "board", None) is None:
+        return args.lut_budget, args.lanes
+    budget, lanes = fold.fit(targets.get(args.board).luts)
+    return args.lut_budget or budget, args.lanes or lanes
+
+
 def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
     """``lgn run``: the stages of :data:`lgn.stages.RUN` from ``--from`` to ``--to``."""
     from lgn import stages
-    from lgn.boards import targets
-    from lgn.hdl import fold
 
     first, last = stages.RUN.index(args.first), stages.RUN.index(args.last)
     if first > last:
         raise LgnError(f"--from {args.first} comes after --to {args.last}", f"stages run in the order {', '.join(stages.RUN)}")
-    budget, lanes = fold.fit(targets.get(args.board).luts)  # what --fold auto may unroll on this board
+    budget, lanes = _sized(args)
     steps = {
         "train": lambda: _train(args),
         "compile": lambda: stages.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
-                                                  args.lut_budget or budget, args.lanes or lanes),
+                                                  budget, lanes),
         "sim": lambda: stages.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs),
         "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed, args.time_limit, args.breakdown),
     }

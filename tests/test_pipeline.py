@@ -1,6 +1,8 @@
 """``--pipeline auto``: the register spacing chosen from the netlist and the budget, and the
 flip-flop estimate it rests on, against Yosys' count."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,21 @@ def test_register_estimate_bounds_the_flip_flops_yosys_keeps(tmp_path, pipeline)
     cells, _ = count_cells(tmp_path / "c.v", "classifier", ICE40, tmp_path)
     flops = sum(n for cell, n in cells.items() if cell.startswith("SB_DFF"))
     assert 0.7 * registers(net, pipeline) <= flops <= registers(net, pipeline), (flops, registers(net, pipeline))
+
+
+@pytest.mark.eda
+def test_compile_for_a_board_sizes_the_design_for_its_part(tmp_path, capsys):
+    """`lgn compile --board icebreaker` plans as `lgn run --board icebreaker` does (70% of the
+    UP5K's 5,280 LUT4s), where the default budget would register every layer."""
+    from lgn import cli
+    from lgn.nn import LogicNet, LogicNetConfig
+    from lgn.train import checkpoint
+
+    model = LogicNet(LogicNetConfig(64, 10, (1500, 1500, 1000), 2, (0.0, 16.0), 4.0, seed=0))
+    checkpoint.save(model.eval(), tmp_path / "model.safetensors", {"dataset": "digits"})
+    assert cli.main(["compile", "--out", str(tmp_path), "--board", "icebreaker"]) == 0
+    on_up5k = json.loads((tmp_path / "report.json").read_text())["hdl"]
+    assert cli.main(["compile", "--out", str(tmp_path)]) == 0
+    default = json.loads((tmp_path / "report.json").read_text())["hdl"]
+    assert on_up5k["lut_budget"] == 3695 and default["lut_budget"] == 40000
+    assert default["pipeline"] == 1 < on_up5k["pipeline"]
