@@ -96,7 +96,8 @@ class Design:
     def describe(self) -> str:
         if self.folded:
             return f"sequenced, {sum(f is not None for f in self.folding)} layers folded, {self.latency} cycles per inference"
-        return f"pipelined every {self.pipeline} layers, latency {self.latency} cycles" if self.pipeline else "combinational"
+        every = "every layer" if self.pipeline == 1 else f"every {self.pipeline} layers"
+        return f"pipelined {every}, latency {self.latency} cycles" if self.pipeline else "combinational"
 
     def to_dict(self, mode: str, lut_budget: int, lanes: tuple[int, int]) -> dict:
         """report.json's ``hdl`` section (the planning options let later stages rebuild it:

@@ -43,10 +43,11 @@ def summary(rep: dict) -> str:
         rows += [("accuracy post-synthesis", frac("postsynth")),
                  ("bit-exact post-synth vs netlist", pair("postsynth_vs_netlist"))]
     if hdl := rep.get("hdl"):
+        k = hdl.get("pipeline", 0)
+        every = "every layer" if k == 1 else f"every {k} layers"
         mapping = (f"sequenced, {len(hdl['folded_layers'])} layers folded, {hdl['cycles_per_inference']} cycles"
                    if hdl.get("folded_layers") else
-                   f"pipelined every {hdl['pipeline']} layers, latency {hdl['latency_cycles']} cycles"
-                   if hdl.get("pipeline") else "combinational")
+                   f"pipelined {every}, latency {hdl['latency_cycles']} cycles" if k else "combinational")
         rows.append(("hardware mapping", mapping + (" (--pipeline auto)" if "pipeline_choice" in hdl else "")))
     for part, proof in rep.get("formal", {}).items():
         rows.append((f"formal {part} vs netlist", f"{proof['status']} ({proof['wall_s']} s)"))
