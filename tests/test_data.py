@@ -141,3 +141,10 @@ def test_run_on_a_users_data(tmp_path, form):
     pred = subprocess.run([sys.executable, "-m", "lgn.cli", "predict", str(out / "netlist.safetensors"), "--data",
                            str(path)], capture_output=True, text=True, timeout=300)
     assert pred.returncode == 0 and f"accuracy {rep['accuracy']['netlist']}" in pred.stdout, pred.stderr
+
+
+def test_csv_without_header_and_with_class_names_keeps_its_first_row(tmp_path):
+    rows = [f"{i},{i % 3},{['cat', 'dog'][i % 2]}" for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join(rows))
+    ds = data.load(str(tmp_path / "t.csv"))
+    assert len(ds.x_train) + len(ds.x_test) == 20 and ds.num_classes == 2

@@ -45,7 +45,9 @@ def table(path: Path) -> Dataset:
         raise LgnError(f"cannot read {path} as CSV ({e})", "give a comma-separated text file") from None
     if not rows:
         raise LgnError(f"{path} is empty", "give one sample per row")
-    header = rows[0] if not _numeric(rows[0][:1] + rows[0][-1:]) and not _numeric(rows[0]) else None
+    # a header row: a cell that is not a number above one that is (a label column of names has none)
+    header = rows[0] if len(rows) > 1 and any(not _numeric([top]) and _numeric([below])
+                                              for top, below in zip(rows[0], rows[1])) else None
     body = rows[1:] if header else rows
     names = [c.strip().lower() for c in header] if header else []
     label = next((names.index(n) for n in LABEL_COLUMNS if n in names), len(rows[0]) - 1)
