@@ -88,7 +88,7 @@ def run(name: str, args: list[str], *, log: Path, cwd: Path | None = None, timeo
     watcher = _Watcher(progress, start) if progress else None
     with open(log, "wb") as f:
         proc = subprocess.Popen([exe, *args], cwd=cwd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=_parent_death_signal())
         deadline = None if timeout_s is None else start + timeout_s
         try:
             while True:
@@ -110,17 +110,20 @@ def run(name: str, args: list[str], *, log: Path, cwd: Path | None = None, timeo
     return wall
 
 
-def _die_with_parent() -> None:
-    """In the tool's process before it starts: have Linux kill it when lgn dies, even by SIGKILL,
-    so no Yosys or nextpnr is left running (elsewhere, nothing to do)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A function for the tool's process to run before it starts, so that Linux kills it when lgn
+    dies, even by SIGKILL (no Yosys or nextpnr left running); None elsewhere. ``prctl`` is looked
+    up here, in lgn's process: after ``fork`` the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import signal
 
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class _Watcher:
