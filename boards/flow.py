@@ -21,7 +21,6 @@ from lgn.hdl.verilog_classifier import VerilogClassifier
 TOP = "top"
 CLASSIFIER_V = "classifier.v"  # the checked classifier, copied beside the top for Yosys
 OUT_OF_CONTEXT_MHZ = 250  # nextpnr's target for --board none; the report gives what it achieved
-TIME_LIMIT_S = 1800  # per tool run: synth_ecp5 took ~12 min on 32K gates here; a design that will not route goes on for hours
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def _stage(msg: str) -> None:
 
 
 def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
-               seed: int = 1, time_limit_s: float = TIME_LIMIT_S) -> tuple[SynthResult, Path, Path]:
+               seed: int = 1, time_limit_s: float = toolchain.TIME_LIMIT_S) -> tuple[SynthResult, Path, Path]:
     """Build ``design``, whose classifier is module ``classifier`` of ``verilog`` (the file
     ``lgn compile`` wrote and ``lgn sim`` and ``lgn verify`` checked), for ``board`` in
     ``build_dir``; return the result, the bitstream and nextpnr's report.

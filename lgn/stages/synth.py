@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lgn import report
+from lgn import report, toolchain
 from lgn.fileio import write_bytes
 from lgn.ir import serialize
 from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepare_out, say
@@ -13,11 +13,11 @@ from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepa
 def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1,
                 time_limit_s: float | None = None, breakdown: bool = True) -> dict:
     """Synthesize the board top, place and route it, pack the bitstream; Yosys and nextpnr each
-    within ``time_limit_s`` (default :data:`lgn.boards.flow.TIME_LIMIT_S`). With ``breakdown``,
+    within ``time_limit_s`` (default :data:`lgn.toolchain.TIME_LIMIT_S`). With ``breakdown``,
     an unrolled classifier's LUT4s and flip-flops by part (core, head, board top: report.json
     ``synth.breakdown``, :func:`lgn.boards.cells.breakdown`)."""
     from lgn.boards import targets
-    from lgn.boards.flow import TIME_LIMIT_S, synthesize
+    from lgn.boards.flow import synthesize
 
     out = prepare_out(out)
     board = targets.get(board_name)
@@ -29,7 +29,7 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     report.forget(out, ("synth", "artifacts.nextpnr_report", "artifacts.bitstream"))
     design = design_of(out, net, netlist_path)  # as `lgn compile` built it
     result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed,
-                                                   time_limit_s=time_limit_s or TIME_LIMIT_S)
+                                                   time_limit_s=time_limit_s or toolchain.TIME_LIMIT_S)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}
     if result.bitstream:
