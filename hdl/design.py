@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from amaranth.lib import wiring
 
@@ -56,6 +56,7 @@ class Design:
     net: Netlist
     pipeline: int = 0
     folding: tuple[FoldedLayer | None, ...] = ()  # empty: nothing folded
+    choice: str = field(default="", compare=False)  # why ``--pipeline auto`` planned it so ("": not asked)
 
     @classmethod
     def plan(cls, net: Netlist, pipeline: int | str = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
@@ -66,11 +67,14 @@ class Design:
         clocks)."""
         folding = fold.plan(net, mode, lut_budget, lanes)
         if not any(f is not None for f in folding):
-            return cls(net, choose_pipeline(net, lut_budget)[0] if pipeline == AUTO else pipeline)
+            if pipeline != AUTO:
+                return cls(net, pipeline)
+            k, why = choose_pipeline(net, lut_budget)
+            return cls(net, k, choice=why)
         if pipeline and pipeline != AUTO:
             raise ValueError(f"--pipeline applies to unrolled designs, but --fold {mode} folds layers "
                              f"{', '.join(str(i) for i, f in enumerate(folding) if f is not None)}")
-        return cls(net, 0, folding)
+        return cls(net, 0, folding, choice="folded layers schedule their own clocks" if pipeline == AUTO else "")
 
     @property
     def folded(self) -> bool:
@@ -105,10 +109,13 @@ class Design:
         layers = [{"layer": i, "pe": f.pe, "simd": f.simd, "rows": len(f.rows), "copies": f.copies,
                    "cycles": unit_cycles, "weight_bits": f.weight_bits, "threshold_bits": f.threshold_bits}
                   for i, (f, unit_cycles) in enumerate(zip(self.folding, layer_cycles(self.folding))) if f is not None]
-        return {"pipeline": self.pipeline, "fold": mode, "lut_budget": lut_budget, "lanes": list(lanes),
-                "latency_cycles": self.latency,
-                "cycles_per_inference": self.cycles_per_inference, "handshake": self.folded, "folded_layers": layers,
-                "bram_bits": sum(entry["weight_bits"] + entry["threshold_bits"] for entry in layers)}
+        hdl = {"pipeline": self.pipeline, "fold": mode, "lut_budget": lut_budget, "lanes": list(lanes),
+               "mapping": self.describe(), "latency_cycles": self.latency,
+               "cycles_per_inference": self.cycles_per_inference, "handshake": self.folded, "folded_layers": layers,
+               "bram_bits": sum(entry["weight_bits"] + entry["threshold_bits"] for entry in layers)}
+        if self.choice:
+            hdl["pipeline_choice"] = self.choice
+        return hdl
 
     @classmethod
     def from_dict(cls, net: Netlist, hdl: dict) -> "Design":

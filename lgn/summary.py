@@ -42,13 +42,8 @@ def summary(rep: dict) -> str:
     if "postsynth_vs_netlist" in rep.get("bit_exact", {}):  # after the import rows: they count from the end
         rows += [("accuracy post-synthesis", frac("postsynth")),
                  ("bit-exact post-synth vs netlist", pair("postsynth_vs_netlist"))]
-    if hdl := rep.get("hdl"):
-        k = hdl.get("pipeline", 0)
-        every = "every layer" if k == 1 else f"every {k} layers"
-        mapping = (f"sequenced, {len(hdl['folded_layers'])} layers folded, {hdl['cycles_per_inference']} cycles"
-                   if hdl.get("folded_layers") else
-                   f"pipelined {every}, latency {hdl['latency_cycles']} cycles" if k else "combinational")
-        rows.append(("hardware mapping", mapping + (" (--pipeline auto)" if "pipeline_choice" in hdl else "")))
+    if mapping := rep.get("hdl", {}).get("mapping"):  # Design.describe, as compile planned it
+        rows.append(("hardware mapping", mapping + (" (--pipeline auto)" if "pipeline_choice" in rep["hdl"] else "")))
     for part, proof in rep.get("formal", {}).items():
         rows.append((f"formal {part} vs netlist", f"{proof['status']} ({proof['wall_s']} s)"))
     if s:

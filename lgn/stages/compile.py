@@ -182,7 +182,7 @@ def _save_netlist(out: Path, net: Netlist) -> str:
 def _design(net: Netlist, pipeline: int | str, fold: str, lut_budget: int | None, lanes: tuple[int, int] | None):
     """The hardware mapping of ``net`` and report.json's ``hdl`` section, which ``lgn sim`` and
     ``lgn synth`` follow (:meth:`~lgn.hdl.design.Design.from_dict`)."""
-    from lgn.hdl.design import AUTO, Design, choose_pipeline
+    from lgn.hdl.design import Design
     from lgn.hdl.fold import LANES, LUT_BUDGET
 
     budget = LUT_BUDGET if lut_budget is None else lut_budget
@@ -192,10 +192,8 @@ def _design(net: Netlist, pipeline: int | str, fold: str, lut_budget: int | None
     except ValueError as e:
         raise LgnError(str(e), "drop --pipeline (a folded design schedules its own clocks), or pass --fold none") from None
     hdl = design.to_dict(fold, budget, lanes)
-    if pipeline == AUTO:
-        hdl["pipeline_choice"] = ("folded layers schedule their own clocks" if design.folded else
-                                  choose_pipeline(net, budget)[1])
-        say("compile", f"--pipeline auto: {design.describe()} ({hdl['pipeline_choice']})")
+    if design.choice:
+        say("compile", f"--pipeline auto: {design.describe()} ({design.choice})")
     for layer in hdl["folded_layers"]:
         say("compile", f"layer {layer['layer']} folded: {layer['pe']} lanes x {layer['simd']} pins over "
                         f"{layer['rows']} weight rows ({layer['copies']} units per row), {layer['cycles']} cycles, "
