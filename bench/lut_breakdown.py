@@ -31,11 +31,10 @@ def main() -> None:
     rep = json.loads((args.run / "report.json").read_text())
     board, pipeline = targets.get(args.board), rep["hdl"]["pipeline"]
     net = serialize.load(args.run / "netlist.safetensors")
-    with tempfile.TemporaryDirectory(prefix="lgn-breakdown-") as tmp:
-        parts = breakdown(args.run / "classifier.v", net, pipeline, board, Path(tmp))
     synth = rep.get("synth", {})
-    if synth.get("device") == board.device:
-        parts["top"] = {k: synth[k] - parts["classifier"][k] for k in ("luts", "ffs")}
+    with tempfile.TemporaryDirectory(prefix="lgn-breakdown-") as tmp:
+        parts = breakdown(args.run / "classifier.v", net, pipeline, board, Path(tmp),
+                          placed=synth if synth.get("device") == board.device else None)
     print(f"{'part':<12} {'LUT4':>7} {'FF':>7}   ({net.describe()}, pipeline {pipeline}, {board.device})")
     for name, part in parts.items():
         print(f"{name:<12} {part['luts']:>7,} {part['ffs']:>7,}")

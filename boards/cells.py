@@ -76,17 +76,16 @@ def yosys_cells(stat: Path) -> dict[str, int]:
     return {k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}
 
 
-_LUT_CELLS = ("SB_LUT4", "LUT4")
-
-
 def _flip_flops(cells: dict[str, int]) -> int:
     return sum(n for cell, n in cells.items() if cell.startswith("SB_DFF") or cell == "TRELLIS_FF")
 
 
-def breakdown(verilog: Path, net, pipeline: int, board: Board, build_dir: Path) -> dict[str, dict[str, int]]:
+def breakdown(verilog: Path, net, pipeline: int, board: Board, build_dir: Path,
+              placed: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
     """Where an unrolled classifier's LUT4s and flip-flops go: Yosys maps the classifier in
     ``verilog`` alone and its core (the network's layers, :class:`~lgn.hdl.core.GateCore` at
-    ``pipeline``) alone with ``board``'s script; the head (popcounts, argmax) is the difference.
+    ``pipeline``) alone with ``board``'s script; the head (popcounts, argmax) is the difference,
+    and with ``placed`` (the whole build's ``luts`` and ``ffs``) the board top is what is left.
     Separate syntheses cannot pack across the cut, so the parts are estimates."""
     from lgn.hdl.core import GateCore
     from lgn.hdl.emit import to_verilog
@@ -96,7 +95,9 @@ def breakdown(verilog: Path, net, pipeline: int, board: Board, build_dir: Path) 
     classifier, _ = count_cells(verilog, "classifier", board.family, build_dir / "classifier", synth=board.synth_command)
     to_verilog(GateCore(net, pipeline), "core", build_dir / "core.v")
     core, _ = count_cells(build_dir / "core.v", "core", board.family, build_dir / "core", synth=board.synth_command)
-    parts = {name: {"luts": sum(cells.get(c, 0) for c in _LUT_CELLS), "ffs": _flip_flops(cells)}
+    parts = {name: {"luts": cells.get(board.family.lut_cell, 0), "ffs": _flip_flops(cells)}
              for name, cells in (("classifier", classifier), ("core", core))}
     parts["head"] = {k: parts["classifier"][k] - parts["core"][k] for k in ("luts", "ffs")}
+    if placed is not None:
+        parts["top"] = {k: placed[k] - parts["classifier"][k] for k in ("luts", "ffs")}
     return parts

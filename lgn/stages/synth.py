@@ -40,9 +40,8 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
         from lgn.boards.cells import breakdown as parts_of
 
         say("synth", "where the LUTs go: Yosys on the classifier alone and on its core alone ...")
-        parts = parts_of(out / VERILOG, net, design.pipeline, board, out / "build" / board.name / "breakdown")
-        parts["top"] = {"luts": result.luts - parts["classifier"]["luts"], "ffs": result.ffs - parts["classifier"]["ffs"]}
-        fields["breakdown"] = parts
+        fields["breakdown"] = parts_of(out / VERILOG, net, design.pipeline, board,
+                                       out / "build" / board.name / "breakdown", placed=fields)
     say("synth", f"{board.device}: {result.luts} LUTs, {result.ffs} FFs, Fmax {result.fmax_mhz} MHz"
                   + (f" -> {final}" if result.bitstream else " (out of context: no bitstream)"))
     return report.update(out, {"synth": fields, "artifacts": artifacts})
