@@ -18,8 +18,7 @@ import torch
 from torch import nn
 
 from lgn.ir import ops
-
-_COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
+from lgn.nn.logic import GATE_COEFFICIENTS
 
 
 class LogicConv2d(nn.Module):
@@ -65,7 +64,7 @@ class LogicConv2d(nn.Module):
             logits = torch.zeros(out_channels, gates, ops.NUM_OPS)
             logits[..., ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)  # the gates level by level from the leaves (:meth:`levels`)
-        self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
+        self.register_buffer("coefficients", GATE_COEFFICIENTS.clone(), persistent=False)
         # the leaves' input bits at every position, on the layer's device: derived from leaf_offsets,
         # so derived again whenever a state_dict replaces them
         self.register_buffer("_leaf_sources", self._sources(), persistent=False)

@@ -15,7 +15,8 @@ from torch import nn
 from lgn.ir import ops
 from lgn.nn.mapping import hardened_connections, register_wiring
 
-_COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
+#: ``(16, 4)``: each op's relaxation as ``c0 + c1 a + c2 b + c3 a b`` (gate layers and conv kernels).
+GATE_COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
 
 Wiring = Literal["random", "unique"]
 WIRINGS: tuple[str, ...] = ("random", "unique")
@@ -212,7 +213,7 @@ class LogicLayer(nn.Module):
         self.logits = nn.Parameter(logits)
         register_wiring(self, 2, in_features, out_features, candidates, connections, allowed,
                         lambda: random_connections(in_features, out_features, generator, wiring), generator)
-        self.register_buffer("coefficients", _COEFFICIENTS.clone(), persistent=False)
+        self.register_buffer("coefficients", GATE_COEFFICIENTS.clone(), persistent=False)
 
     def hardened_connections(self) -> torch.Tensor:
         """``(2, out_features)``: the input each pin reads once hardened."""
