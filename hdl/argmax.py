@@ -10,6 +10,12 @@ from lgn.hdl.delay import delay
 from lgn.hdl.popcount import tree_depth
 
 
+#: Names of a node's comparison, kept value and index, and of the value and index carried past a
+#: level (:func:`delay` chains): ``lgn verify --formal`` proves the argmax node by node at these.
+RIGHT, MAX, ARG = "right_l{depth}_{k}", "max_l{depth}_{k}", "arg_l{depth}_{k}"
+CARRY_MAX, CARRY_ARG = "carry_max_l{depth}", "carry_arg_l{depth}"
+
+
 def tree_registers(count: int, width: int) -> int:
     """Flip-flops of a pipelined :class:`Argmax` of ``count`` values of ``width`` bits: a value and
     an index per node and per value carried up a level."""
@@ -50,17 +56,18 @@ class Argmax(wiring.Component):
             nxt = []
             for k in range(0, len(level) - 1, 2):
                 (lv, li), (rv, ri) = level[k], level[k + 1]
-                right = Signal(name=f"right_l{depth}_{k // 2}")
-                v = Signal(self.value_width, name=f"max_l{depth}_{k // 2}", reset_less=True)
-                i = Signal(range(self.count), name=f"arg_l{depth}_{k // 2}", reset_less=True)
+                node = {"depth": depth, "k": k // 2}
+                right = Signal(name=RIGHT.format(**node))
+                v = Signal(self.value_width, name=MAX.format(**node), reset_less=True)
+                i = Signal(range(self.count), name=ARG.format(**node), reset_less=True)
                 m.d.comb += right.eq(rv > lv)
                 domain += [v.eq(Mux(right, rv, lv)), i.eq(Mux(right, ri, li))]
                 nxt.append((v, i))
             if len(level) % 2:
                 v, i = level[-1]  # carried up a level: in a pipelined tree it keeps pace
                 stages = int(self.pipelined)
-                nxt.append((delay(m, v, stages, f"carry_max_l{depth}"),
-                            delay(m, Value.cast(i), stages, f"carry_arg_l{depth}")))
+                nxt.append((delay(m, v, stages, CARRY_MAX.format(depth=depth)),
+                            delay(m, Value.cast(i), stages, CARRY_ARG.format(depth=depth))))
             level, depth = nxt, depth + 1
         m.d.comb += self.index.eq(level[0][1])
         return m

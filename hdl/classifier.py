@@ -12,6 +12,10 @@ from lgn.hdl.head import group_sum, head_latency, score_width
 from lgn.ir.netlist import Netlist
 
 
+#: Names of the class scores' delay chains, which keep them in step with the argmax.
+SCORE = "score{c}"
+
+
 def latencies(net: Netlist, pipeline: int) -> tuple[int, int]:
     """Cycles from ``x`` to the scores and from the scores to the class, for ``pipeline`` K."""
     if pipeline == 0:
@@ -86,6 +90,6 @@ class Classifier(wiring.Component):
         m.d.comb += [core.x.eq(self.x), head_bits.eq(core.y)]
         scores, argmax = group_sum(m, self._net.head, head_bits, pipelined)
         for c, score in enumerate(scores):
-            m.d.comb += self.scores[c].eq(delay(m, score, self._argmax_latency, f"score{c}"))
+            m.d.comb += self.scores[c].eq(delay(m, score, self._argmax_latency, SCORE.format(c=c)))
         m.d.comb += self.cls.eq(argmax.index)
         return m

@@ -5,6 +5,11 @@ from __future__ import annotations
 from amaranth.hdl import Module, Signal, Value
 
 
+def delayed_name(name: str, k: int) -> str:
+    """The name of register ``k`` (0 first) of the chain :func:`delay` builds for ``name``."""
+    return f"{name}_d{k}"
+
+
 def delay(m: Module, value: Value, cycles: int, name: str) -> Value:
     """``value`` seen ``cycles`` clock cycles later (``value`` itself when ``cycles`` is 0).
 
@@ -13,7 +18,7 @@ def delay(m: Module, value: Value, cycles: int, name: str) -> Value:
     the difference between routing and not).
     """
     for k in range(cycles):
-        reg = Signal(len(value), name=f"{name}_d{k}", reset_less=True)
+        reg = Signal(len(value), name=delayed_name(name, k), reset_less=True)
         m.d.sync += reg.eq(value)
         value = reg
     return value

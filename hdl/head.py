@@ -10,6 +10,11 @@ from lgn.hdl.popcount import FAN_IN, Popcount, tree_depth
 from lgn.ir.netlist import GroupSumHead
 
 
+#: Instance names of the class popcounts and of the argmax: ``lgn verify --formal`` cuts the
+#: classifier and names the head's nodes by them.
+POPCOUNT, ARGMAX = "popcount{c}", "argmax"
+
+
 def score_width(head: GroupSumHead) -> int:
     """Bits of each class score: enough for a full group's popcount."""
     return head.group_size.bit_length()
@@ -34,11 +39,11 @@ def group_sum(m: Module, head: GroupSumHead, bits: Value, pipelined: bool) -> tu
     registers every level of both trees (:func:`head_latency`)."""
     _, position = head.distinct_bits()
     g = head.group_size
-    m.submodules.argmax = argmax = Argmax(head.num_classes, score_width(head), pipelined)
+    m.submodules[ARGMAX] = argmax = Argmax(head.num_classes, score_width(head), pipelined)
     scores = []
     for c in range(head.num_classes):
         count = Popcount(g, pipelined)
-        m.submodules[f"popcount{c}"] = count
+        m.submodules[POPCOUNT.format(c=c)] = count
         m.d.comb += [count.i.eq(Cat(bits[p] for p in position[c * g:(c + 1) * g].tolist())),
                      argmax.values[c].eq(count.o)]
         scores.append(count.o)

@@ -13,6 +13,10 @@ from lgn.hdl.delay import delay
 #: nodes would force a carry-chain adder per register level instead (bench/head_luts.py).
 FAN_IN = 3
 
+#: Names of a tree node's sum and of the value carried past a level (a :func:`delay` chain's
+#: name): ``lgn verify --formal`` proves the head node by node at these names.
+NODE, CARRY = "sum_l{depth}_{k}", "carry_l{depth}"
+
 
 def tree_depth(leaves: int, fan_in: int = 2) -> int:
     """Levels of a balanced tree with ``fan_in`` children per node over ``leaves`` inputs."""
@@ -67,10 +71,10 @@ class Popcount(wiring.Component):
                 node = level[k:k + self.fan_in]
                 if len(node) == 1:  # carried up a level: in a pipelined tree it keeps pace
                     value, count = node[0]
-                    nxt.append((delay(m, value, int(self.pipelined), f"carry_l{depth}"), count))
+                    nxt.append((delay(m, value, int(self.pipelined), CARRY.format(depth=depth)), count))
                     continue
                 count = sum(c for _, c in node)
-                s = Signal(range(count + 1), name=f"sum_l{depth}_{k // self.fan_in}", reset_less=True)
+                s = Signal(range(count + 1), name=NODE.format(depth=depth, k=k // self.fan_in), reset_less=True)
                 domain += s.eq(sum(v for v, _ in node))
                 nxt.append((s, count))
             level, depth = nxt, depth + 1

