@@ -146,6 +146,8 @@ CASES = [
      ["100x100 window is larger than the 8x8 image", "at most 8"], 1),
     ("train-too-big-for-memory", lambda o, f: ["train", "--widths", "1000000000", "--epochs", "1"],
      ["GiB, more than this machine's", "narrower --widths"], 1),
+    ("train-tiny-tau", lambda o, f: ["train", "--tau", "1e-30", "--epochs", "1"],
+     ["--tau 1e-30 is outside 0.001 to 1e+06"], 1),
     ("train-more-candidates-than-inputs", lambda o, f: ["train", "--candidates", "100000", "--epochs", "1"],
      ["--candidates 100000 is more than the 256 inputs"], 1),
     ("train-bad-architecture", lambda o, f: ["train", "--widths", "100,35", "--epochs", "1"],

@@ -28,6 +28,9 @@ WIRINGS: tuple[str, ...] = (*GATE_WIRINGS, "local")
 CONV_KERNEL, CONV_DEPTH = 3, 3  # the paper's kernels: 3x3 windows, trees of 8 leaves
 #: What ``--candidates all`` may spend on its scores (with their gradients and optimizer state).
 MAX_POOL_BYTES = 8 * 2**30
+#: GroupSum temperatures training accepts: a group of up to thousands of bits over tau must stay
+#: a logit that float32's softmax can learn from.
+TAU_RANGE = (1e-3, 1e6)
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,10 @@ class LogicNetConfig:
                                  f"narrower layers")
         if not self.tau > 0 or not self.grad_factor > 0:
             raise ValueError("tau and grad_factor must be positive")
+        if not TAU_RANGE[0] <= self.tau <= TAU_RANGE[1]:
+            raise ValueError(f"--tau {self.tau:g} is outside {TAU_RANGE[0]:g} to {TAU_RANGE[1]:g}: the class scores "
+                             f"over tau are the logits, which then saturate the softmax or vanish; difflogic's "
+                             f"models use 1 to 100")
 
 
 class LogicNet(nn.Module):
