@@ -102,10 +102,12 @@ CASES = [
      ["unknown board 'nosuchboard'", "icebreaker"], 1),
     # flash
     ("flash-no-bitstream", lambda o, f: ["flash"], ["icebreaker.bin does not exist", "lgn synth --board icebreaker"], 1),
-    ("flash-not-a-bitstream", lambda o, f: copy(f["netlist"], o / "icebreaker.bin") and ["flash"],
+    ("flash-not-a-bitstream", lambda o, f: ["flash", "--bitstream", copy(f["netlist"], o / "icebreaker.bin")],
      ["is not an ICE40 bitstream", "lgn synth --board icebreaker"], 1),
+    ("flash-unrecorded-bitstream", lambda o, f: (o / "icebreaker.bin").write_bytes(b"\xff\0\0\xff~\xaa\x99~" + b"\0" * 64)
+     and ["flash"], ["classifier.json does not exist", "lgn compile"], 1),
     ("flash-no-programmer", lambda o, f: (o / "icebreaker.bin").write_bytes(b"\xff\0\0\xff~\xaa\x99~" + b"\0" * 64)
-     and ["flash"],
+     and ["flash", "--bitstream", o / "icebreaker.bin"],
      ["no-such-iceprog, which programs the icebreaker, is not installed", "fpga-icestorm", "$ICEPROG"], 1),
     ("flash-unknown-board", lambda o, f: ["flash", "--board", "nosuchboard"], ["unknown board 'nosuchboard'"], 1),
     # host

@@ -1,6 +1,7 @@
 """The command line, stage by stage (bad input: test_bad_input.py)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,9 +12,9 @@ from lgn.ir import serialize
 from lgn.testing import random_netlist, write_compiled
 
 
-def lgn(*args, cwd=None):
+def lgn(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "lgn.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=900)
+                          cwd=cwd, timeout=900, env=None if env is None else os.environ | env)
 
 
 
@@ -60,6 +61,15 @@ def test_synth_for_an_ecp5_board(netlist_dir, tmp_path, board, device, clock_mhz
     assert synth["fmax_mhz"] * synth["path_cycles"] >= synth["clock_mhz"] == clock_mhz
     assert (out / f"{board}.bit").stat().st_size > image_bytes
     assert b"\xff\xff\xbd\xb3" in (out / f"{board}.bit").read_bytes()[:4096]  # what `lgn flash` checks
+    # the bitstream synth recorded is flashed (here up to the missing programmer); an edited one is not
+    missing = {"OPENFPGALOADER": "no-such-loader", "DFU_UTIL": "no-such-dfu-util"}
+    result = lgn("flash", "--board", board, "--out", out, env=missing)
+    assert result.returncode == 1 and "is not installed" in result.stderr.splitlines()[-1], result.stderr
+    with open(out / f"{board}.bit", "ab") as f:
+        f.write(b"\0")
+    result = lgn("flash", "--board", board, "--out", out, env=missing)
+    last = result.stderr.splitlines()[-1]
+    assert result.returncode == 1 and f"is not the bitstream `lgn synth --board {board}` built" in last, result.stderr
 
 
 def test_out_of_context_build_reports_luts_and_fmax_without_a_bitstream(netlist_dir, tmp_path):
@@ -176,7 +186,9 @@ def test_a_new_netlist_forgets_the_old_hardware(tmp_path):
     assert "synth" not in rep and "rtl" not in rep["accuracy"] and "rtl_vs_netlist" not in rep["bit_exact"]
     assert "bitstream" not in rep["artifacts"] and rep["hdl"]["pipeline"] == 1
     assert not (out / "icebreaker.bin").exists()
-    (out / "icebreaker.bin").write_bytes(b"old design")
+    (out / "icebreaker.bin").write_bytes(b"\xff\0\0\xff~\xaa\x99~" + b"\0" * 64)  # an iCE40 image, not this design's
+    result = lgn("flash", "--out", out, env={"ICEPROG": "no-such-iceprog"})
+    assert result.returncode == 1 and "is not the bitstream `lgn synth --board icebreaker` built" in result.stderr
     assert lgn("train", "--widths", "60,40", "--epochs", "1", "--out", out).returncode == 0
     assert not (out / "icebreaker.bin").exists()
 

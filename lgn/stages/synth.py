@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lgn import report, toolchain
+from lgn import design_record, report, toolchain
 from lgn.fileio import write_bytes
 from lgn.ir import serialize
 from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepare_out, say
@@ -28,12 +28,14 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     (out / NEXTPNR_REPORT).unlink(missing_ok=True)
     report.forget(out, ("synth", "artifacts.nextpnr_report", "artifacts.bitstream"))
     design = design_of(out, net, netlist_path)  # as `lgn compile` built it
+    design_record.set_bitstream(out, board.name, None)
     result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed,
                                                    time_limit_s=time_limit_s or toolchain.TIME_LIMIT_S)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}
     if result.bitstream:
         write_bytes(final, bitstream.read_bytes())
+        design_record.set_bitstream(out, board.name, final)
         artifacts["bitstream"] = final.name
     fields = result.to_dict() | {"bitstream": artifacts.get("bitstream", "")}
     if breakdown and not design.folded:
@@ -48,12 +50,15 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
 
 
 def flash_stage(out: Path, board_name: str = "icebreaker", bitstream: Path | None = None) -> None:
-    """Program the board with ``bitstream`` (default: the one ``lgn synth`` wrote into ``out``)."""
+    """Program the board with ``bitstream``, by default the one ``lgn synth`` wrote into ``out``,
+    which must be the one it recorded for the netlist and Verilog there now."""
     from lgn.boards import targets
     from lgn.boards.flash import flash
 
     board = targets.get(board_name)
     path = Path(bitstream) if bitstream else Path(out) / board.bitstream_file
+    if bitstream is None and path.is_file() and board.programmer is not None:
+        design_record.check_bitstream(out, Path(out) / NETLIST, Path(out) / VERILOG, board.name, path)
     say("flash", f"programming the {board.name} with {path} ...")
     flash(board, path)
     say("flash", "done")
