@@ -82,11 +82,19 @@ def test_a_trained_conv_network_lowers_bit_exact(digits, seed):
     (dict(image_shape=None), "need the 64 features laid out as an image"),
     (dict(conv=(4, 4, 4)), "leaves no image"),
     (dict(wiring="local"), "not local"),
+    (dict(candidates=40), "more than the 36 inputs"),  # 4 kernels over a pooled 3x3 image, not 128 encoded bits
 ])
 def test_bad_conv_geometry_is_refused(config, message):
     base = dict(image_shape=(8, 8), conv=(4,))
     with pytest.raises(ValueError, match=message):
         LogicNet(LogicNetConfig(64, 10, (100,), 2, (0.0, 16.0), 4.0, **(base | config)))
+
+
+@pytest.mark.parametrize("conv", [(), (4,), (6, 5)])
+def test_the_first_layer_reads_what_the_config_says(conv):
+    config = LogicNetConfig(784, 10, (100,), 2, (0.0, 1.0), 4.0, image_shape=(28, 28), conv=conv)
+    layer = LogicNet(config).layers[2 * len(conv)]
+    assert layer.in_features == config.layer_inputs()
 
 
 @pytest.mark.eda

@@ -78,6 +78,27 @@ class LogicNetConfig:
         units = self.num_features * self.thresholds_per_feature + sum(self.widths)
         return 4 * (3 * batch_size * units + 4 * 16 * sum(self.widths))
 
+    def _check_image(self, what: str) -> None:
+        if self.image_shape is None or self.num_features % (self.image_shape[0] * self.image_shape[1]):
+            raise ValueError(f"{what} need the {self.num_features} features laid out as an image, "
+                             f"got image shape {self.image_shape}")
+
+    def _pooled_images(self) -> list[tuple[int, int]]:
+        """The image each convolutional block leaves after its 2x2 pooling."""
+        images, (rows, cols) = [], self.image_shape
+        for _ in self.conv:
+            rows, cols = (rows - CONV_KERNEL + 1) // 2, (cols - CONV_KERNEL + 1) // 2
+            images.append((rows, cols))
+        return images
+
+    def layer_inputs(self) -> int:
+        """Bits the first layer reads: the encoded features, or the last convolutional block's
+        pooled image (a bit per kernel and position)."""
+        if not self.conv:
+            return self.num_features * self.thresholds_per_feature
+        rows, cols = self._pooled_images()[-1]
+        return rows * cols * self.conv[-1]
+
     def validate(self) -> None:
         if not self.widths:
             raise ValueError("a logic net needs at least one gate layer")
@@ -99,9 +120,7 @@ class LogicNetConfig:
                 raise ValueError(f"local wiring is for the {', '.join(LOCAL_FAMILIES[:-1])} and "
                                  f"{LOCAL_FAMILIES[-1]} families, "
                                  f"not {self.family!r}")
-            if self.image_shape is None or self.num_features % (self.image_shape[0] * self.image_shape[1]):
-                raise ValueError(f"local wiring needs the {self.num_features} features laid out as an image, "
-                                 f"got image shape {self.image_shape}")
+            self._check_image("local wiring")
             if self.window < 1:
                 raise ValueError("the local wiring window must be at least 1")
             if self.window > max(self.image_shape):
@@ -109,19 +128,16 @@ class LogicNetConfig:
                                  f"{self.image_shape[0]}x{self.image_shape[1]} image: give --window at most "
                                  f"{max(self.image_shape)}")
         if self.conv:
-            if self.image_shape is None or self.num_features % (self.image_shape[0] * self.image_shape[1]):
-                raise ValueError(f"convolutional blocks need the {self.num_features} features laid out as an image")
+            self._check_image("convolutional blocks")
             if self.wiring == "local":
                 raise ValueError("the layers after convolutional blocks are wired unique or random, not local")
-            rows, cols = self.image_shape
-            for n, channels in enumerate(self.conv):
-                rows, cols = (rows - CONV_KERNEL + 1) // 2, (cols - CONV_KERNEL + 1) // 2
+            for n, (channels, (rows, cols)) in enumerate(zip(self.conv, self._pooled_images())):
                 if channels < 1 or min(rows, cols) < 1:
                     raise ValueError(f"convolutional block {n + 1} ({channels} kernels) leaves no image: "
                                      f"{self.image_shape} is too small for {len(self.conv)} blocks")
         if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
             raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
-        smallest = min((self.num_features * self.thresholds_per_feature, *self.widths[:-1]))
+        smallest = min((self.layer_inputs(), *self.widths[:-1]))
         if self.candidates > smallest:
             raise ValueError(f"--candidates {self.candidates} is more than the {smallest} inputs a layer can choose "
                              "among: give fewer, or all")
@@ -130,7 +146,7 @@ class LogicNetConfig:
                              "families)")
         if self.candidates == 0:  # one float score per pin and input, with its gradient and Adam's two moments
             pins = 2 if self.family == "logic" else self.lut_inputs
-            widths = (self.num_features * self.thresholds_per_feature, *self.widths)
+            widths = (self.layer_inputs(), *self.widths)
             size = 16 * pins * sum(i * o for i, o in zip(widths, widths[1:]))
             if size > MAX_POOL_BYTES:
                 raise ValueError(f"--candidates all keeps a score per pin and input: {size / 2**30:.1f} GiB for these "
