@@ -4,6 +4,7 @@ those libraries' eval modes compute, must predict exactly what the imported netl
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,18 +19,18 @@ from lgn.nn.reference import sixteen_gates
 INPUTS, WIDTHS, CLASSES = 40, (48, 36, 30), 3
 
 
-def difflogic_eval(state: dict, indices: list, x: torch.Tensor) -> torch.Tensor:
+def difflogic_eval(state: dict, indices: list, x: torch.Tensor, classes: int = CLASSES) -> torch.Tensor:
     """difflogic's eval forward: one-hot argmax weights over the 16 relaxed ops, then GroupSum."""
     for i, (a, b) in enumerate(indices):
         w = torch.nn.functional.one_hot(state[f"{i + 1}.weights"].argmax(-1), 16).float()
         x = (sixteen_gates(x[..., a], x[..., b]) * w).sum(-1)
-    return x.reshape(len(x), CLASSES, -1).sum(-1)
+    return x.reshape(len(x), classes, -1).sum(-1)
 
 
-def torchlogix_eval(state: dict, x: torch.Tensor) -> torch.Tensor:
+def torchlogix_eval(state: dict, x: torch.Tensor, classes: int = CLASSES) -> torch.Tensor:
     """torchlogix's eval forward for dense layers: raw (argmax op) or Walsh (``-sum > 0``),
     fixed or learnable (argmax candidate) connections."""
-    for i in range(len(WIDTHS)):
+    for i in range(sum(1 for k in state if k.endswith(".weight"))):
         idx, weight = state[f"{i}.connections.indices"], state[f"{i}.weight"]
         if idx.dim() == 3:
             choice = state[f"{i}.connections.weights"].argmax(0)
@@ -42,18 +43,19 @@ def torchlogix_eval(state: dict, x: torch.Tensor) -> torch.Tensor:
             sa, sb = 1 - 2 * a, 1 - 2 * b
             s = weight[:, 0] * 1 + weight[:, 1] * sb + weight[:, 2] * sa + weight[:, 3] * (sa * sb)
             x = (-s > 0).float()
-    return x.reshape(len(x), CLASSES, -1).sum(-1)
+    return x.reshape(len(x), classes, -1).sum(-1)
 
 
-def difflogic_build(seed: int, connections: str, device_is_cpu: bool, split: int = 0) -> tuple[dict, list]:
+def difflogic_build(seed: int, connections: str, device_is_cpu: bool, split: int = 0, inputs: int = INPUTS,
+                    widths: tuple[int, ...] = WIDTHS) -> tuple[dict, list]:
     """A model the way difflogic's constructors draw it from the global generator (after the
     ``random_split`` of ``split`` training samples that its experiments/main.py draws first)."""
     torch.manual_seed(seed)
     if split:
         torch.utils.data.random_split(range(split), [split, 0])
     cuda = torch.Generator().manual_seed(seed + 1)  # stands in for the CUDA generator
-    state, indices, in_dim = {}, [], INPUTS
-    for i, out_dim in enumerate(WIDTHS):
+    state, indices, in_dim = {}, [], inputs
+    for i, out_dim in enumerate(widths):
         weights = torch.randn(out_dim, 16) if device_is_cpu else torch.randn(out_dim, 16, generator=cuda)
         if connections == "random":
             c = torch.randperm(2 * out_dim) % in_dim
@@ -170,3 +172,47 @@ def test_difflogic_wiring_replayed_after_the_training_scripts_split(tmp_path, bi
     unsplit = import_model("difflogic", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES), seed=3,
                            connections_init="random", built_on="cpu")
     assert not np.array_equal(executor.run(unsplit, bits.numpy()).scores, want.round().long().numpy())
+
+
+def _readme_command(library: str, model: Path, out: Path) -> list[str]:
+    """The README's `lgn import LIBRARY` example, as written, on ``model`` into ``out``."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith(f"lgn import {library} "))
+    args = line.split("#")[0].split()[1:]
+    args[args.index("model.safetensors")] = str(model)
+    args[args.index("--out") + 1] = str(out)
+    return args
+
+
+@pytest.mark.eda
+@pytest.mark.parametrize("library", ["difflogic", "torchlogix"])
+def test_the_readmes_import_commands_agree_with_the_model_on_every_mnist_test_image(tmp_path, library, monkeypatch):
+    """The README's examples, run as written on state dicts laid out as the libraries' MNIST
+    scripts leave them (difflogic's experiments/main.py: seeded, random_split of the 60,000
+    training images, then the model built on CUDA; its inputs are pixels / 255 rounded)."""
+    from lgn import cli
+    from lgn.data import load
+    from lgn.data.idx import MNIST_ENV
+    from lgn.ir import serialize
+
+    mnist = Path(__file__).parents[2] / "shared" / "datasets" / "mnist"
+    if not (mnist / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("MNIST is not on this machine")
+    monkeypatch.setenv(MNIST_ENV, str(mnist))
+    widths = (1000, 500)
+    if library == "difflogic":
+        state, indices = difflogic_build(0, "random", False, split=60000, inputs=784, widths=widths)
+        model = lambda x: difflogic_eval(state, indices, x, classes=10)  # noqa: E731
+    else:
+        g, state, in_dim = torch.Generator().manual_seed(2), {}, 784
+        for i, width in enumerate(widths):
+            state[f"{i}.weight"] = torch.randn(width, 4, generator=g)
+            state[f"{i}.connections.indices"] = torch.randint(in_dim, (2, width), generator=g)
+            in_dim = width
+        model = lambda x: torchlogix_eval(state, x, classes=10)  # noqa: E731
+    save_file(state, tmp_path / "model.safetensors")
+    assert cli.main(_readme_command(library, tmp_path / "model.safetensors", tmp_path / "out")) == 0
+    ds = load("mnist")
+    pixels = torch.from_numpy(ds.x_test).float()
+    want = model((pixels / 255).round())
+    assert_same_predictions(serialize.load(tmp_path / "out" / "netlist.safetensors"), want, pixels)
