@@ -148,6 +148,8 @@ CASES = [
      ["100x100 window is larger than the 8x8 image", "at most 8"], 1),
     ("train-too-big-for-memory", lambda o, f: ["train", "--widths", "1000000000", "--epochs", "1"],
      ["GiB, more than this machine's", "narrower --widths"], 1),
+    ("train-option-of-another-family", lambda o, f: ["train", "--family", "logic", "--tiles", "4", "--epochs", "1"],
+     ["--tiles is an option of the tiled family", "pick --family tiled"], 1),
     ("train-tiny-tau", lambda o, f: ["train", "--tau", "1e-30", "--epochs", "1"],
      ["--tau 1e-30 is outside 0.001 to 1e+06"], 1),
     ("train-more-candidates-than-inputs", lambda o, f: ["train", "--candidates", "100000", "--epochs", "1"],

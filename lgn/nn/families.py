@@ -56,6 +56,9 @@ class Family:
         family, which local wiring does not apply to).
     unit:
         What a layer's ``out_features`` counts, for :meth:`LogicNet.describe`.
+    options:
+        The :class:`~lgn.nn.model.LogicNetConfig` fields of this family's own (``lut_inputs``,
+        ``tiles``, ...): other families ignore them, so the CLI refuses them there.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Family:
     lower: Callable[[nn.Module], list]
     local_pins: Callable[["LogicNetConfig"], tuple[int, ...]] | None
     unit: Callable[["LogicNetConfig"], str]
+    options: tuple[str, ...] = ()
 
 
 def _pins_first(conn: torch.Tensor | None) -> torch.Tensor | None:
@@ -115,18 +119,19 @@ _FAMILIES = (
     Family("logic", "gate layers (difflogic's 16-gate softmax per node)", LogicLayer, _logic, _lower_gates,
            lambda c: (2, c.candidates), lambda c: "gates"),
     Family("lut", "layers of --lut-inputs-input lookup tables", LookupLayer, _lut, _lower_tables,
-           lambda c: (c.lut_inputs, c.candidates), lambda c: f"LUT{c.lut_inputs} nodes"),
+           lambda c: (c.lut_inputs, c.candidates), lambda c: f"LUT{c.lut_inputs} nodes", ("lut_inputs",)),
     Family("binary", "XNOR-popcount neurons with BatchNorm", XnorLinear,
            lambda c, i, o, _, g: XnorLinear(i, o, g), _lower_neurons, None, lambda c: "binary neurons"),
     Family("tiled", "binary neurons whose weights are one tile reused --tiles times", TiledLinear,
-           lambda c, i, o, _, g: TiledLinear(i, o, c.tiles, g), _lower_neurons, None, lambda c: "binary neurons"),
+           lambda c, i, o, _, g: TiledLinear(i, o, c.tiles, g), _lower_neurons, None, lambda c: "binary neurons",
+           ("tiles",)),
     Family("sparse", "binary neurons of --synapses random inputs each", SparseXnorLinear,
            lambda c, i, o, conn, g: SparseXnorLinear(i, o, c.synapses, g, conn), _lower_neurons,
-           lambda c: (c.synapses,), lambda c: "binary neurons"),
+           lambda c: (c.synapses,), lambda c: "binary neurons", ("synapses",)),
     Family("dendritic", "AND branches of --synapses literals, OR somas of --branches branches", DendriticLinear,
            lambda c, i, o, conn, g: DendriticLinear(i, o, c.branches, c.synapses, g, conn), _lower_dendrites,
            lambda c: (c.branches, c.synapses),  # a neuron's branches all read its own patch
-           lambda c: "dendritic neurons"),
+           lambda c: "dendritic neurons", ("branches", "synapses")),
 )
 
 #: The families by name, in the CLI's order.

@@ -131,10 +131,18 @@ def resolve(preset: str, overrides: dict) -> TrainOptions:
     """The options of ``preset`` with every non-``None`` value of ``overrides`` replacing its field.
 
     A preset's local wiring goes with its family: a dense family (binary, tiled) chosen over it
-    gets the default wiring, unless ``overrides`` ask for local wiring themselves."""
-    from lgn.nn.families import LOCAL_FAMILIES
+    gets the default wiring, unless ``overrides`` ask for local wiring themselves. An option of
+    another family's own (``--tiles`` for gates) is an :class:`LgnError`: it would do nothing."""
+    from lgn.errors import LgnError
+    from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
 
     opts = replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+    for name in sorted(k for k, v in overrides.items() if v is not None):
+        owners = [f.name for f in FAMILIES.values() if name in f.options]
+        if owners and opts.family not in owners:
+            flag = "--" + name.replace("_", "-")
+            raise LgnError(f"{flag} is an option of the {' and '.join(owners)} family, and this model's family is "
+                           f"{opts.family}", f"drop {flag}, or pick --family {owners[0]}")
     if opts.wiring == "local" and opts.family not in LOCAL_FAMILIES and overrides.get("wiring") is None:
         opts = replace(opts, wiring=TrainOptions.wiring)
     return opts
