@@ -5,10 +5,12 @@ wiring, all 16 ops, threshold and LUT layers of 1 to 6 inputs among the gate lay
 1 to 89 bits, samples on thresholds and NaNs) runs through the
 compiled engine, each pass, the pass pipeline and the engine on its output, and every
 ``--rtl-every``-th network through Verilog simulation as well; all must equal the reference
-executor. A failing seed is printed so it can become a regression test. The last line is a
-JSON object of the headline figures.
+executor, and every ``--prove-every``-th network's Verilog (pipelined every 0 to 3 layers) must
+be proven equal to it by ``lgn verify --formal``'s proofs, core and head. A failing seed is
+printed so it can become a regression test. The last line is a JSON object of the headline
+figures.
 
-    python bench/fuzz.py [--networks 5000] [--seed 0] [--rtl-every 250]
+    python bench/fuzz.py [--networks 5000] [--seed 0] [--rtl-every 250] [--prove-every 50]
 """
 
 from __future__ import annotations
@@ -24,13 +26,27 @@ import numpy as np
 from lgn.testing import disagreements, random_case
 
 
+def unproven(net, pipeline: int, build: Path) -> list[str]:
+    """The parts of ``net``'s classifier, pipelined every ``pipeline`` layers, that the formal
+    proofs do not prove equal to the netlist (a counterexample or a timeout)."""
+    from lgn.formal.equivalence import prove
+    from lgn.hdl import Classifier
+    from lgn.hdl.emit import to_verilog
+
+    build.mkdir(parents=True)
+    to_verilog(Classifier(net, pipeline), "classifier", build / "classifier.v")
+    return [f"formal {p.part} ({p.status}, pipeline {pipeline})"
+            for p in prove(net, build / "classifier.v", pipeline, build / "formal", timeout_s=300) if p.status != "proven"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0, help="network i uses seed SEED + i")
     parser.add_argument("--rtl-every", type=int, default=250, help="simulate every Nth network's Verilog (0: never)")
+    parser.add_argument("--prove-every", type=int, default=50, help="prove every Nth network's Verilog (0: never)")
     args = parser.parse_args()
-    start, failures, samples, rtl = time.perf_counter(), [], 0, 0
+    start, failures, samples, rtl, proven = time.perf_counter(), [], 0, 0, 0
     nodes = {"gates": 0, "threshold_units": 0, "lut_nodes": 0}
     mixing = {"with_luts": 0, "with_thresholds": 0, "all_three_kinds": 0}
     with tempfile.TemporaryDirectory(prefix="lgn-fuzz-") as tmp:
@@ -39,6 +55,9 @@ def main() -> None:
             with_rtl = args.rtl_every > 0 and i % args.rtl_every == 0
             net, raw = random_case(np.random.default_rng(seed), max_width=40 if with_rtl else 120)
             bad = disagreements(net, raw, rtl_dir=Path(tmp) / str(seed) if with_rtl else None)
+            if args.prove_every > 0 and i % args.prove_every == args.prove_every // 2 and net.layers:
+                bad += unproven(net, seed % 4, Path(tmp) / f"formal{seed}")
+                proven += 1
             samples, rtl = samples + len(raw), rtl + with_rtl
             counts = {"gates": net.num_gates, "threshold_units": net.num_thresholds, "lut_nodes": net.num_luts}
             nodes = {k: nodes[k] + counts[k] for k in nodes}
@@ -52,6 +71,7 @@ def main() -> None:
                 print(f"{i + 1}/{args.networks} networks, {len(failures)} failing, "
                       f"{time.perf_counter() - start:.0f} s", flush=True)
     print(json.dumps({"networks": args.networks, "failing": len(failures), "rtl_networks": rtl,
+                      "proven_networks": proven,
                       **nodes, **{f"networks_{k}": v for k, v in mixing.items()}, "samples": samples, "wall_s": round(time.perf_counter() - start, 1),
                       "failures": failures[:20]}))
 

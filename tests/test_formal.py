@@ -114,3 +114,17 @@ def test_a_wrong_adder_or_comparison_in_the_head_is_a_counterexample(tmp_path, f
     (tmp_path / "c.v").write_text(text)
     (proof,) = prove(net, tmp_path / "c.v", 1, tmp_path / "formal", timeout_s=120, parts=("head",))
     assert proof.status == "different"
+
+
+@pytest.mark.parametrize("pipeline", [0, 2])
+def test_a_head_of_one_bit_per_class_is_proven_and_a_swap_is_caught(tmp_path, pipeline):
+    """With one bit per class Amaranth inlines the popcounts and the argmax reads the core's nets,
+    past head_bits: the head is then proven with the core (bench/fuzz.py found this)."""
+    net = random_netlist(np.random.default_rng(4), widths=(30, 20), classes=11, group=1)
+    assert _statuses(net, net, pipeline, tmp_path / "good") == {"core": "proven", "head": "proven"}
+    bits = net.head.bits.copy()
+    bits[[0, 1]] = bits[[1, 0]]
+    if bits[0] == bits[1]:
+        pytest.skip("the swapped bits are equal")
+    broken = Netlist(net.inputs, net.layers, GroupSumHead(11, bits, net.head.tau))
+    assert _statuses(net, broken, pipeline, tmp_path / "bad")["head"] == "different"

@@ -45,9 +45,12 @@ class Proof:
 
 
 def _cut(part: str) -> str:
-    """Yosys commands turning the flattened classifier into its core or its head, as module ``rtl``."""
+    """Yosys commands turning the flattened classifier into its core or its head (or, for
+    ``whole``, keeping all of it), as module ``rtl``."""
     # Cut before flattening, by removing the other half's instances: after flattening,
     # head_bits would be one net with the core's own output wires and could not be cut cleanly.
+    if part == "whole":
+        return f"hierarchy -top {TOP}; proc; flatten; opt_clean; rename {TOP} rtl"
     if part == "core":
         cut = (f"delete {TOP}/{POPCOUNT.format(c='*')} {TOP}/{ARGMAX}; delete -port {TOP}/scores {TOP}/cls; "
                "expose w:head_bits")
@@ -147,6 +150,14 @@ def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeou
         if part == "core":
             proofs.append(_miter("core", verilog, reference.core_verilog(net, core_latency, clocked), reference.CORE,
                                  core_latency, [], build_dir, timeout_s))
+        elif net.head.group_size == 1:
+            # One bit per class: Amaranth inlines the popcounts, so the argmax reads the core's
+            # output nets rather than head_bits and the cut finds no head. The argmax is small:
+            # the whole classifier is proven against the reference core and head together.
+            text = reference.whole_verilog(net, score_width(net.head), core_latency, head_latency, clocked)
+            proof = _miter("whole", verilog, text, reference.WHOLE, core_latency + head_latency, [], build_dir,
+                           timeout_s)
+            proofs.append(Proof("head", proof.status, proof.wall_s, proof.log))
         else:
             proofs.append(_prove_head(net, verilog, pipeline > 0, head_latency, clocked, build_dir, timeout_s))
     return proofs

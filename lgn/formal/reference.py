@@ -17,7 +17,7 @@ from lgn.hdl.popcount import CARRY, FAN_IN, NODE
 from lgn.ir import ops
 from lgn.ir.netlist import GateLayer, LutLayer, Netlist
 
-CORE, HEAD = "ref_core", "ref_head"
+CORE, HEAD, WHOLE = "ref_core", "ref_head", "ref_whole"
 
 
 def _delay_line(name: str, width: int, cycles: int, source: str) -> tuple[list[str], str]:
@@ -114,6 +114,21 @@ def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool
     lines += delayed
     lines += [f"  assign scores = {scores};", f"  assign cls = {best};", "endmodule"]
     return "\n".join(lines) + "\n"
+
+
+def whole_verilog(net: Netlist, score_width: int, core_latency: int, head_latency: int, clocked: bool) -> str:
+    """Module ``ref_whole([clk, rst,] x, scores, cls)``: :func:`core_verilog` feeding
+    :func:`head_verilog`, with both modules."""
+    distinct, _ = net.head.distinct_bits()
+    width = score_width
+    clock = ".clk(clk), .rst(rst), " if clocked else ""
+    ports = head_ports(net, width, clocked, WHOLE).replace(
+        f"input [{len(distinct) - 1}:0] head_bits, ", "")
+    return (core_verilog(net, core_latency, clocked) + head_verilog(net, width, head_latency, clocked)
+            + "\n".join([ports, f"  wire [{len(distinct) - 1}:0] head_bits;",
+                         f"  {CORE} core({clock}.x(x), .head_bits(head_bits));",
+                         f"  {HEAD} head({clock}.x(x), .head_bits(head_bits), .scores(scores), .cls(cls));",
+                         "endmodule", ""]))
 
 
 def _cls_width(classes: int) -> int:
