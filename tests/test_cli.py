@@ -117,6 +117,13 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     hdl = report["hdl"]
     layers = len(serialize.load(out / "netlist.safetensors").layers)
     assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers - 1 + 4 + 4  # a stage per layer but the last, popcount(30: 30→10→4→2→1), argmax(10)
+    # `lgn flash` hands the programmer (a stand-in here) exactly the bitstream synth recorded
+    programmer = tmp_path / "iceprog"
+    programmer.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {tmp_path / "flashed.bin"}\n')
+    programmer.chmod(0o755)
+    result = lgn("flash", "--out", out, env={"ICEPROG": str(programmer)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "flashed.bin").read_bytes() == (out / "icebreaker.bin").read_bytes()
     synth = report["synth"]
     assert synth["device"] == "iCE40UP5K-SG48" and 0 < synth["luts"] <= 5280
     assert "synth_ice40 -device u " in (out / "build" / "icebreaker" / "top.ys").read_text()  # UltraPlus delays
