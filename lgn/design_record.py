@@ -5,7 +5,8 @@ It holds the hardware mapping (report.json's ``hdl`` section: pipelining, foldin
 the sha256 of the netlist and of the Verilog it was built from, so those stages read their
 settings from the artifact rather than from report.json, and refuse a ``classifier.v`` or a
 netlist that is not the pair one compile wrote (two runs into one folder, a compile that stopped
-half-way, a file copied in by hand). ``lgn synth`` adds the sha256 of each bitstream it builds
+half-way, a file copied in by hand), nor a checkpoint beside them that is not the one compiled.
+``lgn synth`` adds the sha256 of each bitstream it builds
 from that Verilog, and ``lgn flash`` programs a run's bitstream only if it is the one recorded:
 a new compile writes a new record, which no older bitstream matches.
 """
@@ -27,10 +28,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write(out: Path, hdl: dict, netlist_sha256: str, verilog: Path) -> None:
-    """Record ``hdl`` for the Verilog at ``verilog`` (just written) and the netlist of ``netlist_sha256``."""
-    write_json(Path(out) / NAME, {"format": FORMAT, "version": VERSION, "hdl": hdl, "netlist_sha256": netlist_sha256,
-                                  "verilog_sha256": sha256(Path(verilog).read_bytes())})
+def write(out: Path, hdl: dict, netlist_sha256: str, verilog: Path, checkpoint: Path | None = None) -> None:
+    """Record ``hdl`` for the Verilog at ``verilog`` (just written), the netlist of
+    ``netlist_sha256`` and, when the netlist was compiled from the checkpoint in ``out``, that
+    ``checkpoint``'s name and sha256."""
+    record = {"format": FORMAT, "version": VERSION, "hdl": hdl, "netlist_sha256": netlist_sha256,
+              "verilog_sha256": sha256(Path(verilog).read_bytes())}
+    if checkpoint is not None:
+        record["checkpoint"] = {"file": Path(checkpoint).name, "sha256": sha256(Path(checkpoint).read_bytes())}
+    write_json(Path(out) / NAME, record)
 
 
 def _load(out: Path) -> dict:
@@ -85,4 +91,10 @@ def read(out: Path, netlist: Path, verilog: Path) -> dict:
         raise LgnError(f"{verilog} is not the Verilog that {path.name} records (changed or written by another run)", fix)
     if sha256(Path(netlist).read_bytes()) != netlist_sha:
         raise LgnError(f"{netlist} is not the netlist {Path(verilog).name} was built from", fix)
+    source = record.get("checkpoint")
+    if isinstance(source, dict) and (Path(out) / str(source.get("file"))).is_file():
+        checkpoint = Path(out) / str(source["file"])
+        if sha256(checkpoint.read_bytes()) != source.get("sha256"):
+            raise LgnError(f"{checkpoint} is not the checkpoint {Path(netlist).name} was compiled from (trained "
+                           f"again or copied in)", "re-run `lgn compile` into this folder")
     return hdl

@@ -184,6 +184,11 @@ def test_a_new_netlist_forgets_the_old_hardware(tmp_path):
     out = tmp_path / "out"
     assert lgn("train", "--widths", "60,40", "--epochs", "1", "--out", out).returncode == 0
     assert lgn("compile", "--out", out).returncode == 0
+    checkpoint = (out / "model.safetensors").read_bytes()
+    (out / "model.safetensors").write_bytes(checkpoint + b" ")  # another checkpoint, copied in
+    result = lgn("verify", "--formal", "--out", out)
+    assert result.returncode == 1 and "is not the checkpoint netlist.safetensors was compiled from" in result.stderr
+    (out / "model.safetensors").write_bytes(checkpoint)
     report.update(out, {"synth": {"luts": 1}, "accuracy": {"rtl": 0.5}, "bit_exact": {"rtl_vs_netlist": [1, 1]},
                         "artifacts": {"bitstream": "icebreaker.bin"}})
     (out / "icebreaker.bin").write_bytes(b"old design")

@@ -34,17 +34,20 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
 
     out = prepare_out(out)
     model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
-    return compile_model(out, model, info.get("dataset"), data_dir, opt_passes, pipeline, fold, lut_budget, lanes)
+    return compile_model(out, model, info.get("dataset"), data_dir, opt_passes, pipeline, fold, lut_budget, lanes,
+                         source=None if checkpoint_path else out / CHECKPOINT)
 
 
 def compile_model(out: Path, model, dataset: str | None, data_dir: Path | None = None,
                   opt_passes: tuple[str, ...] | None = None, pipeline: int | str = "auto", fold: str = "auto",
-                  lut_budget: int | None = None, lanes: tuple[int, int] | None = None) -> dict:
+                  lut_budget: int | None = None, lanes: tuple[int, int] | None = None, *,
+                  source: Path | None = None) -> dict:
     """:func:`compile_stage` for a trained torch ``model`` in memory: a :class:`~lgn.nn.LogicNet`
     or a model of one's own (:func:`lgn.harden.parts`), trained on ``dataset`` (a name or path
     :func:`lgn.data.load` reads), which the netlist is checked on and remembers for ``lgn sim``.
     Writes what ``lgn compile`` writes into ``out``, where ``sim_stage``, ``verify_stage`` and
-    ``synth_stage`` take it from."""
+    ``synth_stage`` take it from; ``source``, the checkpoint in ``out`` the model was read from,
+    is recorded so that those stages refuse the design once it changes."""
     from lgn import data
     from lgn.harden import harden, hardened_scores, parts
 
@@ -89,7 +92,7 @@ def compile_model(out: Path, model, dataset: str | None, data_dir: Path | None =
         if ok != total:
             raise LgnError(f"the netlist differs from the hardened torch model on {total - ok} of {total} "
                            f"{split} samples", "this is a bug in lgn: please report it with the checkpoint")
-    _emit(out, design, hdl, netlist_sha)
+    _emit(out, design, hdl, netlist_sha, source)
     return rep
 
 
@@ -201,13 +204,13 @@ def _design(net: Netlist, pipeline: int | str, fold: str, lut_budget: int | None
     return design, hdl
 
 
-def _emit(out: Path, design, hdl: dict, netlist_sha: str) -> None:
+def _emit(out: Path, design, hdl: dict, netlist_sha: str, checkpoint: Path | None = None) -> None:
     """Write the classifier's Verilog and, last, its design record."""
     from lgn.hdl.emit import to_verilog
 
     (out / design_record.NAME).unlink(missing_ok=True)  # no record while the Verilog changes
     to_verilog(design.classifier(), TOPLEVEL, out / VERILOG)
-    design_record.write(out, hdl, netlist_sha, out / VERILOG)
+    design_record.write(out, hdl, netlist_sha, out / VERILOG, checkpoint)
     say("compile", f"verilog ({design.describe()}) -> {out / VERILOG}")
 
 
