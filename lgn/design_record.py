@@ -71,8 +71,7 @@ def set_bitstream(out: Path, board: str, bitstream: Path | None) -> None:
 def check_bitstream(out: Path, netlist: Path, verilog: Path, board: str, bitstream: Path) -> None:
     """:class:`LgnError` unless ``bitstream`` is the one ``lgn synth --board board`` recorded
     for the Verilog and netlist now in ``out``."""
-    read(out, netlist, verilog)
-    recorded = _load(out).get("bitstreams", {}).get(board)
+    recorded = _verified(out, netlist, verilog).get("bitstreams", {}).get(board)
     if recorded != sha256(Path(bitstream).read_bytes()):
         raise LgnError(f"{bitstream} is not the bitstream `lgn synth --board {board}` built from this folder's "
                        f"{Path(verilog).name}", f"run `lgn synth --board {board}` again, or pass --bitstream to "
@@ -82,9 +81,15 @@ def check_bitstream(out: Path, netlist: Path, verilog: Path, board: str, bitstre
 def read(out: Path, netlist: Path, verilog: Path) -> dict:
     """The ``hdl`` section recorded for ``verilog``, after checking that it and ``netlist`` are
     the files one compile wrote; :class:`LgnError` naming the stage to re-run otherwise."""
+    return _verified(out, netlist, verilog)["hdl"]
+
+
+def _verified(out: Path, netlist: Path, verilog: Path) -> dict:
+    """The record in ``out``, after checking it against ``verilog``, ``netlist`` and the
+    checkpoint it names."""
     path, fix = Path(out) / NAME, "re-run `lgn compile` (or `lgn import`) into this folder"
     record = _load(out)
-    hdl, netlist_sha, verilog_sha = record["hdl"], record["netlist_sha256"], record["verilog_sha256"]
+    netlist_sha, verilog_sha = record["netlist_sha256"], record["verilog_sha256"]
     if not Path(verilog).exists():
         raise LgnError(f"{verilog} does not exist", fix)
     if sha256(Path(verilog).read_bytes()) != verilog_sha:
@@ -92,9 +97,8 @@ def read(out: Path, netlist: Path, verilog: Path) -> dict:
     if sha256(Path(netlist).read_bytes()) != netlist_sha:
         raise LgnError(f"{netlist} is not the netlist {Path(verilog).name} was built from", fix)
     source = record.get("checkpoint")
-    if isinstance(source, dict) and (Path(out) / str(source.get("file"))).is_file():
-        checkpoint = Path(out) / str(source["file"])
-        if sha256(checkpoint.read_bytes()) != source.get("sha256"):
-            raise LgnError(f"{checkpoint} is not the checkpoint {Path(netlist).name} was compiled from (trained "
-                           f"again or copied in)", "re-run `lgn compile` into this folder")
-    return hdl
+    checkpoint = Path(out) / str(source.get("file")) if isinstance(source, dict) else None
+    if checkpoint is not None and checkpoint.is_file() and sha256(checkpoint.read_bytes()) != source.get("sha256"):
+        raise LgnError(f"{checkpoint} is not the checkpoint {Path(netlist).name} was compiled from (trained "
+                       f"again or copied in)", "re-run `lgn compile` into this folder")
+    return record

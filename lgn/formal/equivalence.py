@@ -102,10 +102,10 @@ def _miter(part: str, verilog: Path, reference_text: str, module: str, latency: 
     return Proof(part, status, wall_s, str(log))
 
 
-def _held(net: Netlist, module: str, name: str, clocked: bool) -> str:
-    """Module ``name``: ``module`` (a head) with the positions of ``head_bits`` that
-    :func:`head_sources` names tied to their source, the rest its own inputs."""
-    sources, width = head_sources(net), len(net.head.distinct_bits()[0])
+def _held(net: Netlist, sources: dict[int, str], module: str, name: str, clocked: bool) -> str:
+    """Module ``name``: ``module`` (a head) with the positions of ``head_bits`` that ``sources``
+    (:func:`head_sources`) names tied to their source, the rest its own inputs."""
+    width = len(net.head.distinct_bits()[0])
     held = ", ".join(sources.get(p, f"head_bits[{p}]") for p in reversed(range(width)))
     clock = ".clk(clk), .rst(rst), " if clocked else ""
     return "\n".join([reference.head_ports(net, score_width(net.head), clocked, name),
@@ -116,11 +116,11 @@ def _held(net: Netlist, module: str, name: str, clocked: bool) -> str:
 def _prove_head(net: Netlist, verilog: Path, pipelined: bool, latency: int, clocked: bool, build_dir: Path,
                 timeout_s: float) -> Proof:
     """The head node by node against :func:`reference.head_tree_verilog`, else one miter."""
-    width = score_width(net.head)
+    width, sources = score_width(net.head), head_sources(net)
     # Both heads read the positions head_sources names from their source, as the emitted one
     # does past the cut; then equal nodes read equal inputs.
-    tree = (reference.head_tree_verilog(net, width, pipelined, clocked) + _held(net, reference.HEAD, "gold", clocked)
-            + _held(net, "rtl", "gate", clocked))
+    tree = (reference.head_tree_verilog(net, width, pipelined, clocked)
+            + _held(net, sources, reference.HEAD, "gold", clocked) + _held(net, sources, "rtl", "gate", clocked))
     # -seq 2: each pair of registers from the pairs one level below. A combinational head has no
     # such cut: its pairs are proven from the inputs up, which is fast up to ~100-bit groups.
     script = _script(build_dir, verilog, "head", "nodes_head", tree, [
@@ -130,7 +130,7 @@ def _prove_head(net: Netlist, verilog: Path, pipelined: bool, latency: int, cloc
     if status != "different":
         return Proof("head", status, wall_s, str(log))
     assumptions = [f"-set in_head_bits[{p}] {src if src.startswith('1') else 'in_' + src}"
-                   for p, src in head_sources(net).items()]
+                   for p, src in sources.items()]
     proof = _miter("head", verilog, reference.head_verilog(net, width, latency, clocked), reference.HEAD, latency,
                    assumptions, build_dir, max(timeout_s - wall_s, 1.0))
     return Proof("head", proof.status, round(wall_s + proof.wall_s, 2), proof.log)

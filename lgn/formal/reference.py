@@ -120,12 +120,10 @@ def whole_verilog(net: Netlist, score_width: int, core_latency: int, head_latenc
     """Module ``ref_whole([clk, rst,] x, scores, cls)``: :func:`core_verilog` feeding
     :func:`head_verilog`, with both modules."""
     distinct, _ = net.head.distinct_bits()
-    width = score_width
     clock = ".clk(clk), .rst(rst), " if clocked else ""
-    ports = head_ports(net, width, clocked, WHOLE).replace(
-        f"input [{len(distinct) - 1}:0] head_bits, ", "")
-    return (core_verilog(net, core_latency, clocked) + head_verilog(net, width, head_latency, clocked)
-            + "\n".join([ports, f"  wire [{len(distinct) - 1}:0] head_bits;",
+    return (core_verilog(net, core_latency, clocked) + head_verilog(net, score_width, head_latency, clocked)
+            + "\n".join([head_ports(net, score_width, clocked, WHOLE, head_bits=False),
+                         f"  wire [{len(distinct) - 1}:0] head_bits;",
                          f"  {CORE} core({clock}.x(x), .head_bits(head_bits));",
                          f"  {HEAD} head({clock}.x(x), .head_bits(head_bits), .scores(scores), .cls(cls));",
                          "endmodule", ""]))
@@ -135,11 +133,13 @@ def _cls_width(classes: int) -> int:
     return max((classes - 1).bit_length(), 1)
 
 
-def head_ports(net: Netlist, score_width: int, clocked: bool, module: str = HEAD) -> str:
-    """The header of a Verilog module ``module`` with the ports of ``net``'s head."""
+def head_ports(net: Netlist, score_width: int, clocked: bool, module: str = HEAD, *, head_bits: bool = True) -> str:
+    """The header of a Verilog module ``module`` with the ports of ``net``'s head (without the
+    ``head_bits`` input: the whole classifier's)."""
     distinct, _ = net.head.distinct_bits()
-    return (f"module {module}({_clock_ports(clocked)}input [{net.inputs.width - 1}:0] x, "
-            f"input [{len(distinct) - 1}:0] head_bits, output [{score_width * net.head.num_classes - 1}:0] scores, "
+    bits = f"input [{len(distinct) - 1}:0] head_bits, " if head_bits else ""
+    return (f"module {module}({_clock_ports(clocked)}input [{net.inputs.width - 1}:0] x, {bits}"
+            f"output [{score_width * net.head.num_classes - 1}:0] scores, "
             f"output [{_cls_width(net.head.num_classes) - 1}:0] cls);")
 
 
