@@ -30,6 +30,7 @@ class VerilogClassifier(wiring.Component):
             port = getattr(self, name)
             ports[("i_" if member.flow == In else "o_") + name] = port.as_value() if hasattr(port, "as_value") else port
         if self._clocked:
-            ports |= {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+            # an ECP5 board without a reset button has a reset-less sync domain: rst is then 0
+            ports |= {"i_clk": ClockSignal(), "i_rst": ResetSignal(allow_reset_less=True)}
         m.submodules.classifier = Instance(MODULE, **ports)
         return m

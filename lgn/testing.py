@@ -156,6 +156,7 @@ def write_compiled(out: Path, net: Netlist, pipeline: int = 0) -> Path:
     from lgn.ir import serialize
 
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     serialize.save(net, out / "netlist.safetensors")
     design = Design(net, pipeline)
     to_verilog(design.classifier(), "classifier", out / "classifier.v")
