@@ -199,23 +199,33 @@ def test_residual_lookup_layer_starts_as_a_buffer_of_pin_zero():
 
 
 def test_learned_mapping_reads_its_best_input_and_scores_by_straight_through():
+    """Restricted to ``allowed`` inputs, the mapping keeps only their scores; it picks, reads and
+    scores as a mapping over the whole pool with the others masked out (the dense oracle)."""
     from lgn.nn.mapping import LearnedMapping
 
     allowed = torch.rand(30, 12, generator=torch.Generator().manual_seed(1)) < 0.3
     allowed[0] = True  # every node has an input
     mapping = LearnedMapping(30, 12, 3, generator=torch.Generator().manual_seed(0), allowed=allowed)
+    dense = LearnedMapping(30, 12, 3, generator=torch.Generator().manual_seed(0))  # the same draw, every input
+    assert mapping.weights.shape == (3, int(allowed.sum(0).max()), 12) and torch.equal(mapping.allowed, allowed)
     index = mapping.connections()
     assert all(allowed[index[p, j], j] for p in range(3) for j in range(12))
-    scores = mapping.weights.detach().masked_fill(~allowed, float("-inf"))
-    assert torch.equal(index, scores.argmax(1))
+    assert torch.equal(index, dense.weights.detach().masked_fill(~allowed, float("-inf")).argmax(1))
     x = torch.rand(30, 5, requires_grad=True)
     out = mapping(x)
     assert torch.equal(out, x.detach()[index])
     weight = torch.randn(3, 12, 5)
     grad_w, grad_x = torch.autograd.grad((out * weight).sum(), (mapping.weights, x))
-    torch.testing.assert_close(grad_w, torch.einsum("ib,pjb->pij", 2 * x.detach() - 1, weight))
+    want_w = torch.einsum("ib,pjb->pij", 2 * x.detach() - 1, weight)  # the dense score gradient
+    torch.testing.assert_close(grad_w, want_w.gather(1, mapping.pool.expand(3, -1, -1)))
     want_x = torch.zeros(30, 5).index_add_(0, index.reshape(-1), weight.reshape(-1, 5))
     torch.testing.assert_close(grad_x, want_x)
+    # a state dict of the dense form (a score per input and the mask) loads into the compact one
+    fresh = LearnedMapping(30, 12, 3, generator=torch.Generator().manual_seed(9), allowed=allowed)
+    fresh.load_state_dict({"weights": dense.weights.detach() * 2 - 1, "allowed": allowed})
+    assert torch.equal(fresh.connections(), index)
+    with pytest.raises(ValueError, match="input mask differs"):
+        fresh.load_state_dict({"weights": dense.weights.detach(), "allowed": ~allowed})
 
 
 def test_lookup_layer_over_the_whole_pool_hardens_to_its_mapping(digits):

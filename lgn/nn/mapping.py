@@ -22,26 +22,29 @@ from torch import nn
 
 
 class _Select(torch.autograd.Function):
-    """``x[index[p]]`` per pin, with the straight-through score gradient described above."""
+    """``x[index[p]]`` per pin, with the straight-through score gradient described above (of the
+    pool's inputs alone when ``pool`` is given)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, grad_factor: float) -> torch.Tensor:
-        ctx.save_for_backward(x, index)
+    def forward(ctx, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, pool: torch.Tensor | None,
+                grad_factor: float) -> torch.Tensor:
+        ctx.save_for_backward(x, index, pool)
         ctx.in_features, ctx.grad_factor = x.shape[0], grad_factor
         return torch.stack([x.index_select(0, row) for row in index])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        x, index = ctx.saved_tensors
+        x, index, pool = ctx.saved_tensors
         grad_w = grad_x = None
         if ctx.needs_input_grad[1]:
             signed = 2 * x - 1
-            grad_w = torch.stack([signed @ g.t() for g in grad])  # (pins, in, out)
+            per_pin = [signed @ g.t() for g in grad]  # (in, out) each
+            grad_w = torch.stack(per_pin if pool is None else [w.gather(0, pool) for w in per_pin])
         if ctx.needs_input_grad[0]:
             grad_x = grad.new_zeros(ctx.in_features, grad.shape[-1])
             for row, g in zip(index, grad):
                 grad_x.index_add_(0, row, g, alpha=ctx.grad_factor)
-        return grad_x, grad_w, None, None
+        return grad_x, grad_w, None, None, None
 
 
 class LearnedMapping(nn.Module):
@@ -56,33 +59,73 @@ class LearnedMapping(nn.Module):
     allowed:
         Optional ``(in_features, out_features)`` bools: the inputs each node may read (e.g. its
         image patch, :func:`lgn.nn.patches.patch_mask`); every input when not given.
+
+    Over the whole pool, ``weights`` is ``(pins, in_features, out_features)``. With ``allowed``
+    only the allowed inputs keep a score: ``weights`` is ``(pins, k, out_features)`` over the
+    buffer ``pool`` ``(k, out_features)`` of each node's allowed inputs in ascending order (``k``
+    the most any node has; ``valid`` marks the padding; both rebuilt from ``allowed``, not saved),
+    so a 9x9 patch on a 28x28 image stores 81 scores per pin instead of 784. Checkpoints written
+    with a score per input load too.
     """
 
     def __init__(self, in_features: int, out_features: int, pins: int, *, generator: torch.Generator,
                  allowed: torch.Tensor | None = None) -> None:
         super().__init__()
-        if allowed is not None:
-            if tuple(allowed.shape) != (in_features, out_features):
-                raise ValueError(f"an allowed-input mask of shape {tuple(allowed.shape)} for "
-                                 f"{(in_features, out_features)} inputs x nodes")
-            if not allowed.any(0).all():
-                raise ValueError("every node must be allowed at least one input")
-            self.register_buffer("allowed", allowed.bool())
-        else:
-            self.allowed = None
-        self.weights = nn.Parameter(torch.rand(pins, in_features, out_features, generator=generator))
+        self.in_features = in_features
+        # drawn over the whole pool in either form, so a seed gives the same initial wiring
+        weights = torch.rand(pins, in_features, out_features, generator=generator)
+        if allowed is None:
+            self.pool = self.valid = None
+            self.weights = nn.Parameter(weights)
+            return
+        if tuple(allowed.shape) != (in_features, out_features):
+            raise ValueError(f"an allowed-input mask of shape {tuple(allowed.shape)} for "
+                             f"{(in_features, out_features)} inputs x nodes")
+        if not allowed.any(0).all():
+            raise ValueError("every node must be allowed at least one input")
+        allowed = allowed.bool()
+        k = int(allowed.sum(0).max())
+        # stable sort: each column's allowed inputs first, in ascending order (argmax ties as dense)
+        order = torch.sort((~allowed).to(torch.uint8), dim=0, stable=True).indices[:k].clone()
+        # functions of the model's configuration: rebuilt with it, not stored in checkpoints
+        self.register_buffer("pool", order, persistent=False)
+        self.register_buffer("valid", allowed.gather(0, order), persistent=False)
+        self.weights = nn.Parameter(self._compact(weights))
+
+    def _compact(self, dense: torch.Tensor) -> torch.Tensor:
+        """``(pins, k, out)`` scores of the pool's inputs out of ``(pins, in, out)``."""
+        return dense.gather(1, self.pool.expand(dense.shape[0], -1, -1))
+
+    @property
+    def allowed(self) -> torch.Tensor | None:
+        """``(in_features, out_features)`` bools: the inputs each node may read (``None``: all)."""
+        if self.pool is None:
+            return None
+        mask = torch.zeros(self.in_features, self.pool.shape[1], dtype=torch.bool, device=self.pool.device)
+        return mask.scatter_(0, self.pool, self.valid)
 
     def connections(self) -> torch.Tensor:
         """``(pins, out_features)``: the input each pin reads now."""
         scores = self.weights.detach()
-        if self.allowed is not None:
-            scores = scores.masked_fill(~self.allowed, float("-inf"))
-        return scores.argmax(1)
+        if self.pool is None:
+            return scores.argmax(1)
+        best = scores.masked_fill(~self.valid, float("-inf")).argmax(1)
+        return self.pool.gather(0, best)
 
     def forward(self, x: torch.Tensor, grad_factor: float = 1.0) -> torch.Tensor:
         """``(pins, out_features, batch)`` pin values for feature-major inputs ``x``; the gradient
         passed back to ``x`` is multiplied by ``grad_factor``."""
-        return _Select.apply(x, self.weights, self.connections(), grad_factor)
+        return _Select.apply(x, self.weights, self.connections(), self.pool, grad_factor)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # a checkpoint with a score per input of the pool and its mask (lgn before 2026-12)
+        dense = state_dict.get(prefix + "weights")
+        old_mask = state_dict.pop(prefix + "allowed", None)
+        if self.pool is not None and old_mask is not None and dense is not None and dense.shape[1] == self.in_features:
+            if not torch.equal(old_mask.bool(), self.allowed):
+                raise ValueError(f"{prefix}allowed: the checkpoint's input mask differs from the model's")
+            state_dict[prefix + "weights"] = self._compact(dense)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 def register_wiring(layer: nn.Module, pins: int, in_features: int, out_features: int, candidates: int,

@@ -123,4 +123,10 @@ def load_state(path: Path) -> tuple[LogicNet, dict, int, dict]:
         epoch, groups, extra = int(header["epoch"]), list(header["param_groups"]), dict(header["extra"])
     except (KeyError, TypeError, ValueError) as e:
         raise FormatError(f"{path} is a damaged training state ({e})", fix) from None
+    params = list(model.parameters())
+    for pid, slots in state.items():
+        for name, value in slots.items():
+            if value.dim() and (pid >= len(params) or value.shape != params[pid].shape):
+                raise FormatError(f"{path} holds optimizer state {name} of shape {tuple(value.shape)} for parameter "
+                                  f"{pid}, which the model does not have (a state of an older lgn?)", fix)
     return model, {"state": state, "param_groups": groups}, epoch, extra
