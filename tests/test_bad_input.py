@@ -198,6 +198,9 @@ CASES = [
      ["1.weights holds NaN or infinite values"], 1),
     ("import-torchlogix-layout-mismatch", lambda o, f: ["import", "torchlogix", f["difflogic"], "--inputs", "40", "--classes", "10"],
      ["no torchlogix LogicDense layer"], 1),
+    ("import-difflogic-parametrization", lambda o, f: ["import", "difflogic", f["difflogic"], "--inputs", "40",
+                                                       "--classes", "10", "--seed", "0", "--parametrization", "light"],
+     ["--parametrization names a torchlogix layer's weights", "drop --parametrization"], 1),
 ]
 
 

@@ -27,22 +27,32 @@ def difflogic_eval(state: dict, indices: list, x: torch.Tensor, classes: int = C
     return x.reshape(len(x), classes, -1).sum(-1)
 
 
-def torchlogix_eval(state: dict, x: torch.Tensor, classes: int = CLASSES) -> torch.Tensor:
-    """torchlogix's eval forward for dense layers: raw (argmax op) or Walsh (``-sum > 0``),
-    fixed or learnable (argmax candidate) connections."""
+def torchlogix_eval(state: dict, x: torch.Tensor, classes: int = CLASSES, light: bool = False) -> torch.Tensor:
+    """torchlogix's eval forward for dense layers of k-input nodes: raw (argmax op), Walsh (the
+    coefficients times their basis products, summed in order: ``-sum > 0``) or light (entries
+    thresholded at 0, read through the indicator basis), fixed or learnable (argmax candidate)
+    connections; pin 0 is the most significant bit of a coefficient's or entry's index."""
     for i in range(sum(1 for k in state if k.endswith(".weight"))):
         idx, weight = state[f"{i}.connections.indices"], state[f"{i}.weight"]
         if idx.dim() == 3:
             choice = state[f"{i}.connections.weights"].argmax(0)
-            idx = idx[choice, torch.arange(2)[:, None], torch.arange(idx.shape[2])[None]]
-        a, b = x[:, idx[0]], x[:, idx[1]]
-        if weight.shape[1] == 16:
+            idx = idx[choice, torch.arange(idx.shape[1])[:, None], torch.arange(idx.shape[2])[None]]
+        k = idx.shape[0]
+        pins = [x[:, idx[p]] for p in range(k)]
+        covers = lambda c, p: (c >> (k - 1 - p)) & 1  # noqa: E731
+        if k == 2 and weight.shape[1] == 16:
             w = torch.nn.functional.one_hot(weight.argmax(-1), 16).float()
-            x = (sixteen_gates(a, b) * w).sum(-1)
+            x = (sixteen_gates(pins[0], pins[1]) * w).sum(-1)
+        elif light:
+            w = (weight > 0).float()
+            x = sum(w[:, t] * torch.stack([pins[p] if covers(t, p) else 1 - pins[p] for p in range(k)]).prod(0)
+                    for t in range(1 << k))
         else:
-            sa, sb = 1 - 2 * a, 1 - 2 * b
-            s = weight[:, 0] * 1 + weight[:, 1] * sb + weight[:, 2] * sa + weight[:, 3] * (sa * sb)
-            x = (-s > 0).float()
+            signs = [1 - 2 * pin for pin in pins]
+            total = weight[:, 0] * torch.ones_like(pins[0])
+            for c in range(1, 1 << k):
+                total = total + weight[:, c] * torch.stack([signs[p] for p in range(k) if covers(c, p)]).prod(0)
+            x = (-total > 0).float()
     return x.reshape(len(x), classes, -1).sum(-1)
 
 
@@ -114,21 +124,38 @@ def test_difflogic_without_indices_or_seed_names_the_fix(tmp_path):
         import_model("difflogic", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES))
 
 
-@pytest.mark.parametrize("parametrization", ["raw", "walsh"])
+@pytest.mark.parametrize("rank, parametrization", [(2, "raw"), (2, "warp"), (2, "light"), (1, "warp"), (4, "warp"),
+                                                   (4, "light"), (6, "warp"), (6, "light")])
 @pytest.mark.parametrize("learnable", [False, True])
-def test_torchlogix_layers(tmp_path, bits, parametrization, learnable):
+def test_torchlogix_layers(tmp_path, bits, rank, parametrization, learnable):
     g = torch.Generator().manual_seed(3)
     state, in_dim = {}, INPUTS
     for i, out_dim in enumerate(WIDTHS):
-        state[f"{i}.weight"] = torch.randn(out_dim, 16 if parametrization == "raw" else 4, generator=g)
-        shape = (4, 2, out_dim) if learnable else (2, out_dim)
+        state[f"{i}.weight"] = torch.randn(out_dim, 16 if parametrization == "raw" else 1 << rank, generator=g)
+        shape = (4, rank, out_dim) if learnable else (rank, out_dim)
         state[f"{i}.connections.indices"] = torch.randint(in_dim, shape, generator=g)
         if learnable:
             state[f"{i}.connections.weights"] = torch.rand(shape, generator=g)
         in_dim = out_dim
     save_file(state, tmp_path / "model.safetensors")
-    net = import_model("torchlogix", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES))
-    assert_same_predictions(net, torchlogix_eval(state, bits), bits)
+    light = parametrization == "light"
+    net = import_model("torchlogix", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES),
+                       parametrization="light" if light else "auto")
+    assert {type(layer).__name__ for layer in net.layers} == {"GateLayer" if rank == 2 else "LutLayer"}
+    assert_same_predictions(net, torchlogix_eval(state, bits, light=light), bits)
+
+
+def test_torchlogix_weights_that_fit_no_parametrization_are_refused(tmp_path):
+    g = torch.Generator().manual_seed(3)
+    state = {"0.weight": torch.randn(30, 16, generator=g), "0.connections.indices": torch.randint(INPUTS, (4, 30))}
+    save_file(state, tmp_path / "model.safetensors")
+    import_model("torchlogix", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES))  # 4-input warp
+    with pytest.raises(FormatError, match=r"4-input nodes has \(out, 16 \(warp, light\)\) weights"):
+        import_model("torchlogix", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES), parametrization="raw")
+    state["0.connections.indices"] = torch.randint(INPUTS, (3, 30))
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(FormatError, match="3-input nodes"):
+        import_model("torchlogix", tmp_path / "model.safetensors", Architecture(INPUTS, CLASSES))
 
 
 

@@ -45,13 +45,17 @@ def _import(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dic
     from lgn.importers import Architecture
 
     arch = Architecture(args.inputs, args.classes, args.tau, args.threshold)
-    options = {}
     if args.format == "difflogic":
+        if args.parametrization != "auto":
+            raise LgnError("--parametrization names a torchlogix layer's weights; difflogic's are op logits",
+                           "drop --parametrization")
         options = {"seed": args.seed, "connections_init": args.connections, "built_on": args.built_on,
                    "split_first": args.split_first or 0}
     elif args.seed is not None or args.split_first:
         raise LgnError("--seed and --split-first rebuild difflogic's connections; torchlogix models must store theirs",
                        "drop --seed and store <i>.connections.indices in the state dict")
+    else:
+        options = {"parametrization": args.parametrization}
     budget, lanes = _sized(args)
     return stages.import_stage(args.out, args.format, args.state_dict, arch, opt_passes, args.dataset,
                                args.pipeline, args.fold, budget, lanes, args.data_dir, **options)

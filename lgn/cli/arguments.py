@@ -85,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
     from lgn import toolchain
     from lgn.boards.targets import BOARDS
     from lgn.hdl import fold
-    from lgn.importers import FORMATS, difflogic
+    from lgn.importers import FORMATS, difflogic, torchlogix
     from lgn.ir import passes
     from lgn.nn.encoder import ENCODINGS
     from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
@@ -249,6 +249,9 @@ def parser() -> argparse.ArgumentParser:
                    help="input bit i is x[i] > THRESHOLD (default: the middle of --dataset's range, else 0.5)")
     g.add_argument("--dataset", metavar="DATA",
                    help="the dataset the model reads: sets the default --threshold, checks the accuracy, for `lgn sim`")
+    g = p.add_argument_group("torchlogix")
+    g.add_argument("--parametrization", choices=torchlogix.PARAMETRIZATIONS, default="auto",
+                   help="what the LogicDense weights hold: auto (width 16: raw, else warp), raw, warp or light")
     g = p.add_argument_group("difflogic connections, when the state dict lacks <i>.indices")
     g.add_argument("--seed", type=int, help="the torch.manual_seed the model was built after")
     g.add_argument("--connections", choices=difflogic.CONNECTIONS, default="random", help="default: random")

@@ -3,9 +3,9 @@
 Each importer reads a state dict (tensors only: safetensors, or a torch file loaded with
 ``weights_only=True``) plus the architecture the user names, and returns the
 :class:`~lgn.ir.netlist.Netlist` of the source model's *discrete* mode: the same predictions,
-sample for sample. Both libraries here build a ``torch.nn.Sequential`` of gate layers and a
-GroupSum, with op codes in the order of :mod:`lgn.ir.ops` and inputs taken as bits
-``x > threshold``.
+sample for sample. Both libraries here build a ``torch.nn.Sequential`` of gate (or, in
+torchlogix, lookup-table) layers and a GroupSum, with op codes in the order of :mod:`lgn.ir.ops`
+and inputs taken as bits ``x > threshold``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lgn.ir.netlist import InputEncoding, Netlist, feed_forward
+from lgn.ir.netlist import InputEncoding, LutLayer, Netlist, feed_forward
 
 FORMATS: tuple[str, ...] = ("difflogic", "torchlogix")
 
@@ -41,5 +41,6 @@ def import_model(fmt: str, path: Path, arch: Architecture, **options) -> Netlist
     layers = importer.gate_layers(load_tensors(path), arch.inputs, **options)
     inputs = InputEncoding(arch.inputs, np.arange(arch.inputs, dtype=np.int32),
                            np.full(arch.inputs, arch.threshold, dtype=np.float32))
-    check_head(layers[-1][0].size, arch.classes)
+    last = layers[-1]
+    check_head(last.size if isinstance(last, LutLayer) else len(last[0]), arch.classes)
     return feed_forward(inputs, layers, arch.classes, arch.tau, {"imported": fmt, "source": Path(path).name})

@@ -54,14 +54,22 @@ def logits_ops(weights: torch.Tensor, name: str) -> np.ndarray:
     return weights.float().argmax(-1).numpy().astype(np.uint8)
 
 
-def connections(indices: torch.Tensor, name: str, in_features: int, out_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pins ``(a, b)`` from a ``(2, out)`` index tensor, range-checked against the layer's inputs."""
-    if tuple(indices.shape) != (2, out_features):
-        raise FormatError(f"{name} has shape {tuple(indices.shape)}, expected (2, {out_features})")
+def pins(indices: torch.Tensor, name: str, in_features: int, out_features: int) -> np.ndarray:
+    """``(k, out)`` input indices, one row per pin, range-checked against the layer's inputs."""
+    if indices.dim() != 2 or indices.shape[1] != out_features or not 1 <= indices.shape[0] <= 6:
+        raise FormatError(f"{name} has shape {tuple(indices.shape)}, expected (k, {out_features}) with k from 1 to 6")
     idx = indices.long().numpy()
     if idx.min() < 0 or idx.max() >= in_features:
         raise FormatError(f"{name} reads input {int(idx.max())}, but the layer has {in_features} inputs",
                           "check --inputs and the layer order")
+    return idx
+
+
+def connections(indices: torch.Tensor, name: str, in_features: int, out_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pins ``(a, b)`` from a ``(2, out)`` index tensor, range-checked against the layer's inputs."""
+    if tuple(indices.shape) != (2, out_features):
+        raise FormatError(f"{name} has shape {tuple(indices.shape)}, expected (2, {out_features})")
+    idx = pins(indices, name, in_features, out_features)
     return idx[0], idx[1]
 
 
