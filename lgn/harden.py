@@ -8,8 +8,10 @@ import torch
 
 from torch import nn
 
+from lgn.ir.conv import StreamedNetlist, identity_inputs
 from lgn.ir.netlist import InputEncoding, Netlist, feed_forward
 from lgn.nn import FeatureMajor, GroupSum, LogicNet, ThresholdEncoder, families
+from lgn.nn.conv import LogicConv2d, OrPool2d
 
 
 def parts(model: nn.Module) -> tuple[ThresholdEncoder, list[nn.Module], GroupSum]:
@@ -45,15 +47,33 @@ def harden(model: nn.Module, meta: dict | None = None) -> Netlist:
     binary, tiled or sparse neuron a threshold unit (:meth:`XnorLinear.fold`), every dendritic
     neuron a layer of AND branches and a layer of OR somas (:meth:`DendriticLinear.hardened`)."""
     encoder, layers, head = parts(model)
+    lowered = [ir for layer in layers for ir in families.lower(layer)]
+    return feed_forward(_inputs(encoder), lowered, head.k, float(head.tau), meta)
+
+
+def harden_streamed(model: nn.Module, meta: dict | None = None) -> StreamedNetlist:
+    """``model``'s leading convolutional layers as shared IR stages and the rest as a dense netlist
+    reading their output (:class:`~lgn.ir.conv.StreamedNetlist`, whose :meth:`flat` is :func:`harden`'s)."""
+    encoder, layers, head = parts(model)
+    leading = next((n for n, layer in enumerate(layers) if not isinstance(layer, (LogicConv2d, OrPool2d))), len(layers))
+    if leading == 0:
+        raise ValueError("the model has no convolutional layers before its dense ones: nothing to stream")
+    stages = tuple(families.conv_stage(layer) for layer in layers[:leading])
+    last = stages[-1]
+    lowered = [ir for layer in layers[leading:] for ir in families.lower(layer)]
+    dense = feed_forward(identity_inputs(last.out_image[0] * last.out_image[1] * last.out_channels), lowered,
+                         head.k, float(head.tau), meta)
+    return StreamedNetlist(_inputs(encoder), tuple(stages[0].image), stages, dense).validate()
+
+
+def _inputs(encoder: ThresholdEncoder) -> InputEncoding:
     thresholds = encoder.thresholds.detach().cpu()
     num_features, per_feature = thresholds.shape
-    inputs = InputEncoding(
+    return InputEncoding(
         num_features=num_features,
         feature=np.repeat(np.arange(num_features, dtype=np.int32), per_feature),
         threshold=thresholds.numpy().astype(np.float32).reshape(-1),
     )
-    lowered = [ir for layer in layers for ir in families.lower(layer)]
-    return feed_forward(inputs, lowered, head.k, float(head.tau), meta)
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ from torch import nn
 
 from lgn.ir import tables
 from lgn.ir.netlist import LutLayer, ThresholdLayer
-from lgn.ir import ops
+from lgn.ir.conv import ConvTrees, OrPool
 from lgn.nn.binary import SparseXnorLinear, TiledLinear, XnorLinear
 from lgn.nn.conv import LogicConv2d, OrPool2d
 from lgn.nn.dendritic import DendriticLinear
@@ -149,37 +149,22 @@ def family_of(layer: nn.Module) -> Family:
     raise TypeError(f"{type(layer).__name__} is no layer of an lgn model family")
 
 
-def _lower_conv(layer: LogicConv2d) -> list:
-    """A logic-tree convolution unrolled position by position: one gate layer per tree level,
-    level ``l``'s gate ``i`` of kernel ``k`` at position ``p`` at index ``(p * K + k) * n_l + i``,
-    so that the last level's outputs are pixel-major with channels adjacent, as the layer's."""
-    leaves = layer.leaf_sources().permute(2, 0, 1)  # (positions, kernels, leaves)
-    positions = leaves.shape[0]
-    lowered = []
-    for level, op in enumerate(layer.hardened_ops()):
-        n = op.shape[1]
-        if level == 0:
-            a, b = leaves[..., 0::2], leaves[..., 1::2]
-        else:  # the level below's outputs 2i and 2i + 1 of the same kernel and position
-            below = torch.arange(positions * layer.out_channels * 2 * n).reshape(positions, layer.out_channels, 2 * n)
-            a, b = below[..., 0::2], below[..., 1::2]
-        lowered.append((op.expand(positions, -1, -1).reshape(-1).cpu().numpy(),
-                        a.reshape(-1).cpu().numpy(), b.reshape(-1).cpu().numpy()))
-    return lowered
+def conv_stage(layer: LogicConv2d | OrPool2d) -> ConvTrees | OrPool:
+    """The IR stage of a trained convolutional layer, its sharing kept (:mod:`lgn.ir.conv`)."""
+    if isinstance(layer, OrPool2d):
+        return OrPool(tuple(layer.image), layer.channels).validate()
+    leaves = layer.leaf_offsets.permute(1, 2, 0).cpu().numpy().astype(np.int32)  # (kernels, leaves, 3)
+    tree = np.concatenate([op.cpu().numpy() for op in layer.hardened_ops()], 1).astype(np.uint8)
+    return ConvTrees(tuple(layer.image), layer.in_channels, layer.kernel, leaves, tree).validate()
 
 
-def _lower_pool(layer: OrPool2d) -> list:
-    """2x2 OR pooling as two gate layers: the two rows' ORs, then their OR."""
-    src = layer.sources()
-    either = ops.NAMES.index("OR")
-    rows = torch.stack([src[0], src[2]], 1).reshape(-1), torch.stack([src[1], src[3]], 1).reshape(-1)
-    first = np.full(2 * layer.out_features, either), rows[0].numpy(), rows[1].numpy()
-    pair = np.arange(2 * layer.out_features)
-    return [first, (np.full(layer.out_features, either), pair[0::2], pair[1::2])]
+def _lower_conv(layer: LogicConv2d | OrPool2d) -> list:
+    """A convolutional layer unrolled position by position (:meth:`ConvTrees.unroll`, :meth:`OrPool.unroll`)."""
+    return conv_stage(layer).unroll()
 
 
 #: Layers that are no family of their own but lower to gate layers: the convolutional blocks.
-_SHARED_LOWERINGS: dict[type, Callable[[nn.Module], list]] = {LogicConv2d: _lower_conv, OrPool2d: _lower_pool}
+_SHARED_LOWERINGS: dict[type, Callable[[nn.Module], list]] = dict.fromkeys((LogicConv2d, OrPool2d), _lower_conv)
 
 
 def lowerable(layer: nn.Module) -> bool:
