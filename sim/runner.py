@@ -23,6 +23,7 @@ TIMESCALE = ("1ns", "1ps")
 # the ports tb_classifier and tb_host drive and read (a combinational classifier has no clk, rst, start, busy or done)
 CLASSIFIER_PORTS = ("clk", "rst", "x", "start", "busy", "done", "scores", "cls")
 HOST_PORTS = ("clk", "rst", "rx", "tx")
+STREAM_PORTS = ("clk", "rst", "pixel", "valid", "done", "scores", "cls")
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,21 @@ def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expect
     simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier", CLASSIFIER_PORTS, vectors,
                                        build_dir=build_dir, log=log, simulator=simulator,
                                        split=("bits", "scores", "classes"), jobs=jobs)
+    got = Prediction(r["scores"], r["classes"])
+    same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
+    return SimResult(simulator, got, int(same.sum()), len(same), wall)
+
+
+def simulate_stream(verilog: Path, toplevel: str, pixels: np.ndarray, expected: Prediction, score_width: int, *,
+                    latency: int, build_dir: Path, log: Path, simulator: str | None = None, jobs: int = 1) -> SimResult:
+    """Stream every image of ``pixels`` (``(images, pixels, channels)`` bits, raster order) through
+    ``verilog`` (a :class:`~lgn.hdl.stream.StreamClassifier` of at most ``latency`` cycles from an
+    image's last pixel to its ``done``), one pixel per clock, and compare with ``expected``."""
+    vectors = {"pixels": pixels.astype(np.uint8), "scores": expected.scores, "classes": expected.classes,
+               "score_width": score_width, "latency": latency}
+    simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_stream", STREAM_PORTS, vectors,
+                                       build_dir=build_dir, log=log, simulator=simulator,
+                                       split=("pixels", "scores", "classes"), jobs=jobs)
     got = Prediction(r["scores"], r["classes"])
     same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
     return SimResult(simulator, got, int(same.sum()), len(same), wall)
