@@ -6,11 +6,14 @@ wiring, all 16 ops, threshold and LUT layers of 1 to 6 inputs among the gate lay
 compiled engine, each pass, the pass pipeline and the engine on its output, and every
 ``--rtl-every``-th network through Verilog simulation as well; all must equal the reference
 executor, and every ``--prove-every``-th network's Verilog (pipelined every 0 to 3 layers) must
-be proven equal to it by ``lgn verify --formal``'s proofs, core and head. A failing seed is
+be proven equal to it by ``lgn verify --formal``'s proofs, core and head. Every
+``--stream-every``-th seed also draws a convolutional network (lgn.testing.random_streamed:
+logic-tree and pooling stages kept shared, then a dense part), whose flat netlist takes the
+targets above and whose streaming engine runs in Amaranth's simulator. A failing seed is
 printed so it can become a regression test. The last line is a JSON object of the headline
 figures.
 
-    python bench/fuzz.py [--networks 5000] [--seed 0] [--rtl-every 250] [--prove-every 50]
+    python bench/fuzz.py [--networks 5000] [--seed 0] [--rtl-every 250] [--prove-every 50] [--stream-every 10]
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lgn.testing import disagreements, random_case
+from lgn.testing import disagreements, random_case, random_streamed, stream_disagreements
 
 
 def unproven(net, pipeline: int, build: Path) -> list[str]:
@@ -45,8 +48,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="network i uses seed SEED + i")
     parser.add_argument("--rtl-every", type=int, default=250, help="simulate every Nth network's Verilog (0: never)")
     parser.add_argument("--prove-every", type=int, default=50, help="prove every Nth network's Verilog (0: never)")
+    parser.add_argument("--stream-every", type=int, default=10,
+                        help="draw a convolutional network beside every Nth network and stream it (0: never)")
     args = parser.parse_args()
-    start, failures, samples, rtl, proven = time.perf_counter(), [], 0, 0, 0
+    start, failures, samples, rtl, proven, streamed, conv_gates = time.perf_counter(), [], 0, 0, 0, 0, 0
     nodes = {"gates": 0, "threshold_units": 0, "lut_nodes": 0}
     mixing = {"with_luts": 0, "with_thresholds": 0, "all_three_kinds": 0}
     with tempfile.TemporaryDirectory(prefix="lgn-fuzz-") as tmp:
@@ -58,6 +63,12 @@ def main() -> None:
             if args.prove_every > 0 and i % args.prove_every == args.prove_every // 2 and net.layers:
                 bad += unproven(net, seed % 4, Path(tmp) / f"formal{seed}")
                 proven += 1
+            if args.stream_every > 0 and i % args.stream_every == 0:
+                rng = np.random.default_rng(seed)
+                conv, conv_raw = random_streamed(rng)
+                bad += [f"conv network: {b}" for b in stream_disagreements(conv, conv_raw, seed % 2, rng)]
+                streamed, conv_gates = streamed + 1, conv_gates + sum(s.num_gates for s in conv.stages)
+                samples += len(conv_raw)
             samples, rtl = samples + len(raw), rtl + with_rtl
             counts = {"gates": net.num_gates, "threshold_units": net.num_thresholds, "lut_nodes": net.num_luts}
             nodes = {k: nodes[k] + counts[k] for k in nodes}
@@ -71,7 +82,7 @@ def main() -> None:
                 print(f"{i + 1}/{args.networks} networks, {len(failures)} failing, "
                       f"{time.perf_counter() - start:.0f} s", flush=True)
     print(json.dumps({"networks": args.networks, "failing": len(failures), "rtl_networks": rtl,
-                      "proven_networks": proven,
+                      "proven_networks": proven, "conv_networks": streamed, "conv_gates_unrolled": conv_gates,
                       **nodes, **{f"networks_{k}": v for k, v in mixing.items()}, "samples": samples, "wall_s": round(time.perf_counter() - start, 1),
                       "failures": failures[:20]}))
 

@@ -7,11 +7,15 @@ Shared by the test suite's short campaign (``tests/test_differential.py``) and t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lgn.ir import executor, ops, passes, tables
 from lgn.ir.netlist import GateLayer, GroupSumHead, InputEncoding, LutLayer, Netlist, ThresholdLayer
+
+if TYPE_CHECKING:
+    from lgn.ir.conv import StreamedNetlist
 
 
 def random_threshold_layer(rng: np.random.Generator, available: int, size: int, max_fan_in: int = 9) -> ThresholdLayer:
@@ -163,3 +167,92 @@ def write_compiled(out: Path, net: Netlist, pipeline: int = 0) -> Path:
     design_record.write(out, design.to_dict("none", 0, (1, 1)),
                         design_record.sha256((out / "netlist.safetensors").read_bytes()), out / "classifier.v")
     return out
+
+
+def random_streamed(rng: np.random.Generator, *, max_blocks: int = 2) -> tuple[StreamedNetlist, np.ndarray]:
+    """A random convolutional network (:class:`~lgn.ir.conv.StreamedNetlist`: 1 to ``max_blocks``
+    blocks of logic trees of depth 1 to 3 over 1x1 to 3x3 windows, each followed by 2x2 pooling
+    or not, odd image sizes included) over a random dense netlist, and raw samples for it."""
+    from lgn.ir.conv import ConvTrees, OrPool, StreamedNetlist, identity_inputs
+
+    rows, cols = (int(v) for v in rng.integers(6, 15, 2))
+    channels = int(rng.integers(1, 4))
+    stages, shape, ch = [], (rows, cols), channels
+    for _ in range(int(rng.integers(1, max_blocks + 1))):
+        if min(shape) < 2:
+            break
+        kernel, depth, kernels = int(rng.integers(1, min(3, *shape) + 1)), int(rng.integers(1, 4)), int(rng.integers(1, 7))
+        leaves = np.stack([rng.integers(0, kernel, (kernels, 1 << depth)), rng.integers(0, kernel, (kernels, 1 << depth)),
+                           rng.integers(0, ch, (kernels, 1 << depth))], -1).astype(np.int32)
+        tree = ConvTrees(shape, ch, kernel, leaves, rng.integers(0, ops.NUM_OPS, (kernels, (1 << depth) - 1)).astype(np.uint8))
+        stages.append(tree)
+        shape, ch = tree.out_image, kernels
+        if min(shape) >= 2 and rng.random() < 0.7:
+            stages.append(OrPool(shape, ch))
+            shape = stages[-1].out_image
+    width = shape[0] * shape[1] * ch
+    classes = int(rng.integers(2, 5))
+    dense = random_netlist(rng, features=width, per_feature=1, widths=tuple(int(w) for w in rng.integers(classes, 40, 2)),
+                           classes=classes, group=int(rng.integers(1, 6)), luts=(1,) if rng.random() < 0.5 else ())
+    dense = Netlist(identity_inputs(width), dense.layers, dense.head, dense.meta)
+    pixels = rows * cols
+    inputs = InputEncoding(pixels, np.repeat(np.arange(pixels, dtype=np.int32), channels),
+                           np.tile(np.linspace(-0.5, 0.5, channels), pixels).astype(np.float32))
+    net = StreamedNetlist(inputs, (rows, cols), tuple(stages), dense).validate()
+    return net, rng.normal(size=(int(rng.integers(3, 9)), pixels)).astype(np.float32)
+
+
+def stream_in_simulator(net: StreamedNetlist, raw: np.ndarray, pipeline: int = 0,
+                        rng: np.random.Generator | None = None) -> executor.Prediction:
+    """What :class:`~lgn.hdl.stream.StreamClassifier` reports for each sample of ``raw`` in
+    Amaranth's simulator, pixels fed in raster order (with random gaps when ``rng`` is given)
+    and images back to back: one result per ``done``."""
+    from amaranth.sim import Simulator
+
+    from lgn.hdl.stream import StreamClassifier
+
+    bits = raw[:, net.inputs.feature].astype(np.float32) > net.inputs.threshold
+    dut = StreamClassifier(net, pipeline)
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    classes = net.dense.head.num_classes
+    width = len(dut.scores.as_value()) // classes
+    scores, labels = [], []
+
+    def sample(ctx) -> None:
+        if ctx.get(dut.done):
+            packed = ctx.get(dut.scores.as_value())
+            scores.append([(packed >> (c * width)) & ((1 << width) - 1) for c in range(classes)])
+            labels.append(ctx.get(dut.cls))
+
+    async def bench(ctx) -> None:
+        for image in bits:
+            for pixel in image.reshape(-1, net.channels):
+                while rng is not None and rng.random() < 0.2:  # a gap in the stream
+                    ctx.set(dut.valid, 0)
+                    await ctx.tick()
+                    sample(ctx)
+                ctx.set(dut.pixel, sum(int(b) << c for c, b in enumerate(pixel)))
+                ctx.set(dut.valid, 1)
+                await ctx.tick()
+                sample(ctx)
+        ctx.set(dut.valid, 0)
+        for _ in range(dut.latency + 2):
+            await ctx.tick()
+            sample(ctx)
+
+    sim.add_testbench(bench)
+    sim.run()
+    return executor.Prediction(np.array(scores, dtype=np.int64).reshape(-1, classes), np.array(labels, dtype=np.int64))
+
+
+def stream_disagreements(net: StreamedNetlist, raw: np.ndarray, pipeline: int, rng: np.random.Generator) -> list[str]:
+    """The targets of a streamed network that differ from the executor on its flat netlist: the
+    flat netlist's own targets (:func:`disagreements`) and the streaming engine in simulation."""
+    flat = net.flat()
+    bad = disagreements(flat, raw)
+    ref = executor.run(flat, raw)
+    got = stream_in_simulator(net, raw, pipeline, rng)
+    if got.scores.shape != ref.scores.shape or (got.scores != ref.scores).any() or (got.classes != ref.classes).any():
+        bad.append(f"stream (pipeline {pipeline})")
+    return bad

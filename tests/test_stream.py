@@ -8,13 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
-
 from lgn.hdl.stream import StreamClassifier
 from lgn.ir import executor
 from lgn.ir.conv import ConvTrees, OrPool, StreamedNetlist, identity_inputs
 from lgn.ir.netlist import InputEncoding
-from lgn.testing import random_netlist
+from lgn.testing import random_netlist, random_streamed, stream_disagreements, stream_in_simulator
 
 
 def encoded(net: StreamedNetlist, x: np.ndarray) -> np.ndarray:
@@ -22,70 +20,35 @@ def encoded(net: StreamedNetlist, x: np.ndarray) -> np.ndarray:
     return x[:, net.inputs.feature].astype(np.float32) > net.inputs.threshold
 
 
-def stream(net: StreamedNetlist, bits: np.ndarray, pipeline: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``(scores, classes)`` the engine reports, one ``done`` per image, pixels fed with random gaps."""
-    dut = StreamClassifier(net, pipeline)
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    channels, classes = net.channels, net.dense.head.num_classes
-    width = len(dut.scores.as_value()) // classes
-    results = []
-
-    def sample(ctx) -> None:
-        if ctx.get(dut.done):
-            scores = ctx.get(dut.scores.as_value())
-            results.append(([(scores >> (c * width)) & ((1 << width) - 1) for c in range(classes)], ctx.get(dut.cls)))
-
-    async def bench(ctx):
-        for image in bits:
-            for pixel in image.reshape(-1, channels):
-                while rng.random() < 0.2:  # a gap in the stream
-                    ctx.set(dut.valid, 0)
-                    await ctx.tick()
-                    sample(ctx)
-                ctx.set(dut.pixel, int(sum(int(b) << c for c, b in enumerate(pixel))))
-                ctx.set(dut.valid, 1)
-                await ctx.tick()
-                sample(ctx)
-        ctx.set(dut.valid, 0)
-        for _ in range(dut.latency + 2):
-            await ctx.tick()
-            sample(ctx)
-
-    sim.add_testbench(bench)
-    sim.run()
-    return np.array([s for s, _ in results]), np.array([c for _, c in results])
+@pytest.mark.parametrize("seed", range(8))
+def test_random_conv_networks_stream_bit_exact(seed):
+    """Random geometry (odd sizes, 1x1 to 3x3 windows, trees of depth 1 to 3, pooling or not, one
+    or two blocks), pixels with random gaps: the engine, and the flat netlist's every target,
+    agree with the executor."""
+    rng = np.random.default_rng(seed)
+    net, raw = random_streamed(rng)
+    assert stream_disagreements(net, raw, seed % 2, rng) == []
 
 
-def random_streamed(rng: np.random.Generator, image=(12, 11), channels=3, blocks=(4, 5), widths=(40, 30)) -> StreamedNetlist:
-    """Random conv blocks (trees of depth 2 and 3, pooling) over ``image`` and a random dense part."""
-    stages, shape, ch = [], image, channels
-    for n, kernels in enumerate(blocks):
-        depth = 3 if n == 0 else 2
+def test_two_blocks_stream_bit_exact():
+    """Two blocks of trees and pooling (12x11 -> 10x9 -> 5x4 -> 3x2 -> 1x1): the second reads a stream with gaps."""
+    rng = np.random.default_rng(11)
+    stages, shape, ch = [], (12, 11), 3
+    for kernels, depth in ((4, 3), (5, 2)):
         leaves = np.stack([rng.integers(0, 3, (kernels, 1 << depth)), rng.integers(0, 3, (kernels, 1 << depth)),
                            rng.integers(0, ch, (kernels, 1 << depth))], -1).astype(np.int32)
         tree = ConvTrees(shape, ch, 3, leaves, rng.integers(0, 16, (kernels, (1 << depth) - 1)).astype(np.uint8))
-        pool = OrPool(tree.out_image, kernels)
-        stages += [tree, pool]
-        shape, ch = pool.out_image, kernels
-    width = shape[0] * shape[1] * ch
-    dense = random_netlist(rng, features=width, per_feature=1, widths=widths, classes=3, group=5, luts=(1,))
-    dense = replace(dense, inputs=identity_inputs(width))
-    inputs = InputEncoding(image[0] * image[1], np.repeat(np.arange(image[0] * image[1], dtype=np.int32), channels),
-                           np.tile(np.linspace(-0.5, 0.5, channels), image[0] * image[1]).astype(np.float32))
-    return StreamedNetlist(inputs, image, tuple(stages), dense).validate()
-
-
-@pytest.mark.parametrize("pipeline", [0, 1])
-def test_two_random_conv_blocks_stream_bit_exact(pipeline):
-    rng = np.random.default_rng(pipeline)
-    net = random_streamed(rng)
-    x = rng.normal(size=(12, net.inputs.num_features)).astype(np.float32)
-    bits = encoded(net, x)
-    scores, classes = stream(net, bits, pipeline, rng)
-    want = executor.run(net.flat(), x)
-    np.testing.assert_array_equal(scores, want.scores)
-    np.testing.assert_array_equal(classes, want.classes)
+        stages += [tree, OrPool(tree.out_image, kernels)]
+        shape, ch = stages[-1].out_image, kernels
+    dense = random_netlist(rng, features=ch, per_feature=1, widths=(30, 24), classes=3, group=4)
+    inputs = InputEncoding(132, np.repeat(np.arange(132, dtype=np.int32), 3), np.tile(np.float32([-0.5, 0, 0.5]), 132))
+    net = StreamedNetlist(inputs, (12, 11), tuple(stages), replace(dense, inputs=identity_inputs(ch))).validate()
+    raw = rng.normal(size=(10, 132)).astype(np.float32)
+    want = executor.run(net.flat(), raw)
+    for pipeline in (0, 1):
+        got = stream_in_simulator(net, raw, pipeline, rng)
+        np.testing.assert_array_equal(got.scores, want.scores)
+        np.testing.assert_array_equal(got.classes, want.classes)
 
 
 def test_a_digits_conv_model_streams_bit_exact_on_the_test_split(digits):
@@ -100,9 +63,9 @@ def test_a_digits_conv_model_streams_bit_exact_on_the_test_split(digits):
     x = digits.x_test[:60]
     want = executor.run(net.flat(), x)
     np.testing.assert_array_equal(want.scores, hardened_scores(model, x))
-    scores, classes = stream(net, encoded(net, x), 1, np.random.default_rng(0))
-    np.testing.assert_array_equal(scores, want.scores)
-    np.testing.assert_array_equal(classes, want.classes)
+    got = stream_in_simulator(net, x, 1, np.random.default_rng(0))
+    np.testing.assert_array_equal(got.scores, want.scores)
+    np.testing.assert_array_equal(got.classes, want.classes)
 
 
 @pytest.mark.eda
