@@ -16,7 +16,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.classifier import Classifier
+from lgn.hdl.classifier import Classifier, classifier_signature
 from lgn.hdl.core import GATE_EXPRESSIONS
 from lgn.hdl.delay import delay
 from lgn.hdl.head import score_width
@@ -73,6 +73,55 @@ class StreamClassifier(wiring.Component):
         image, full = _collect(m, last.out_image[0] * last.out_image[1], bits, valid)
         m.d.comb += [dense.x.eq(image), self.scores.eq(dense.scores), self.cls.eq(dense.cls),
                      self.done.eq(delay(m, full, dense.latency, "done"))]
+        return m
+
+
+def stream_cycles(net: StreamedNetlist) -> int:
+    """Clocks from the clock an image's first pixel is valid to its ``done``, pixels arriving
+    every clock: a model of the engine's valid strobes (each stage registers its output)."""
+    times = list(range(net.image[0] * net.image[1]))  # the clock each input pixel is valid
+    for stage in net.stages:
+        rows, cols = stage.image
+        if isinstance(stage, ConvTrees):
+            k = stage.kernel
+            keep = [t for p, t in enumerate(times) if p // cols >= k - 1 and p % cols >= k - 1]
+        else:
+            keep = [t for p, t in enumerate(times) if (p // cols) % 2 and (p % cols) % 2
+                    and p // cols < rows // 2 * 2 and p % cols < cols // 2 * 2]
+        times = [t + 1 for t in keep]
+    return times[-1] + 1 + Classifier(net.dense, 1).latency
+
+
+class SequencedStream(wiring.Component):
+    """The streaming engine behind the start/done handshake of a sequenced classifier
+    (:func:`~lgn.hdl.classifier.classifier_signature` with ``handshake``), so the board tops and
+    the simulator drive it as they drive a folded design: ``start`` loads the image ``x`` into a
+    shift register, which feeds the engine a pixel per clock; ``done`` rises :attr:`latency`
+    clocks after ``start`` was taken. The dense part is pipelined every layer.
+    """
+
+    def __init__(self, net: StreamedNetlist) -> None:
+        self._net = net.validate()
+        self._flat = net.flat()
+        self.latency = 1 + stream_cycles(net)
+        super().__init__(classifier_signature(self._flat, handshake=True))
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.engine = engine = StreamClassifier(self._net, pipeline=1)
+        channels, pixels = self._net.channels, self._net.image[0] * self._net.image[1]
+        image = Signal(len(self.x), name="image")
+        left = Signal(range(pixels + 1), name="pixels_left")
+        busy = Signal(name="running")
+        # a start is taken on the clock done is high too, as a folded classifier takes it
+        m.d.comb += [engine.pixel.eq(image[:channels]), engine.valid.eq(left != 0), self.busy.eq(busy & ~engine.done),
+                     self.done.eq(engine.done), self.scores.eq(engine.scores), self.cls.eq(engine.cls)]
+        with m.If(left != 0):
+            m.d.sync += [image.eq(image >> channels), left.eq(left - 1)]
+        with m.If(engine.done):
+            m.d.sync += busy.eq(0)
+        with m.If(self.start & ~self.busy):
+            m.d.sync += [image.eq(self.x), left.eq(pixels), busy.eq(1)]
         return m
 
 

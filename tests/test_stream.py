@@ -92,3 +92,28 @@ def test_the_engine_in_verilator_streams_the_digits_test_split_bit_exact(digits,
                              log=tmp_path / "sim.log", jobs=2)
     assert (result.matched, result.total) == (360, 360), (tmp_path / "sim.log").read_text()[-2000:]
     assert (want.classes == digits.y_test).mean() > 0.6  # a trained model (70%), not a constant one
+
+
+@pytest.mark.eda
+def test_the_sequenced_engine_answers_each_start_after_its_latency_in_verilator(tmp_path):
+    """Behind the start/done handshake the board tops drive (SequencedStream): every image of a
+    random two-block network through Verilator, done exactly ``latency`` clocks after start."""
+    from lgn.hdl.emit import to_verilog
+    from lgn.hdl.head import score_width
+    from lgn.hdl.stream import SequencedStream
+    from lgn.sim.runner import simulate
+
+    rng = np.random.default_rng(4)
+    for seed in range(20):
+        net, raw = random_streamed(np.random.default_rng(seed))
+        if len(net.stages) >= 2:
+            break
+    dut = SequencedStream(net)
+    to_verilog(dut, "classifier", tmp_path / "c.v")
+    flat = net.flat()
+    raw = rng.normal(size=(40, flat.inputs.num_features)).astype(np.float32)
+    want = executor.run(flat, raw)
+    bits = raw[:, flat.inputs.feature].astype(np.float32) > flat.inputs.threshold
+    result = simulate(tmp_path / "c.v", "classifier", bits, want, score_width(flat.head), build_dir=tmp_path / "b",
+                      log=tmp_path / "sim.log", latency=dut.latency, handshake=True)
+    assert (result.matched, result.total) == (40, 40), (tmp_path / "sim.log").read_text()[-2000:]
