@@ -126,7 +126,7 @@ def _timed(design: Design, board: Board, limit_s: float, tool: str, args: list[s
         return toolchain.run(tool, args, timeout_s=limit_s, **kwargs)
     except toolchain.ToolTimeout as e:
         tries = []
-        if not design.folded and design.pipeline != 1:
+        if not design.sequenced and design.pipeline != 1:
             tries.append("register more often (--pipeline 1 at compile)")
         bigger = [b.name for b in BOARDS.values() if b.luts > board.luts and b.family is board.family and b.platform]
         if bigger:

@@ -27,7 +27,7 @@ class UARTTop(Elaboratable):
         self._classifier = classifier
         self.baud = baud
         self.settle_cycles = settle_cycles
-        self.path_cycles = 1 if design.pipeline or design.folded else settle_cycles
+        self.path_cycles = 1 if design.pipeline or design.sequenced else settle_cycles
         self.latency = design.latency
 
     def elaborate(self, platform) -> Module:
@@ -51,7 +51,7 @@ class RegisteredTop(wiring.Component):
 
     def __init__(self, design: Design, classifier: wiring.Component) -> None:
         self._classifier = classifier
-        self._handshake = design.folded
+        self._handshake = design.sequenced
         self.path_cycles = 1
         self.latency = self._classifier.latency + 2
         ports = {"x": In(design.net.inputs.width), "scores": Out(len(self._classifier.scores.as_value())),

@@ -12,6 +12,8 @@ from lgn.hdl.core import stage_registers
 from lgn.hdl.fold import FoldedLayer
 from lgn.hdl.folded_classifier import FoldedClassifier, layer_cycles, sequence_latency
 from lgn.hdl.head import head_registers
+from lgn.hdl.stream import SequencedStream, stream_cycles
+from lgn.ir.conv import StreamedNetlist
 from lgn.ir.netlist import Netlist
 
 AUTO = "auto"  # --pipeline auto: :func:`choose_pipeline`
@@ -49,14 +51,22 @@ def choose_pipeline(net: Netlist, lut_budget: int = fold.LUT_BUDGET) -> tuple[in
 @dataclass(frozen=True)
 class Design:
     """How ``net`` is built: *unrolled* (a :class:`Classifier`, combinational or pipelined every
-    ``pipeline`` layers, a new input every clock) or *sequenced* (a :class:`FoldedClassifier`
-    whose ``folding`` folds some threshold layers onto lanes over block RAM, one inference per
-    :attr:`latency` clocks behind a start/done handshake)."""
+    ``pipeline`` layers, a new input every clock) or *sequenced*, one inference per
+    :attr:`latency` clocks behind a start/done handshake: a :class:`FoldedClassifier` whose
+    ``folding`` folds some threshold layers onto lanes over block RAM, or a
+    :class:`~lgn.hdl.stream.SequencedStream` streaming the pixels through ``stream``'s
+    convolutional stages (``net`` its flat netlist)."""
 
     net: Netlist
     pipeline: int = 0
     folding: tuple[FoldedLayer | None, ...] = ()  # empty: nothing folded
     choice: str = field(default="", compare=False)  # why ``--pipeline auto`` planned it so ("": not asked)
+    stream: StreamedNetlist | None = field(default=None, compare=False)
+
+    @classmethod
+    def streamed(cls, stream: StreamedNetlist) -> "Design":
+        """The streaming engine of ``stream`` (its dense part pipelined every layer)."""
+        return cls(stream.flat(), stream=stream, choice="the convolutional stages stream their pixels")
 
     @classmethod
     def plan(cls, net: Netlist, pipeline: int | str = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
@@ -81,23 +91,36 @@ class Design:
         return bool(self.folding)
 
     @property
+    def sequenced(self) -> bool:
+        """Started and finished by a handshake (folded or streamed), not a new input every clock."""
+        return self.folded or self.stream is not None
+
+    @property
     def latency(self) -> int:
         """Clocks from input to class: the pipeline's depth, or a sequenced inference's length."""
+        if self.stream is not None:
+            return 1 + stream_cycles(self.stream)
         return sequence_latency(self.net, self.folding) if self.folded else sum(latencies(self.net, self.pipeline))
 
     @property
     def cycles_per_inference(self) -> int:
         """Clocks between inferences when inputs arrive back to back (1 for unrolled designs)."""
-        return self.latency if self.folded else 1
+        return self.latency if self.sequenced else 1
 
     def signature(self) -> wiring.Signature:
         """The ports of :meth:`classifier` (:func:`~lgn.hdl.classifier.classifier_signature`)."""
-        return classifier_signature(self.net, handshake=self.folded)
+        return classifier_signature(self.net, handshake=self.sequenced)
 
-    def classifier(self) -> Classifier | FoldedClassifier:
+    def classifier(self) -> Classifier | FoldedClassifier | SequencedStream:
+        if self.stream is not None:
+            return SequencedStream(self.stream)
         return FoldedClassifier(self.net, self.folding) if self.folded else Classifier(self.net, self.pipeline)
 
     def describe(self) -> str:
+        if self.stream is not None:
+            stages = sum(1 for s in self.stream.stages if hasattr(s, "kernel"))
+            return (f"streamed, {stages} convolutional stages with one tree per kernel, a pixel per clock, "
+                    f"{self.latency} cycles per inference")
         if self.folded:
             return f"sequenced, {sum(f is not None for f in self.folding)} layers folded, {self.latency} cycles per inference"
         every = "every layer" if self.pipeline == 1 else f"every {self.pipeline} layers"
@@ -111,7 +134,8 @@ class Design:
                   for i, (f, unit_cycles) in enumerate(zip(self.folding, layer_cycles(self.folding))) if f is not None]
         hdl = {"pipeline": self.pipeline, "fold": mode, "lut_budget": lut_budget, "lanes": list(lanes),
                "mapping": self.describe(), "latency_cycles": self.latency,
-               "cycles_per_inference": self.cycles_per_inference, "handshake": self.folded, "folded_layers": layers,
+               "cycles_per_inference": self.cycles_per_inference, "handshake": self.sequenced, "folded_layers": layers,
+               "stream": self.stream is not None,
                "bram_bits": sum(entry["weight_bits"] + entry["threshold_bits"] for entry in layers)}
         if self.choice:
             hdl["pipeline_choice"] = self.choice
@@ -119,6 +143,8 @@ class Design:
 
     @classmethod
     def from_dict(cls, net: Netlist, hdl: dict) -> "Design":
+        if hdl.get("stream"):
+            return cls.streamed(StreamedNetlist.from_flat(net))
         return cls.plan(net, hdl.get("pipeline", 0), hdl.get("fold", "none"), hdl.get("lut_budget", fold.LUT_BUDGET),
                         tuple(hdl.get("lanes", fold.LANES)))
 

@@ -40,7 +40,7 @@ class SerialClassifier(wiring.Component):
         self._classifier = classifier  # default: design.classifier(), elaborated here
         self.divisor = divisor
         self.latency = design.latency
-        self.wait_cycles = self.latency + 1 if design.pipeline or design.folded else settle_cycles
+        self.wait_cycles = self.latency + 1 if design.pipeline or design.sequenced else settle_cycles
         super().__init__()
 
     def elaborate(self, platform) -> Module:
@@ -62,7 +62,7 @@ class SerialClassifier(wiring.Component):
                          received.eq(0 if nbytes == 1 else received + 1)]
             with m.If(complete):
                 m.d.sync += received.eq(0)
-        if self._design.folded:  # started on the clock after the sample register has loaded
+        if self._design.sequenced:  # started on the clock after the sample register has loaded
             go = Signal()
             m.d.sync += go.eq(complete)
             m.d.comb += clf.start.eq(go)

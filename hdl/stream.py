@@ -16,7 +16,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.classifier import Classifier, classifier_signature
+from lgn.hdl.classifier import Classifier, classifier_signature, latencies
 from lgn.hdl.core import GATE_EXPRESSIONS
 from lgn.hdl.delay import delay
 from lgn.hdl.head import score_width
@@ -89,7 +89,7 @@ def stream_cycles(net: StreamedNetlist) -> int:
             keep = [t for p, t in enumerate(times) if (p // cols) % 2 and (p % cols) % 2
                     and p // cols < rows // 2 * 2 and p % cols < cols // 2 * 2]
         times = [t + 1 for t in keep]
-    return times[-1] + 1 + Classifier(net.dense, 1).latency
+    return times[-1] + 1 + sum(latencies(net.dense, 1))
 
 
 class SequencedStream(wiring.Component):

@@ -19,7 +19,7 @@ class VerilogClassifier(wiring.Component):
     the ``clk`` and ``rst`` ports Amaranth gives a clocked design (pipelined or sequenced)."""
 
     def __init__(self, design: Design) -> None:
-        self._clocked = design.pipeline > 0 or design.folded
+        self._clocked = design.pipeline > 0 or design.sequenced
         self.latency = design.latency
         super().__init__(design.signature())
 

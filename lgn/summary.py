@@ -55,7 +55,8 @@ def summary(rep: dict) -> str:
             ("Fmax", f"{s['fmax_mhz']} MHz (board clock {s['clock_mhz']} MHz"
                      + (f", {s['path_cycles']} cycles to settle)" if s["path_cycles"] > 1 else ")")),
             ("latency / throughput", f"{s['latency_cycles']} cycles / {s['inferences_per_s']:,.0f} inferences/s"
-                                     + (" (sequenced, folded layers)" if s.get("cycles_per_inference", 1) > 1
+                                     + ((" (sequenced, streamed)" if rep.get("hdl", {}).get("stream") else
+                                         " (sequenced, folded layers)") if s.get("cycles_per_inference", 1) > 1
                                         else f" (pipeline {s['pipeline']})" if s["pipeline"] else " (combinational)")),
             ("bitstream", s["bitstream"] or "none (out of context)"),
         ]

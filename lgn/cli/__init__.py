@@ -85,7 +85,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command == "compile":
         budget, lanes = _sized(args)
         return stages.compile_stage(args.out, args.checkpoint, args.data_dir, opt_passes, args.pipeline, args.fold,
-                                      budget, lanes)
+                                      budget, lanes, stream=args.stream)
     if args.command == "sim":
         return stages.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth,
                                   args.jobs)
@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
     steps = {
         "train": lambda: _train(args),
         "compile": lambda: stages.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
-                                                  budget, lanes),
+                                                  budget, lanes, stream=args.stream),
         "sim": lambda: stages.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs),
         "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed, args.time_limit, args.breakdown),
     }

@@ -152,6 +152,11 @@ def parser() -> argparse.ArgumentParser:
                             f"available: {', '.join(passes.PASSES)})")
         g.add_argument("--no-opt", action="store_true", help="run no IR passes")
 
+    def stream_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stream", action="store_true",
+                       help="a model with --conv blocks: stream its pixels through one tree per kernel (line buffers) "
+                            "instead of unrolling every position; sequenced, a pixel per clock")
+
     def hdl_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--pipeline", type=_pipeline, default="auto", metavar="K",
                        help="register the classifier every K layers and every popcount/argmax level, one "
@@ -206,6 +211,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, help="default: OUT/model.safetensors")
     opt_args(p)
     hdl_args(p)
+    stream_arg(p)
     target_arg(p)
     data_arg(p)
     p = command("sim", "simulate the emitted Verilog against the reference executor (cocotb)")
@@ -279,6 +285,7 @@ def parser() -> argparse.ArgumentParser:
     train_args(p)
     opt_args(p)
     hdl_args(p)
+    stream_arg(p)
     data_arg(p)
     sim_args(p)
     synth_args(p)

@@ -184,28 +184,76 @@ class StreamedNetlist:
         self.dense.validate()
         return self
 
-    def flat(self) -> Netlist:
-        """The plain netlist this one means: the stages unrolled, then the dense layers."""
+    def _front(self) -> tuple[list[GateLayer], int]:
+        """The stages unrolled into global gate layers, and the first bit of the last one's outputs."""
         layers, start, width = [], 0, self.inputs.width
         for stage in self.stages:
             for op, a, b in stage.unroll():
                 layers.append(GateLayer(op, a + np.int32(start), b + np.int32(start)))
                 start, width = start + width, len(op)
-        # the dense part's bit i: its input i is the last stage's output, then its own layers follow on
-        shift = np.int32(start)
+        return layers, start
 
-        def moved(bits: np.ndarray) -> np.ndarray:
-            return (bits + shift).astype(np.int32)
+    def flat(self) -> Netlist:
+        """The plain netlist this one means: the stages unrolled, then the dense layers (their
+        bit ``i`` is the flat netlist's bit ``i`` + the first bit of the last stage's outputs),
+        its meta the dense part's plus the stages (:func:`stages_meta`) under ``conv_stages``."""
+        layers, start = self._front()
+        layers += [_shifted(layer, start) for layer in self.dense.layers]
+        head = replace(self.dense.head, bits=(self.dense.head.bits + np.int32(start)).astype(np.int32))
+        meta = dict(self.dense.meta) | {CONV_STAGES: stages_meta(self.stages)}
+        return Netlist(self.inputs, tuple(layers), head, meta).validate()
 
-        for layer in self.dense.layers:
-            if isinstance(layer, GateLayer):
-                layers.append(GateLayer(layer.op, moved(layer.a), moved(layer.b)))
-            elif isinstance(layer, (ThresholdLayer, LutLayer)):
-                layers.append(replace(layer, src=moved(layer.src)))
-            else:
-                raise NetlistError(f"a dense layer of kind {type(layer).__name__}")
-        head = replace(self.dense.head, bits=moved(self.dense.head.bits))
-        return Netlist(self.inputs, tuple(layers), head, dict(self.dense.meta)).validate()
+    @classmethod
+    def from_flat(cls, net: Netlist) -> "StreamedNetlist":
+        """The streamed netlist a :meth:`flat` netlist came from (its stages read from its meta);
+        :class:`NetlistError` if it has none, or its first layers are not their unrolling."""
+        if CONV_STAGES not in net.meta:
+            raise NetlistError("the netlist keeps no convolutional stages (compiled without --stream)")
+        stages = stages_from_meta(net.meta[CONV_STAGES])
+        probe = cls(net.inputs, tuple(stages[0].image), stages, net)  # the dense part is filled below
+        front, start = probe._front()
+        if len(net.layers) <= len(front) or any(
+                not isinstance(got, GateLayer) or not all(np.array_equal(getattr(got, f), getattr(want, f)) for f in ("op", "a", "b"))
+                for got, want in zip(net.layers, front)):
+            raise NetlistError("the netlist's first layers are not the unrolling of its convolutional stages")
+        width = front[-1].size
+        dense = Netlist(identity_inputs(width), tuple(_shifted(layer, -start) for layer in net.layers[len(front):]),
+                        replace(net.head, bits=(net.head.bits - np.int32(start)).astype(np.int32)),
+                        {k: v for k, v in net.meta.items() if k != CONV_STAGES})
+        return replace(probe, dense=dense).validate()
+
+
+def _shifted(layer, shift: int):
+    """``layer`` reading every bit index moved by ``shift``."""
+    if isinstance(layer, GateLayer):
+        return GateLayer(layer.op, (layer.a + np.int32(shift)).astype(np.int32), (layer.b + np.int32(shift)).astype(np.int32))
+    if isinstance(layer, (ThresholdLayer, LutLayer)):
+        return replace(layer, src=(layer.src + np.int32(shift)).astype(np.int32))
+    raise NetlistError(f"a dense layer of kind {type(layer).__name__}")
+
+
+CONV_STAGES = "conv_stages"  # the flat netlist's meta key holding its stages
+
+
+def stages_meta(stages: tuple[Stage, ...]) -> list[dict]:
+    """The stages as JSON (kept in a flat netlist's meta, so its file carries them)."""
+    return [{"kind": "or_pool", "image": list(s.image), "channels": s.channels} if isinstance(s, OrPool) else
+            {"kind": "conv_trees", "image": list(s.image), "channels": s.channels, "kernel": s.kernel,
+             "leaves": s.leaves.tolist(), "ops": s.ops.tolist()} for s in stages]
+
+
+def stages_from_meta(entries: list) -> tuple[Stage, ...]:
+    """Inverse of :func:`stages_meta`; :class:`NetlistError` on anything else."""
+    try:
+        stages = tuple(OrPool(tuple(e["image"]), int(e["channels"])) if e["kind"] == "or_pool" else
+                       ConvTrees(tuple(e["image"]), int(e["channels"]), int(e["kernel"]),
+                                 np.asarray(e["leaves"], np.int32), np.asarray(e["ops"], np.uint8))
+                       for e in entries)
+    except (KeyError, TypeError, ValueError) as e:
+        raise NetlistError(f"unreadable convolutional stages ({e})") from None
+    if not stages:
+        raise NetlistError("no convolutional stages")
+    return stages
 
 
 def identity_inputs(width: int) -> InputEncoding:

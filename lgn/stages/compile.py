@@ -21,7 +21,7 @@ from lgn.stages.common import (
 
 def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path | None = None,
                   opt_passes: tuple[str, ...] | None = None, pipeline: int | str = "auto", fold: str = "auto",
-                  lut_budget: int | None = None, lanes: tuple[int, int] | None = None) -> dict:
+                  lut_budget: int | None = None, lanes: tuple[int, int] | None = None, *, stream: bool = False) -> dict:
     """Harden the checkpoint into the IR netlist, optimise it, check it against torch, emit Verilog.
 
     ``opt_passes`` names the IR passes to run (default: :data:`lgn.ir.passes.DEFAULT`; ``()`` runs none);
@@ -35,19 +35,21 @@ def compile_stage(out: Path, checkpoint_path: Path | None = None, data_dir: Path
     out = prepare_out(out)
     model, info = checkpoint.load(checkpoint_path or out / CHECKPOINT)
     return compile_model(out, model, info.get("dataset"), data_dir, opt_passes, pipeline, fold, lut_budget, lanes,
-                         source=None if checkpoint_path else out / CHECKPOINT)
+                         source=None if checkpoint_path else out / CHECKPOINT, stream=stream)
 
 
 def compile_model(out: Path, model, dataset: str | None, data_dir: Path | None = None,
                   opt_passes: tuple[str, ...] | None = None, pipeline: int | str = "auto", fold: str = "auto",
                   lut_budget: int | None = None, lanes: tuple[int, int] | None = None, *,
-                  source: Path | None = None) -> dict:
+                  source: Path | None = None, stream: bool = False) -> dict:
     """:func:`compile_stage` for a trained torch ``model`` in memory: a :class:`~lgn.nn.LogicNet`
     or a model of one's own (:func:`lgn.harden.parts`), trained on ``dataset`` (a name or path
     :func:`lgn.data.load` reads), which the netlist is checked on and remembers for ``lgn sim``.
     Writes what ``lgn compile`` writes into ``out``, where ``sim_stage``, ``verify_stage`` and
     ``synth_stage`` take it from; ``source``, the checkpoint in ``out`` the model was read from,
-    is recorded so that those stages refuse the design once it changes."""
+    is recorded so that those stages refuse the design once it changes. ``stream`` builds the
+    streaming engine (:class:`~lgn.hdl.stream.SequencedStream`) of a model with convolutional
+    blocks: the blocks kept shared, the passes run on the dense layers after them."""
     from lgn import data
     from lgn.harden import harden, hardened_scores, parts
 
@@ -63,9 +65,14 @@ def compile_model(out: Path, model, dataset: str | None, data_dir: Path | None =
         raise LgnError(f"the model reads {encoder.thresholds.shape[0]} features but {ds.name} samples have "
                        f"{ds.num_features}", "pass the dataset the model was trained on")
     # the data it was trained on and its range, which later stages check what they are given against
-    hardened = harden(model, meta={"dataset": data.name_of(dataset), "feature_range": list(ds.feature_range)})
-    net, opt = _optimise(out, hardened, opt_passes)
-    design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
+    meta = {"dataset": data.name_of(dataset), "feature_range": list(ds.feature_range)}
+    hardened = harden(model, meta=meta)
+    if stream:
+        design, hdl, opt = _streamed(out, model, meta, opt_passes, pipeline, fold)
+        net = design.net
+    else:
+        net, opt = _optimise(out, hardened, opt_passes)
+        design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
     forget_hardware(out)
     netlist_sha = _save_netlist(out, net)
     matched = {}
@@ -172,6 +179,27 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
     say("compile", f"netlist: {optimised.inputs.width} inputs, {len(optimised.layers)} layers, {net.describe()} -> "
                     f"{optimised.describe()}")
     return optimised, opt
+
+
+def _streamed(out: Path, model, meta: dict, opt_passes: tuple[str, ...] | None, pipeline: int | str, fold: str):
+    """``--stream``: the streaming design of ``model``, its ``hdl`` section, and the passes' report
+    on its dense part (the convolutional stages stay as trained: the engine shares them)."""
+    from dataclasses import replace as replaced
+
+    from lgn.harden import harden_streamed
+    from lgn.hdl.design import Design
+
+    if pipeline not in ("auto", 0) or fold not in ("auto", "none"):
+        raise LgnError("--stream builds its own schedule: a pixel per clock, the dense layers registered every layer",
+                       "drop --pipeline and --fold")
+    try:
+        streamed = harden_streamed(model, meta)
+    except ValueError as e:
+        raise LgnError(f"--stream: {e}", "train with --conv, or compile without --stream") from None
+    dense, opt = _optimise(out, streamed.dense, opt_passes)
+    design = Design.streamed(replaced(streamed, dense=dense))
+    say("compile", f"--stream: {design.describe()}")
+    return design, design.to_dict("none", 0, (1, 1)), opt
 
 
 def _save_netlist(out: Path, net: Netlist) -> str:

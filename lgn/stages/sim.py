@@ -51,7 +51,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     jobs = jobs or max(1, min(os.cpu_count() or 1, len(x) // VECTORS_PER_JOB))
     say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) in {jobs} process(es) ...")
     result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=out / "build" / f"sim-{what}",
-                      log=log, simulator=simulator, latency=design.latency, handshake=design.folded, jobs=jobs)
+                      log=log, simulator=simulator, latency=design.latency, handshake=design.sequenced, jobs=jobs)
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
     test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
     say("sim", f"{result.simulator}: {what} vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "

@@ -38,7 +38,7 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
         design_record.set_bitstream(out, board.name, final)
         artifacts["bitstream"] = final.name
     fields = result.to_dict() | {"bitstream": artifacts.get("bitstream", "")}
-    if breakdown and not design.folded:
+    if breakdown and not design.sequenced:
         from lgn.boards.cells import breakdown as parts_of
 
         say("synth", "where the LUTs go: Yosys on the classifier alone and on its core alone ...")

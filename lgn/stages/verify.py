@@ -24,9 +24,11 @@ def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, 
     if not verilog.exists():
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
     design = design_of(out, net, netlist_path)
-    if design.folded:
-        raise LgnError("the formal proof covers unrolled designs, and this one folds threshold layers over "
-                       "block RAM", "check it with `lgn sim` (and `--post-synth`), or compile with --fold none to prove it")
+    if design.sequenced:
+        how = "streams its convolutional stages" if design.stream is not None else "folds threshold layers over block RAM"
+        undo = "compile without --stream" if design.stream is not None else "compile with --fold none"
+        raise LgnError(f"the formal proof covers unrolled designs, and this one {how}",
+                       f"check it with `lgn sim` (and `--post-synth`), or {undo} to prove it")
     pipeline = design.pipeline
     build = out / "build" / "formal"
     shutil.rmtree(build, ignore_errors=True)  # the proof reads its own copy of the Verilog
