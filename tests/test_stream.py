@@ -117,3 +117,28 @@ def test_the_sequenced_engine_answers_each_start_after_its_latency_in_verilator(
     result = simulate(tmp_path / "c.v", "classifier", bits, want, score_width(flat.head), build_dir=tmp_path / "b",
                       log=tmp_path / "sim.log", latency=dut.latency, handshake=True)
     assert (result.matched, result.total) == (40, 40), (tmp_path / "sim.log").read_text()[-2000:]
+
+
+@pytest.mark.eda
+def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_path):
+    """`lgn compile --stream` on a conv model: the netlist file keeps the stages (a fresh load
+    rebuilds the design), `lgn sim` drives the sequenced engine bit-exact on the test split; a
+    model without conv blocks, or --stream with --pipeline, is one clear error."""
+    from lgn import stages
+    from lgn.errors import LgnError
+    from lgn.hdl.design import Design
+    from lgn.ir import serialize
+    from lgn.train.options import resolve
+
+    stages.train_stage(tmp_path / "conv", resolve("digits", {"widths": (100,), "epochs": 1, "conv": (4,)}))
+    rep = stages.compile_stage(tmp_path / "conv", stream=True)
+    assert rep["hdl"]["stream"] and rep["hdl"]["handshake"] and rep["bit_exact"]["netlist_vs_torch"] == [360, 360]
+    design = Design.from_dict(serialize.load(tmp_path / "conv" / "netlist.safetensors"), rep["hdl"])
+    assert design.stream is not None and design.latency == rep["hdl"]["latency_cycles"] > 64
+    rep = stages.sim_stage(tmp_path / "conv")
+    assert rep["bit_exact"]["rtl_vs_netlist"] == [360, 360]
+    with pytest.raises(LgnError, match="--stream builds its own schedule"):
+        stages.compile_stage(tmp_path / "conv", pipeline=2, stream=True)
+    stages.train_stage(tmp_path / "dense", resolve("digits", {"widths": (60,), "epochs": 1}))
+    with pytest.raises(LgnError, match="no convolutional layers"):
+        stages.compile_stage(tmp_path / "dense", stream=True)
