@@ -189,9 +189,7 @@ def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expect
     simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier", CLASSIFIER_PORTS, vectors,
                                        build_dir=build_dir, log=log, simulator=simulator,
                                        split=("bits", "scores", "classes"), jobs=jobs)
-    got = Prediction(r["scores"], r["classes"])
-    same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
-    return SimResult(simulator, got, int(same.sum()), len(same), wall)
+    return _compared(simulator, wall, r, expected)
 
 
 def simulate_stream(verilog: Path, toplevel: str, pixels: np.ndarray, expected: Prediction, score_width: int, *,
@@ -204,7 +202,12 @@ def simulate_stream(verilog: Path, toplevel: str, pixels: np.ndarray, expected: 
     simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_stream", STREAM_PORTS, vectors,
                                        build_dir=build_dir, log=log, simulator=simulator,
                                        split=("pixels", "scores", "classes"), jobs=jobs)
-    got = Prediction(r["scores"], r["classes"])
+    return _compared(simulator, wall, r, expected)
+
+
+def _compared(simulator: str, wall: float, saved: dict[str, np.ndarray], expected: Prediction) -> SimResult:
+    """What a testbench saved, counted against ``expected``."""
+    got = Prediction(saved["scores"], saved["classes"])
     same = (got.scores == expected.scores).all(1) & (got.classes == expected.classes)
     return SimResult(simulator, got, int(same.sum()), len(same), wall)
 

@@ -23,6 +23,22 @@ from lgn.ir.netlist import GateLayer, InputEncoding, LutLayer, Netlist, NetlistE
 OR = ops.NAMES.index("OR")
 
 
+def tree_levels(depth: int) -> list[slice]:
+    """Where each level of a tree of ``depth`` sits among its ``2**depth - 1`` gates stored level
+    by level from the leaves: level ``l`` holds ``2**(depth - 1 - l)`` gates."""
+    ends = np.cumsum([1 << (depth - 1 - level) for level in range(depth)])
+    return [slice(int(end - (1 << (depth - 1 - level))), int(end)) for level, end in enumerate(ends)]
+
+
+def window_sources(image: tuple[int, int], kernel: int, channels: int, leaves: np.ndarray) -> np.ndarray:
+    """``(positions, kernels, leaves)``: the input bit leaf ``(dy, dx, channel)`` (``leaves``:
+    ``(kernels, leaves, 3)``) reads at each valid window position, in raster order."""
+    oy, ox = np.meshgrid(np.arange(image[0] - kernel + 1), np.arange(image[1] - kernel + 1), indexing="ij")
+    dy, dx, c = (np.asarray(leaves)[..., i].astype(np.int64) for i in range(3))
+    pixel = (oy.reshape(-1, 1, 1) + dy) * image[1] + ox.reshape(-1, 1, 1) + dx
+    return pixel * channels + c
+
+
 @dataclass(frozen=True)
 class ConvTrees:
     """``kernels`` logic trees over every ``kernel x kernel`` window (valid windows, stride 1).
@@ -63,12 +79,7 @@ class ConvTrees:
 
     def level_ops(self) -> list[np.ndarray]:
         """Per level from the leaves, ``(kernels, gates)`` op codes."""
-        out, start = [], 0
-        for level in range(self.depth):
-            n = 1 << (self.depth - 1 - level)
-            out.append(self.ops[:, start:start + n])
-            start += n
-        return out
+        return [self.ops[:, level] for level in tree_levels(self.depth)]
 
     def validate(self) -> "ConvTrees":
         rows, cols = self.image
@@ -87,10 +98,7 @@ class ConvTrees:
 
     def leaf_sources(self) -> np.ndarray:
         """``(positions, kernels, leaves)``: the input bit each leaf reads at each output position."""
-        oy, ox = np.meshgrid(np.arange(self.out_image[0]), np.arange(self.out_image[1]), indexing="ij")
-        dy, dx, c = (self.leaves[..., i].astype(np.int64) for i in range(3))
-        pixel = (oy.reshape(-1, 1, 1) + dy) * self.image[1] + ox.reshape(-1, 1, 1) + dx
-        return pixel * self.channels + c
+        return window_sources(self.image, self.kernel, self.channels, self.leaves)
 
     def unroll(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Gate layers ``(op, a, b)``, each reading the one before (the first the stage's input):

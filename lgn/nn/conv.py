@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from lgn.ir import ops
+from lgn.ir.conv import tree_levels, window_sources
 from lgn.nn.logic import GATE_COEFFICIENTS
 
 
@@ -80,22 +81,14 @@ class LogicConv2d(nn.Module):
         return self._leaf_sources
 
     def _sources(self) -> torch.Tensor:
-        device = self.leaf_offsets.device
-        oy, ox = torch.meshgrid(torch.arange(self.out_image[0], device=device),
-                                torch.arange(self.out_image[1], device=device), indexing="ij")
-        dy, dx, c = self.leaf_offsets
-        pixel = (oy.reshape(1, 1, -1) + dy[..., None]) * self.image[1] + ox.reshape(1, 1, -1) + dx[..., None]
-        return pixel * self.in_channels + c[..., None]
+        leaves = self.leaf_offsets.permute(1, 2, 0).cpu().numpy()  # (kernels, leaves, 3)
+        sources = window_sources(self.image, self.kernel, self.in_channels, leaves)  # (positions, kernels, leaves)
+        return torch.from_numpy(sources).permute(1, 2, 0).contiguous().to(self.leaf_offsets.device)
 
     def levels(self) -> list[torch.Tensor]:
         """The gates' logits level by level from the leaves: level ``l`` has ``2**(depth-1-l)``
         gates per kernel, gate ``i`` reading the level below's outputs ``2i`` and ``2i + 1``."""
-        out, start = [], 0
-        for level in range(self.depth):
-            n = 1 << (self.depth - 1 - level)
-            out.append(self.logits[:, start:start + n])
-            start += n
-        return out
+        return [self.logits[:, level] for level in tree_levels(self.depth)]
 
     def hardened_ops(self) -> list[torch.Tensor]:
         """Per level, ``(out_channels, gates)`` op codes (argmax, ties to the lowest)."""
