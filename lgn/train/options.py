@@ -74,8 +74,8 @@ PRESETS: dict[str, TrainOptions] = {
                              tau=4.0, wiring="local", window=9, candidates=4, epochs=20, batch_size=256, lr=0.1),
     # The best MNIST model that fits the iCE40UP5K behind its UART top: gates learning each input over
     # their whole 9x9 patch (--candidates all), which leaves a sparse netlist (2,126 of 6,800 gates after
-    # the passes) and a narrower head (800 bits) than mnist-xs: 97.27% after 60 epochs (about 2 minutes
-    # on an H200, ~3 hours on a 2-core CPU; 96.96% after 20), 2,833 LUT4 / 1,961 FF (72% of the cells), 47.6 MHz.
+    # the passes) and a narrower head (800 bits) than mnist-xs: 97.27% after 60 epochs on an H200 (about 2
+    # minutes), 97.10% on one CPU thread (76 min); 2,833 LUT4 / 1,961 FF (72% of the cells), 47.6 MHz.
     "mnist-up5k": TrainOptions(preset="mnist-up5k", dataset="mnist", widths=(3000, 3000, 800), thresholds=1,
                                tau=4.0, wiring="local", window=9, candidates=0, epochs=60, batch_size=256, lr=0.1,
                                schedule="cosine"),
