@@ -119,8 +119,8 @@ class Design:
     def describe(self) -> str:
         if self.stream is not None:
             stages = sum(1 for s in self.stream.stages if hasattr(s, "kernel"))
-            return (f"streamed, {stages} convolutional stages with one tree per kernel, a pixel per clock, "
-                    f"{self.latency} cycles per inference")
+            return (f"streamed, {stages} convolutional stage{'s' if stages != 1 else ''} with one tree per kernel, "
+                    f"a pixel per clock, {self.latency} cycles per inference")
         if self.folded:
             return f"sequenced, {sum(f is not None for f in self.folding)} layers folded, {self.latency} cycles per inference"
         every = "every layer" if self.pipeline == 1 else f"every {self.pipeline} layers"
