@@ -49,3 +49,23 @@ def test_an_unopenable_port_is_one_clear_error():
     net = random_netlist(np.random.default_rng(0))
     with pytest.raises(LgnError, match="cannot open /dev/nonexistent-lgn-port"):
         host.run("/dev/nonexistent-lgn-port", net, np.zeros((2, 12), np.float32), None, baud=115200)
+
+
+def test_host_reads_a_streamed_conv_networks_classes_over_the_uart(tmp_path):
+    """The streaming engine behind the serial top: the sample register fills from the UART, the
+    image streams through the conv stages a pixel per clock, the class goes back."""
+    from lgn.testing import random_streamed
+
+    for seed in range(40):  # a small image: a few UART frames per sample
+        streamed, _ = random_streamed(np.random.default_rng(seed), max_blocks=1)
+        if streamed.inputs.width <= 160 and streamed.dense.head.num_classes > 2:
+            break
+    design = Design.streamed(streamed)
+    net = design.net
+    bits = np.random.default_rng(6).random((24, net.inputs.width)) < 0.5
+    want = executor.run_bits(net, bits).classes
+    assert len(set(want.tolist())) > 1  # answers that tell samples apart
+    to_verilog(SerialClassifier(design, DIVISOR, settle_cycles=3), "serial_top", tmp_path / "top.v")
+    got = simulate_host(tmp_path / "top.v", "serial_top", host.frames(net, bits), net.head.num_classes, DIVISOR,
+                        build_dir=tmp_path / "build", log=tmp_path / "sim.log")
+    np.testing.assert_array_equal(got, want)
