@@ -174,4 +174,6 @@ def last_error(log: Path) -> str | None:
     for line in reversed(lines):
         if "ERROR" in line or "Error" in line:
             return line.strip()
+        if "wasmtime._trap.Trap" in line:  # YoWASP's WebAssembly build stopped: most often out of memory
+            return "its WebAssembly build trapped (a YoWASP tool has at most 4 GiB of memory: the design may be too large)"
     return None

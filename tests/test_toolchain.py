@@ -121,3 +121,18 @@ def test_a_tool_dies_with_lgn(tmp_path):
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
     pytest.fail("the tool outlived lgn")
+
+
+def test_a_yowasp_trap_is_named_in_the_error(tmp_path):
+    """The tail of a real log (a SAT proof of an 8,000-LUT6 core that trapped in yosys.wasm): the
+    error names the trap and the memory limit instead of a bare exit status."""
+    log = tmp_path / "prove_core.log"
+    log.write_text("11. Executing SAT pass (solving SAT problems in the circuit).\n"
+                   "Traceback (most recent call last):\n"
+                   '  File "yowasp_runtime/__init__.py", line 138, in run\n'
+                   "wasmtime._trap.Trap: error while executing at wasm backtrace:\n"
+                   "    0: 0x3e6a19 - yosys.wasm!main\n"
+                   "Caused by:\n    thrown Wasm exception\n")
+    assert "WebAssembly build trapped" in toolchain.last_error(log)
+    log.write_text("ERROR: Module `\\\\top' not found!\n")
+    assert toolchain.last_error(log) == "ERROR: Module `\\\\top' not found!"
