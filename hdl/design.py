@@ -13,7 +13,7 @@ from lgn.hdl.fold import FoldedLayer
 from lgn.hdl.folded_classifier import FoldedClassifier, layer_cycles, sequence_latency
 from lgn.hdl.head import head_registers
 from lgn.hdl.stream import SequencedStream, stream_cycles
-from lgn.ir.conv import StreamedNetlist
+from lgn.ir.conv import ConvTrees, StreamedNetlist
 from lgn.ir.netlist import Netlist
 
 AUTO = "auto"  # --pipeline auto: :func:`choose_pipeline`
@@ -64,9 +64,10 @@ class Design:
     stream: StreamedNetlist | None = field(default=None, compare=False)
 
     @classmethod
-    def streamed(cls, stream: StreamedNetlist) -> "Design":
-        """The streaming engine of ``stream`` (its dense part pipelined every layer)."""
-        return cls(stream.flat(), stream=stream, choice="the convolutional stages stream their pixels")
+    def streamed(cls, stream: StreamedNetlist, flat: Netlist | None = None) -> "Design":
+        """The streaming engine of ``stream`` (its dense part pipelined every layer); ``flat``, its
+        :meth:`~lgn.ir.conv.StreamedNetlist.flat` netlist where the caller has it."""
+        return cls(stream.flat() if flat is None else flat, stream=stream, choice="the convolutional stages stream their pixels")
 
     @classmethod
     def plan(cls, net: Netlist, pipeline: int | str = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
@@ -113,12 +114,12 @@ class Design:
 
     def classifier(self) -> Classifier | FoldedClassifier | SequencedStream:
         if self.stream is not None:
-            return SequencedStream(self.stream)
+            return SequencedStream(self.stream, self.net)
         return FoldedClassifier(self.net, self.folding) if self.folded else Classifier(self.net, self.pipeline)
 
     def describe(self) -> str:
         if self.stream is not None:
-            stages = sum(1 for s in self.stream.stages if hasattr(s, "kernel"))
+            stages = sum(isinstance(s, ConvTrees) for s in self.stream.stages)
             return (f"streamed, {stages} convolutional stage{'s' if stages != 1 else ''} with one tree per kernel, "
                     f"a pixel per clock, {self.latency} cycles per inference")
         if self.folded:
@@ -144,7 +145,7 @@ class Design:
     @classmethod
     def from_dict(cls, net: Netlist, hdl: dict) -> "Design":
         if hdl.get("stream"):
-            return cls.streamed(StreamedNetlist.from_flat(net))
+            return cls.streamed(StreamedNetlist.from_flat(net), net)
         return cls.plan(net, hdl.get("pipeline", 0), hdl.get("fold", "none"), hdl.get("lut_budget", fold.LUT_BUDGET),
                         tuple(hdl.get("lanes", fold.LANES)))
 

@@ -21,6 +21,7 @@ from lgn.hdl.core import GATE_EXPRESSIONS
 from lgn.hdl.delay import delay
 from lgn.hdl.head import score_width
 from lgn.ir.conv import ConvTrees, OrPool, StreamedNetlist
+from lgn.ir.netlist import Netlist
 
 
 def stream_signature(net: StreamedNetlist) -> wiring.Signature:
@@ -97,14 +98,14 @@ class SequencedStream(wiring.Component):
     (:func:`~lgn.hdl.classifier.classifier_signature` with ``handshake``), so the board tops and
     the simulator drive it as they drive a folded design: ``start`` loads the image ``x`` into a
     shift register, which feeds the engine a pixel per clock; ``done`` rises :attr:`latency`
-    clocks after ``start`` was taken. The dense part is pipelined every layer.
+    clocks after ``start`` was taken. The dense part is pipelined every layer. ``flat``:
+    ``net``'s flat netlist, whose ports these are, where the caller has it.
     """
 
-    def __init__(self, net: StreamedNetlist) -> None:
+    def __init__(self, net: StreamedNetlist, flat: Netlist | None = None) -> None:
         self._net = net.validate()
-        self._flat = net.flat()
         self.latency = 1 + stream_cycles(net)
-        super().__init__(classifier_signature(self._flat, handshake=True))
+        super().__init__(classifier_signature(net.flat() if flat is None else flat, handshake=True))
 
     def elaborate(self, platform) -> Module:
         m = Module()

@@ -90,9 +90,8 @@ def walsh_tables(weight: torch.Tensor) -> np.ndarray:
 
 def _nodes(bits: np.ndarray, src: np.ndarray) -> tuple | LutLayer:
     """Two-input tables as a gate layer's ``(op, a, b)``; others as a :class:`LutLayer`."""
-    if src.shape[0] == 2:  # op bit 3 - (2a + b) is the output at (a, b); lgn's entry i has a at bit 0
-        op = sum(bits[:, a | (b << 1)].astype(np.uint8) << np.uint8(3 - (2 * a + b)) for a in (0, 1) for b in (0, 1))
-        return np.asarray(op, np.uint8), src[0], src[1]
+    if src.shape[0] == 2:
+        return tables.to_gates(bits), src[0], src[1]
     return LutLayer(np.ascontiguousarray(src.T, dtype=np.int32), tables.pack(bits))
 
 

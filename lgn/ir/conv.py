@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lgn.ir import ops
-from lgn.ir.netlist import GateLayer, InputEncoding, LutLayer, Netlist, NetlistError, ThresholdLayer
+from lgn.ir.netlist import GateLayer, InputEncoding, Netlist, NetlistError, shifted
 
 OR = ops.NAMES.index("OR")
 
@@ -206,7 +206,7 @@ class StreamedNetlist:
         bit ``i`` is the flat netlist's bit ``i`` + the first bit of the last stage's outputs),
         its meta the dense part's plus the stages (:func:`stages_meta`) under ``conv_stages``."""
         layers, start = self._front()
-        layers += [_shifted(layer, start) for layer in self.dense.layers]
+        layers += [shifted(layer, start) for layer in self.dense.layers]
         head = replace(self.dense.head, bits=(self.dense.head.bits + np.int32(start)).astype(np.int32))
         meta = dict(self.dense.meta) | {CONV_STAGES: stages_meta(self.stages)}
         return Netlist(self.inputs, tuple(layers), head, meta).validate()
@@ -225,19 +225,10 @@ class StreamedNetlist:
                 for got, want in zip(net.layers, front)):
             raise NetlistError("the netlist's first layers are not the unrolling of its convolutional stages")
         width = front[-1].size
-        dense = Netlist(identity_inputs(width), tuple(_shifted(layer, -start) for layer in net.layers[len(front):]),
+        dense = Netlist(identity_inputs(width), tuple(shifted(layer, -start) for layer in net.layers[len(front):]),
                         replace(net.head, bits=(net.head.bits - np.int32(start)).astype(np.int32)),
                         {k: v for k, v in net.meta.items() if k != CONV_STAGES})
         return replace(probe, dense=dense).validate()
-
-
-def _shifted(layer, shift: int):
-    """``layer`` reading every bit index moved by ``shift``."""
-    if isinstance(layer, GateLayer):
-        return GateLayer(layer.op, (layer.a + np.int32(shift)).astype(np.int32), (layer.b + np.int32(shift)).astype(np.int32))
-    if isinstance(layer, (ThresholdLayer, LutLayer)):
-        return replace(layer, src=(layer.src + np.int32(shift)).astype(np.int32))
-    raise NetlistError(f"a dense layer of kind {type(layer).__name__}")
 
 
 CONV_STAGES = "conv_stages"  # the flat netlist's meta key holding its stages

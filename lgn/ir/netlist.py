@@ -282,7 +282,7 @@ def feed_forward(inputs: InputEncoding, layers: list, num_classes: int, tau: flo
     built, start, width = [], 0, inputs.width
     for layer in layers:
         if isinstance(layer, (ThresholdLayer, LutLayer)):
-            built.append(replace(layer, src=layer.src + np.int32(start)))
+            built.append(shifted(layer, start))
         else:
             op, a, b = layer
             built.append(GateLayer(np.asarray(op, np.uint8), np.asarray(a, np.int32) + np.int32(start),
@@ -290,6 +290,13 @@ def feed_forward(inputs: InputEncoding, layers: list, num_classes: int, tau: flo
         start, width = start + width, built[-1].size
     head = GroupSumHead(num_classes, np.arange(start, start + width, dtype=np.int32), float(tau))
     return Netlist(inputs, tuple(built), head, dict(meta or {})).validate()
+
+
+def shifted(layer: Layer, shift: int) -> Layer:
+    """``layer`` reading every bit index moved by ``shift``."""
+    if isinstance(layer, GateLayer):
+        return GateLayer(layer.op, (layer.a + np.int32(shift)).astype(np.int32), (layer.b + np.int32(shift)).astype(np.int32))
+    return replace(layer, src=(layer.src + np.int32(shift)).astype(np.int32))
 
 
 def _check_sources(name: str, src: np.ndarray, start: int, length: int) -> None:

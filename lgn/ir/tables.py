@@ -81,3 +81,9 @@ def from_gates(op: np.ndarray) -> np.ndarray:
     """The LUT2 tables (pin 0 = ``a``, pin 1 = ``b``) of gate op codes (see :mod:`lgn.ir.ops`)."""
     tt = ops.truth_tables()[op.astype(np.int64)]  # f(0,0), f(0,1), f(1,0), f(1,1) as (a, b)
     return pack(tt[:, [0, 2, 1, 3]].astype(bool))  # entry i = a + 2b
+
+
+def to_gates(bits: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`from_gates` on expanded tables: the op codes of ``(n, 4)`` LUT2 entries."""
+    tt = bits[:, [0, 2, 1, 3]].astype(np.uint8)  # f(0,0), f(0,1), f(1,0), f(1,1): the op's bits, MSB first
+    return (tt << np.arange(3, -1, -1, dtype=np.uint8)).sum(1).astype(np.uint8)

@@ -66,11 +66,11 @@ def compile_model(out: Path, model, dataset: str | None, data_dir: Path | None =
                        f"{ds.num_features}", "pass the dataset the model was trained on")
     # the data it was trained on and its range, which later stages check what they are given against
     meta = {"dataset": data.name_of(dataset), "feature_range": list(ds.feature_range)}
-    hardened = harden(model, meta=meta)
     if stream:
-        design, hdl, opt = _streamed(out, model, meta, opt_passes, pipeline, fold)
+        hardened, design, hdl, opt = _streamed(out, model, meta, opt_passes, pipeline, fold)
         net = design.net
     else:
+        hardened = harden(model, meta=meta)
         net, opt = _optimise(out, hardened, opt_passes)
         design, hdl = _design(net, pipeline, fold, lut_budget, lanes)
     forget_hardware(out)
@@ -182,8 +182,9 @@ def _optimise(out: Path, net: Netlist, opt_passes: tuple[str, ...] | None) -> tu
 
 
 def _streamed(out: Path, model, meta: dict, opt_passes: tuple[str, ...] | None, pipeline: int | str, fold: str):
-    """``--stream``: the streaming design of ``model``, its ``hdl`` section, and the passes' report
-    on its dense part (the convolutional stages stay as trained: the engine shares them)."""
+    """``--stream``: ``model`` hardened (the flat netlist), its streaming design, the design's
+    ``hdl`` section, and the passes' report on its dense part (the convolutional stages stay as
+    trained: the engine shares them)."""
     from dataclasses import replace as replaced
 
     from lgn.harden import harden_streamed
@@ -199,7 +200,7 @@ def _streamed(out: Path, model, meta: dict, opt_passes: tuple[str, ...] | None, 
     dense, opt = _optimise(out, streamed.dense, opt_passes)
     design = Design.streamed(replaced(streamed, dense=dense))
     say("compile", f"--stream: {design.describe()}")
-    return design, design.to_dict("none", 0, (1, 1)), opt
+    return streamed.flat(), design, design.to_dict("none", 0, (1, 1)), opt
 
 
 def _save_netlist(out: Path, net: Netlist) -> str:
