@@ -134,3 +134,9 @@ def test_a_four_input_node_is_one_lut4(tmp_path, rng):
     to_verilog(GateCore(net), "core", tmp_path / "core.v")
     cells, _ = count_cells(tmp_path / "core.v", "core", ICE40, tmp_path / "synth")
     assert cells == {"SB_LUT4": len(bits)}
+
+
+def test_gate_op_codes_and_lut2_tables_convert_both_ways():
+    ops_ = np.arange(16, dtype=np.uint8)
+    assert (tables.to_gates(tables.expand(tables.from_gates(ops_), 2)) == ops_).all()
+    assert tables.to_gates(np.array([[0, 0, 0, 1]], bool))[0] == 1  # a AND b: op 1
