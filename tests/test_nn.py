@@ -172,6 +172,81 @@ def test_lookup_pins_learn_their_input_among_candidates():
     assert torch.equal(layer(bits.t()).t(), layer.hardened_tables().gather(1, address.t()).t().float())
 
 
+@pytest.mark.parametrize("k", range(1, 7))
+def test_compiled_multilinear_is_the_torch_definition(k):
+    from lgn.nn import lookup, lut_kernels
+
+    if not lut_kernels.available(torch.zeros(1)):
+        pytest.skip("no C compiler")
+    gen = torch.Generator().manual_seed(k)
+    pins = torch.rand(k, 150, 37, generator=gen, requires_grad=True)  # 37: not a whole number of blocks
+    entries = torch.rand(150, 1 << k, generator=gen, requires_grad=True)
+    weight = torch.randn(150, 37, generator=gen)
+    want = lookup.multilinear(pins, entries)
+    want_grads = torch.autograd.grad((want * weight).sum(), (pins, entries))
+    runs = []
+    for threads in (1, 2):  # one fixed order of every sum, whatever the split
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            got = lut_kernels.multilinear(pins, entries)
+            runs.append((got, *torch.autograd.grad((got * weight).sum(), (pins, entries))))
+        finally:
+            torch.set_num_threads(before)
+    for a, b in zip(runs[0], runs[1]):
+        assert torch.equal(a, b)
+    torch.testing.assert_close(runs[0][0], want)
+    for a, b in zip(runs[0][1:], want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_compiled_candidate_mixture_is_the_torch_definition():
+    from lgn.nn import lookup, lut_kernels
+
+    if not lut_kernels.available(torch.zeros(1)):
+        pytest.skip("no C compiler")
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(90, 21, generator=gen, requires_grad=True)
+    candidates = torch.randint(0, 80, (3, 200, 5), generator=gen)  # inputs 80..89 unread: zero gradient
+    weights = torch.rand(3, 200, 5, generator=gen, requires_grad=True)
+    weight = torch.randn(3, 200, 21, generator=gen)
+    want = lookup.mix(x, candidates, weights)
+    want_grads = torch.autograd.grad((want * weight).sum(), (x, weights))
+    runs = []
+    for threads in (1, 2):
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            got = lut_kernels.mix(x, candidates, weights)
+            runs.append((got, *torch.autograd.grad((got * weight).sum(), (x, weights))))
+        finally:
+            torch.set_num_threads(before)
+    for a, b in zip(runs[0], runs[1]):
+        assert torch.equal(a, b)
+    torch.testing.assert_close(runs[0][0], want)
+    for a, b in zip(runs[0][1:], want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert not runs[0][1][80:].any()
+
+
+def test_lookup_layer_trains_alike_through_the_kernels_and_torch():
+    """float32 CPU tensors take the compiled kernels, float64 ones torch's definitions."""
+    from lgn.nn import LookupLayer
+
+    layer = LookupLayer(40, 300, 6, generator=torch.Generator().manual_seed(1), candidates=3).train()
+    with torch.no_grad():
+        layer.connection_logits.normal_()
+    twin = LookupLayer(40, 300, 6, generator=torch.Generator().manual_seed(1), candidates=3).double().train()
+    twin.load_state_dict(layer.state_dict())
+    x = torch.rand(40, 50)
+    outs = [m(x.to(dtype)).sum() for m, dtype in ((layer, torch.float32), (twin, torch.float64))]
+    torch.testing.assert_close(outs[0].double(), outs[1], rtol=1e-5, atol=1e-4)
+    for out in outs:
+        out.backward()
+    for a, b in ((layer.logits, twin.logits), (layer.connection_logits, twin.connection_logits)):
+        torch.testing.assert_close(a.grad.double(), b.grad, rtol=1e-4, atol=1e-5)
+
+
 def test_hardened_lookup_layer_reads_the_addressed_entry():
     from lgn.nn import LookupLayer
 

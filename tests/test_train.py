@@ -131,6 +131,44 @@ def test_optimizer_state_round_trips_exactly(tmp_path, digits):
         assert torch.equal(restored.state_dict()[key], value)
 
 
+def test_shift_moves_each_image_by_its_own_draw():
+    from lgn.train.augment import Shift
+
+    rows, cols, channels, pixels = 6, 7, 2, 2
+    x = torch.rand(40, rows * cols * channels) + 1  # no pixel equals the fill
+    shift = Shift((rows, cols), x.shape[1], pixels, fill=0.0)
+    got = shift(x, torch.Generator().manual_seed(3))
+    assert torch.equal(got, shift(x, torch.Generator().manual_seed(3)))
+    images, moved = x.view(-1, rows, cols, channels), got.view(-1, rows, cols, channels)
+    seen = set()
+    for image, out in zip(images, moved):
+        padded = torch.nn.functional.pad(image, (0, 0, pixels, pixels, pixels, pixels))
+        offsets = [(dr, dc) for dr in range(2 * pixels + 1) for dc in range(2 * pixels + 1)
+                   if torch.equal(padded[dr:dr + rows, dc:dc + cols], out)]
+        assert len(offsets) == 1
+        seen.add(offsets[0])
+    assert len(seen) > 10  # each sample its own draw
+    assert torch.equal(Shift((rows, cols), x.shape[1], 0, 0.0)(x, torch.Generator()), x)
+
+
+def test_a_shifted_run_resumes_to_the_uninterrupted_model(digits):
+    from lgn.train.augment import Shift
+
+    config = LogicNetConfig(digits.num_features, 10, (60, 40), 2, digits.feature_range, 5.0, seed=1)
+    shift = Shift(digits.image_shape, digits.num_features, 1, digits.feature_range[0])
+    args = (digits.x_train, digits.y_train, digits.x_test, digits.y_test)
+    whole, plain = LogicNet(config), LogicNet(config)
+    loop.fit(whole, *args, epochs=2, seed=1, augment=shift)
+    loop.fit(plain, *args, epochs=2, seed=1)
+    half, saved = LogicNet(config), {}
+    history = loop.fit(half, *args, epochs=1, seed=1, augment=shift,
+                       on_epoch=lambda hist, opt: saved.update(opt=opt.state_dict()))
+    loop.fit(half, *args, epochs=2, seed=1, augment=shift, history=history, optimizer_state=saved["opt"])
+    for key, value in whole.state_dict().items():
+        assert torch.equal(half.state_dict()[key], value), key
+    assert not torch.equal(whole.layers[0].logits, plain.layers[0].logits)  # the shift changed the training
+
+
 def test_model_checkpoint_is_not_a_training_state(tmp_path, uninterrupted):
     with pytest.raises(FormatError, match="not an lgn training state"):
         checkpoint.load_state(uninterrupted / "model.safetensors")

@@ -139,6 +139,9 @@ def parser() -> argparse.ArgumentParser:
         g.add_argument("--candidates", type=_candidates, metavar="K",
                        help="learned connections: each gate or table input chooses among K candidates (1: fixed; "
                             "all: among every input of the layer below, or of its --window patch)")
+        g.add_argument("--shift", type=_positive(int, zero=True), metavar="PIXELS",
+                       help="images: move each training sample by up to PIXELS rows and columns at random, "
+                            "anew every epoch (0: off)")
         g.add_argument("--epochs", type=_positive(int))
         g.add_argument("--batch-size", type=_positive(int))
         g.add_argument("--lr", type=_positive(float))

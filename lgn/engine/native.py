@@ -27,14 +27,14 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lgn" / "engine"
 
 
-def shared_library(source: str, cc: str) -> tuple[Path, bool]:
-    """``(path, cached)``: the shared library built from ``source``, compiled unless already cached.
+def shared_library(source: str, cc: str, flags: tuple[str, ...] = FLAGS) -> tuple[Path, bool]:
+    """``(path, cached)``: the shared library built from ``source`` with ``flags``, compiled unless already cached.
 
     The cache key covers the source, the flags and the compiler's identity; the library is
     compiled beside its final name and renamed into place, so a killed build leaves nothing usable.
     """
     version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
-    key = hashlib.sha256("\0".join([source, " ".join(FLAGS), cc, version]).encode()).hexdigest()[:24]
+    key = hashlib.sha256("\0".join([source, " ".join(flags), cc, version]).encode()).hexdigest()[:24]
     folder = cache_dir()
     target = folder / f"lgn-{key}.so"
     if target.exists():
@@ -43,7 +43,7 @@ def shared_library(source: str, cc: str) -> tuple[Path, bool]:
     with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
         src, lib = Path(tmp) / "engine.c", Path(tmp) / "engine.so"
         src.write_text(source)
-        result = subprocess.run([cc, *FLAGS, "-o", str(lib), str(src)], capture_output=True, text=True)
+        result = subprocess.run([cc, *flags, "-o", str(lib), str(src)], capture_output=True, text=True)
         if result.returncode != 0:
             log = folder / f"lgn-{key}.log"
             log.write_text(result.stderr)

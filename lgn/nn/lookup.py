@@ -6,7 +6,8 @@ which is the node's expected output when every input is an independent Bernoulli
 ``k = 2`` the function class of difflogic's 16-gate mixture, parametrised per entry as in
 torchlogix's ``light`` LUTs). Hardened, each entry is ``logit > 0`` and on 0/1 inputs the
 interpolation reads exactly the addressed entry, which is what :class:`lgn.ir.netlist.LutLayer`
-computes. A 4-input node is one LUT4 cell of an iCE40 or ECP5.
+computes. A 4-input node is one LUT4 cell of an iCE40 or ECP5. On CPUs the layer trains through
+compiled kernels of the same sums (:mod:`lgn.nn.lut_kernels`).
 
 Activations are feature-major, ``(in_features, batch) -> (out_features, batch)``, as in
 :mod:`lgn.nn.logic`.
@@ -20,6 +21,7 @@ from torch import nn
 from lgn.ir.tables import MAX_INPUTS
 from lgn.nn.logic import deal
 from lgn.nn.mapping import hardened_connections, register_wiring
+from lgn.nn import lut_kernels
 
 
 def lookup_connections(in_features: int, out_features: int, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -39,20 +41,21 @@ def lookup_connections(in_features: int, out_features: int, k: int, generator: t
     return pins
 
 
-def multilinear(pins: list[torch.Tensor], entries: torch.Tensor) -> torch.Tensor:
-    """``(out, batch)`` tables ``entries`` ``(out, 2**k)`` read at the pin values ``pins`` (``k``
-    tensors ``(out, batch)``): linear interpolation along the highest pin first, halving the
-    entries at each step (entry ``i`` is the output for pin values ``x[p] = (i >> p) & 1``)."""
+def multilinear(pins: torch.Tensor, entries: torch.Tensor) -> torch.Tensor:
+    """``(out, batch)`` tables ``entries`` ``(out, 2**k)`` read at the pin values ``pins``
+    ``(k, out, batch)``: linear interpolation along the highest pin first, halving the entries at
+    each step (entry ``i`` is the output for pin values ``x[p] = (i >> p) & 1``)."""
     v = entries.unsqueeze(-1)
-    for p in reversed(range(len(pins))):
+    for p in reversed(range(pins.shape[0])):
         half = v.shape[1] // 2
         v = torch.lerp(v[:, :half], v[:, half:], pins[p].unsqueeze(1))
     return v[:, 0]
 
 
-def _mix(x: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """``sum_c weights[:, c] * x[candidates[:, c]]``: one pin of every node, ``(out, batch)``."""
-    return sum(x.index_select(0, candidates[:, c]) * weights[:, c:c + 1] for c in range(candidates.shape[1]))
+def mix(x: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``(k, out, batch)``: ``sum_j weights[..., j] * x[candidates[..., j]]``, each pin of each
+    node the mixture of its candidates ``(k, out, c)``."""
+    return sum(x[candidates[..., j]] * weights[..., j:j + 1] for j in range(candidates.shape[-1]))
 
 
 class LookupLayer(nn.Module):
@@ -117,14 +120,16 @@ class LookupLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LookupLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
+        entries = self.entries()
+        native = lut_kernels.available(x, entries)
         if self.candidates == 0:
-            pins = list(self.mapping(x))  # discrete in training too
+            pins = self.mapping(x)  # discrete in training too
         elif self.candidates == 1 or not self.training:
-            pins = [x.index_select(0, index) for index in self.hardened_connections()]
+            pins = x[self.hardened_connections()]
         else:  # learned connections: each pin is the softmax mixture of its candidate inputs
             weights = torch.softmax(self.connection_logits, -1)
-            pins = [_mix(x, self.candidate_connections[p], weights[p]) for p in range(self.k)]
-        return multilinear(pins, self.entries())
+            pins = (lut_kernels.mix if native else mix)(x, self.candidate_connections, weights)
+        return (lut_kernels.multilinear if native else multilinear)(pins, entries)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, k={self.k}"

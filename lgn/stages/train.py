@@ -53,6 +53,11 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
         why = "the layers read convolutional blocks" if ds.image_shape else f"{ds.name} is not an image"
         say("train", f"{why}, not image patches: unique wiring instead of the preset's local wiring")
         opts = replace(opts, wiring=TrainOptions.wiring)
+    if opts.shift and (ds.image_shape is None or opts.shift >= min(ds.image_shape)):
+        raise LgnError(f"--shift {opts.shift} needs images of more than {opts.shift} pixels a side, and {ds.name} "
+                       + ("is not an image" if ds.image_shape is None else
+                          f"has {ds.image_shape[0]}x{ds.image_shape[1]}"),
+                       "drop --shift" + ("" if ds.image_shape is None else f", or give at most {min(ds.image_shape) - 1}"))
     config = opts.model_config(ds)
     _check_memory(config, opts.batch_size)
     try:
@@ -112,6 +117,7 @@ def resume_stage(out: Path, epochs: int | None = None, data_dir: Path | None = N
 def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | None, history: list,
            device_name: str) -> dict:
     from lgn.train import checkpoint, distributed, loop
+    from lgn.train.augment import Shift
     from lgn.train.plot import plot_history
 
     device = device_of(device_name)
@@ -137,10 +143,13 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
             "options": opts.to_dict(), "dataset": ds.name, "history": [h.to_dict() for h in hist]})
         plot_history(hist, out / TRAIN_PLOT, f"{opts.preset}: {model.describe()} on {ds.name}")
 
+    augment = None
+    if opts.shift:
+        augment = Shift(ds.image_shape, ds.num_features, opts.shift, ds.feature_range[0])
     try:
         history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
                            batch_size=opts.batch_size, lr=opts.lr, schedule=opts.schedule, seed=opts.seed,
-                           optimizer_state=optimizer_state, history=history, on_epoch=on_epoch)
+                           optimizer_state=optimizer_state, history=history, on_epoch=on_epoch, augment=augment)
     except loop.Diverged as e:
         kept = (f"epoch {e.epoch - 1}'s state is kept in {out / TRAIN_STATE} (delete it to start afresh)"
                 if e.epoch > 1 else "nothing was kept")

@@ -89,7 +89,8 @@ def epoch_lr(lr: float, schedule: str, epoch: int, epochs: int) -> float:
 def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
         epochs: int, batch_size: int = 64, lr: float = 0.01, schedule: str = "constant", seed: int = 0,
         optimizer_state: dict | None = None, history: list[EpochStats] | None = None,
-        on_epoch: Callable[[list[EpochStats], torch.optim.Optimizer], None] | None = None) -> list[EpochStats]:
+        on_epoch: Callable[[list[EpochStats], torch.optim.Optimizer], None] | None = None,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None) -> list[EpochStats]:
     """Train ``model`` in place up to epoch ``epochs`` and return the history.
 
     Resumes after ``history[-1].epoch`` when given ``history`` and the optimizer's
@@ -111,9 +112,11 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
         model.train()
         start = time.perf_counter()
         totals = torch.zeros(2, dtype=torch.float64)  # loss sum, correct
+        draws = torch.Generator(xt.device).manual_seed(seed * 1_000_003 + epoch + 500_000)
         for idx in epoch_order(len(xt), seed, epoch).to(xt.device).split(batch_size):
             mine = idx[rank::world]
-            scores = net(xt[mine])
+            # every rank augments the whole batch alike and keeps its share
+            scores = net(xt[mine] if augment is None else augment(xt[idx], draws)[rank::world])
             loss = torch.nn.functional.cross_entropy(scores, yt[mine], reduction="sum")
             if not torch.isfinite(loss):
                 raise Diverged(epoch, loss.item())

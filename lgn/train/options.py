@@ -33,6 +33,7 @@ class TrainOptions:
     grad_factor: float = defaults.GRAD_FACTOR
     candidates: int = defaults.CANDIDATES  # learned connections: inputs each pin chooses among (1: fixed wiring; 0: the whole pool)
     conv: tuple[int, ...] = ()   # convolutional blocks before the layers: kernels per block
+    shift: int = 0               # images: training samples moved by up to this many pixels at random
     epochs: int = 80
     batch_size: int = 64
     lr: float = 0.01

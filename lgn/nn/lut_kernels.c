@@ -1,0 +1,155 @@
+/* Compiled CPU kernels of lgn.nn.lookup's training (lgn/nn/lut_kernels.py): the multilinear table read and
+ * the candidate mixture of a learned pin, each forward and backward.
+ *
+ * The multilinear read: a node of k inputs (k = 1..6) holds 2^k entries e; its output for pin values x is the linear
+ * interpolation of e along the highest pin first:
+ *   level k = e;  level p[i] = level p+1[i] + x[p] * (level p+1[i + 2^p] - level p+1[i]),  i < 2^p;
+ *   y = level 0[0].
+ * Backward walks the levels up again: the gradient of level 0 is g; the gradient of x[p] is the sum
+ * over i of G_p[i] * (level p+1[i + 2^p] - level p+1[i]); G_{p+1}[i] = G_p[i] (1 - x[p]) and
+ * G_{p+1}[i + 2^p] = G_p[i] x[p]; the entries' gradient is G_k summed over the batch.
+ *
+ * torch's autograd keeps every level of every node and sample in memory and zero-fills slice
+ * gradients; here a block of LANES samples of one node stays in L1 and the backward recomputes the
+ * levels. Activations are feature-major float32: pins (k, nodes, batch), y and g (nodes, batch).
+ * A call computes nodes [n0, n1): callers split the nodes among threads (each node belongs to one
+ * call, so results do not depend on the split).
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#define LANES 16
+#define MAXK 6
+
+/* Pins of one block, lanes past m zero. */
+static void load_pins(int k, int64_t nodes, int64_t batch, const float *pins, int64_t n, int64_t b0, int m,
+                      float x[MAXK][LANES]) {
+    for (int p = 0; p < k; p++) {
+        const float *row = pins + ((int64_t)p * nodes + n) * batch + b0;
+        for (int l = 0; l < LANES; l++) x[p][l] = l < m ? row[l] : 0.0f;
+    }
+}
+
+/* Every level of one block: level j's 2^j entries at lv[2^j .. 2^(j+1)). */
+static void levels(int k, const float *e, float x[MAXK][LANES], float lv[2 << MAXK][LANES]) {
+    int top = 1 << k;
+    for (int i = 0; i < top; i++)
+        for (int l = 0; l < LANES; l++) lv[top + i][l] = e[i];
+    for (int p = k - 1; p >= 0; p--) {
+        int h = 1 << p;
+        float (*up)[LANES] = lv + 2 * h, (*dn)[LANES] = lv + h;
+        for (int i = 0; i < h; i++)
+            for (int l = 0; l < LANES; l++) dn[i][l] = up[i][l] + x[p][l] * (up[i + h][l] - up[i][l]);
+    }
+}
+
+void lgn_multilinear_forward(int k, int64_t nodes, int64_t batch, int64_t n0, int64_t n1, const float *pins,
+                             const float *entries, float *y) {
+    float x[MAXK][LANES], v[1 << MAXK][LANES];
+    int top = 1 << k;
+    for (int64_t n = n0; n < n1; n++) {
+        const float *e = entries + n * top;
+        for (int64_t b0 = 0; b0 < batch; b0 += LANES) {
+            int m = batch - b0 < LANES ? (int)(batch - b0) : LANES;
+            load_pins(k, nodes, batch, pins, n, b0, m, x);
+            int h = top >> 1;  /* the first level reads the entries directly */
+            for (int i = 0; i < h; i++)
+                for (int l = 0; l < LANES; l++) v[i][l] = e[i] + x[k - 1][l] * (e[i + h] - e[i]);
+            for (int p = k - 2; p >= 0; p--) {
+                h = 1 << p;
+                for (int i = 0; i < h; i++)
+                    for (int l = 0; l < LANES; l++) v[i][l] += x[p][l] * (v[i + h][l] - v[i][l]);
+            }
+            float *out = y + n * batch + b0;
+            for (int l = 0; l < m; l++) out[l] = v[0][l];
+        }
+    }
+}
+
+void lgn_multilinear_backward(int k, int64_t nodes, int64_t batch, int64_t n0, int64_t n1, const float *pins,
+                              const float *entries, const float *grad, float *grad_pins, float *grad_entries) {
+    float x[MAXK][LANES], lv[2 << MAXK][LANES], G[1 << MAXK][LANES], acc[1 << MAXK][LANES];
+    int top = 1 << k;
+    for (int64_t n = n0; n < n1; n++) {
+        memset(acc, 0, sizeof acc);
+        for (int64_t b0 = 0; b0 < batch; b0 += LANES) {
+            int m = batch - b0 < LANES ? (int)(batch - b0) : LANES;
+            load_pins(k, nodes, batch, pins, n, b0, m, x);
+            levels(k, entries + n * top, x, lv);
+            const float *g = grad + n * batch + b0;
+            for (int l = 0; l < LANES; l++) G[0][l] = l < m ? g[l] : 0.0f;
+            for (int p = 0; p < k; p++) {
+                int h = 1 << p;
+                float (*up)[LANES] = lv + 2 * h, dx[LANES];
+                for (int l = 0; l < LANES; l++) dx[l] = 0.0f;
+                for (int i = 0; i < h; i++)
+                    for (int l = 0; l < LANES; l++) dx[l] += G[i][l] * (up[i + h][l] - up[i][l]);
+                for (int i = 0; i < h; i++)
+                    for (int l = 0; l < LANES; l++) {
+                        G[i + h][l] = G[i][l] * x[p][l];
+                        G[i][l] -= G[i + h][l];
+                    }
+                float *out = grad_pins + ((int64_t)p * nodes + n) * batch + b0;
+                for (int l = 0; l < m; l++) out[l] = dx[l];
+            }
+            for (int i = 0; i < top; i++)
+                for (int l = 0; l < LANES; l++) acc[i][l] += G[i][l];
+        }
+        float *ge = grad_entries + n * top;
+        for (int i = 0; i < top; i++) {
+            float s = 0.0f;
+            for (int l = 0; l < LANES; l++) s += acc[i][l];
+            ge[i] = s;
+        }
+    }
+}
+
+/* A learned pin's value while training: the softmax mixture of its c candidate inputs,
+ *   pins[r][b] = sum_j w[r][j] * x[cand[r][j]][b]   for rows r = (pin, node), x (inputs, batch).
+ * Rows [r0, r1) per call. */
+void lgn_mix_forward(int64_t c, int64_t batch, int64_t r0, int64_t r1, const float *x, const int64_t *cand,
+                     const float *w, float *pins) {
+    for (int64_t r = r0; r < r1; r++) {
+        float *out = pins + r * batch;
+        const float *src = x + cand[r * c] * batch;
+        float wj = w[r * c];
+        for (int64_t b = 0; b < batch; b++) out[b] = wj * src[b];
+        for (int64_t j = 1; j < c; j++) {
+            src = x + cand[r * c + j] * batch;
+            wj = w[r * c + j];
+            for (int64_t b = 0; b < batch; b++) out[b] += wj * src[b];
+        }
+    }
+}
+
+/* The weights' gradient of rows [r0, r1): grad_w[r][j] = sum_b grad[r][b] * x[cand[r][j]][b]. */
+void lgn_mix_backward_weights(int64_t c, int64_t batch, int64_t r0, int64_t r1, const float *x,
+                              const int64_t *cand, const float *grad, float *grad_w) {
+    for (int64_t r = r0; r < r1; r++) {
+        const float *g = grad + r * batch;
+        for (int64_t j = 0; j < c; j++) {
+            const float *src = x + cand[r * c + j] * batch;
+            float s = 0.0f;
+            for (int64_t b = 0; b < batch; b++) s += g[b] * src[b];
+            grad_w[r * c + j] = s;
+        }
+    }
+}
+
+/* The inputs' gradient of inputs [i0, i1): grad_x[i] = sum of w[e] * grad[row of e] over the
+ * candidate slots e that read input i, listed in order[start[i] .. start[i + 1]) (slot e = r * c + j).
+ * Split by input, so every sum has one order whatever the threads. */
+void lgn_mix_backward_inputs(int64_t c, int64_t batch, int64_t i0, int64_t i1, const int64_t *order,
+                             const int64_t *start, const float *w, const float *grad, float *grad_x) {
+    for (int64_t i = i0; i < i1; i++) {
+        float *out = grad_x + i * batch;
+        for (int64_t b = 0; b < batch; b++) out[b] = 0.0f;
+        for (int64_t s = start[i]; s < start[i + 1]; s++) {
+            int64_t e = order[s];
+            const float *g = grad + (e / c) * batch;
+            float we = w[e];
+            for (int64_t b = 0; b < batch; b++) out[b] += we * g[b];
+        }
+    }
+}
