@@ -1,6 +1,6 @@
 """Seconds per MNIST epoch of a LUT6 network (`mnist-8k`'s: 4000, 2000, 2000 six-input tables,
 4 candidates per pin from 9x9 patches) trained through torch's autograd of the multilinear read
-and candidate mixture, against lgn's compiled CPU kernels of the same sums (:mod:`lgn.nn.lut_kernels`).
+and candidate mixture, against lgn's compiled CPU kernels of the same sums (:mod:`lgn.nn.cpu_kernels`).
 
 Both sides start from one model and take the same steps on the same batches; their losses agree
 to float rounding (checked: within 1e-4). Seconds per epoch are the best step time times the
@@ -23,7 +23,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 from lgn import data  # noqa: E402
-from lgn.nn import LogicNet, lut_kernels  # noqa: E402
+from lgn.nn import LogicNet, cpu_kernels  # noqa: E402
 from lgn.train.options import resolve  # noqa: E402
 
 EPOCH = 60_000
@@ -51,8 +51,8 @@ def main() -> None:
     parser.add_argument("--preset", default="mnist-8k", help="a lut-family MNIST preset")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if not lut_kernels.available(torch.zeros(1)):
-        raise SystemExit("the kernels are not available here (no working C compiler, or LGN_LUT_KERNELS=0)")
+    if not cpu_kernels.available(torch.zeros(1)):
+        raise SystemExit("the kernels are not available here (no working C compiler, or LGN_CPU_KERNELS=0)")
 
     ds = data.load("mnist", args.data_dir)
     opts = resolve(args.preset, {})
@@ -62,9 +62,9 @@ def main() -> None:
     model = LogicNet(opts.model_config(ds)).train()
     twin = copy.deepcopy(model)
 
-    os.environ["LGN_LUT_KERNELS"] = "0"
+    os.environ["LGN_CPU_KERNELS"] = "0"
     base, base_losses = best_step_s(twin, batches, opts.lr)
-    os.environ["LGN_LUT_KERNELS"] = "1"
+    os.environ["LGN_CPU_KERNELS"] = "1"
     fast, fast_losses = best_step_s(model, batches, opts.lr)
     drift = max(abs(a - b) for a, b in zip(base_losses, fast_losses))
     if drift > 1e-4:

@@ -174,9 +174,9 @@ def test_lookup_pins_learn_their_input_among_candidates():
 
 @pytest.mark.parametrize("k", range(1, 7))
 def test_compiled_multilinear_is_the_torch_definition(k):
-    from lgn.nn import lookup, lut_kernels
+    from lgn.nn import lookup, cpu_kernels
 
-    if not lut_kernels.available(torch.zeros(1)):
+    if not cpu_kernels.available(torch.zeros(1)):
         pytest.skip("no C compiler")
     gen = torch.Generator().manual_seed(k)
     pins = torch.rand(k, 150, 37, generator=gen, requires_grad=True)  # 37: not a whole number of blocks
@@ -189,7 +189,7 @@ def test_compiled_multilinear_is_the_torch_definition(k):
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            got = lut_kernels.multilinear(pins, entries)
+            got = cpu_kernels.multilinear(pins, entries)
             runs.append((got, *torch.autograd.grad((got * weight).sum(), (pins, entries))))
         finally:
             torch.set_num_threads(before)
@@ -201,9 +201,9 @@ def test_compiled_multilinear_is_the_torch_definition(k):
 
 
 def test_compiled_candidate_mixture_is_the_torch_definition():
-    from lgn.nn import lookup, lut_kernels
+    from lgn.nn import lookup, cpu_kernels
 
-    if not lut_kernels.available(torch.zeros(1)):
+    if not cpu_kernels.available(torch.zeros(1)):
         pytest.skip("no C compiler")
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(90, 21, generator=gen, requires_grad=True)
@@ -217,7 +217,7 @@ def test_compiled_candidate_mixture_is_the_torch_definition():
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            got = lut_kernels.mix(x, candidates, weights)
+            got = cpu_kernels.mix(x, candidates, weights)
             runs.append((got, *torch.autograd.grad((got * weight).sum(), (x, weights))))
         finally:
             torch.set_num_threads(before)
@@ -273,11 +273,14 @@ def test_residual_lookup_layer_starts_as_a_buffer_of_pin_zero():
     assert torch.equal(layer(x), x[layer.connections[0]])
 
 
-def test_learned_mapping_reads_its_best_input_and_scores_by_straight_through():
+@pytest.mark.parametrize("kernels", ["1", "0"])
+def test_learned_mapping_reads_its_best_input_and_scores_by_straight_through(kernels, monkeypatch):
     """Restricted to ``allowed`` inputs, the mapping keeps only their scores; it picks, reads and
-    scores as a mapping over the whole pool with the others masked out (the dense oracle)."""
+    scores as a mapping over the whole pool with the others masked out (the dense oracle), through
+    the compiled gathered dot products or torch's product."""
     from lgn.nn.mapping import LearnedMapping
 
+    monkeypatch.setenv("LGN_CPU_KERNELS", kernels)
     allowed = torch.rand(30, 12, generator=torch.Generator().manual_seed(1)) < 0.3
     allowed[0] = True  # every node has an input
     mapping = LearnedMapping(30, 12, 3, generator=torch.Generator().manual_seed(0), allowed=allowed)

@@ -7,7 +7,7 @@ which is the node's expected output when every input is an independent Bernoulli
 torchlogix's ``light`` LUTs). Hardened, each entry is ``logit > 0`` and on 0/1 inputs the
 interpolation reads exactly the addressed entry, which is what :class:`lgn.ir.netlist.LutLayer`
 computes. A 4-input node is one LUT4 cell of an iCE40 or ECP5. On CPUs the layer trains through
-compiled kernels of the same sums (:mod:`lgn.nn.lut_kernels`).
+compiled kernels of the same sums (:mod:`lgn.nn.cpu_kernels`).
 
 Activations are feature-major, ``(in_features, batch) -> (out_features, batch)``, as in
 :mod:`lgn.nn.logic`.
@@ -21,7 +21,7 @@ from torch import nn
 from lgn.ir.tables import MAX_INPUTS
 from lgn.nn.logic import deal
 from lgn.nn.mapping import hardened_connections, register_wiring
-from lgn.nn import lut_kernels
+from lgn.nn import cpu_kernels
 
 
 def lookup_connections(in_features: int, out_features: int, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -121,15 +121,15 @@ class LookupLayer(nn.Module):
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LookupLayer expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
         entries = self.entries()
-        native = lut_kernels.available(x, entries)
+        native = cpu_kernels.available(x, entries)
         if self.candidates == 0:
             pins = self.mapping(x)  # discrete in training too
         elif self.candidates == 1 or not self.training:
             pins = x[self.hardened_connections()]
         else:  # learned connections: each pin is the softmax mixture of its candidate inputs
             weights = torch.softmax(self.connection_logits, -1)
-            pins = (lut_kernels.mix if native else mix)(x, self.candidate_connections, weights)
-        return (lut_kernels.multilinear if native else multilinear)(pins, entries)
+            pins = (cpu_kernels.mix if native else mix)(x, self.candidate_connections, weights)
+        return (cpu_kernels.multilinear if native else multilinear)(pins, entries)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, k={self.k}"

@@ -10,7 +10,9 @@ straight-through estimate: the gradient of a score is the pin's gradient times `
 the change the pin's value would see if it read input ``i`` (DWN's learnable mapping, Bacellar et
 al., ICML 2024); the input's own gradient is that of the chosen connection. Per layer and batch
 this costs one ``(in, batch) @ (batch, out)`` product per pin, so pools of thousands of inputs
-train on a CPU where softmax mixtures over candidates would gather thousands of rows.
+train on a CPU where softmax mixtures over candidates would gather thousands of rows; over patches
+(``allowed``) only the patch's inputs are scored, by gathered dot products on CPUs
+(:func:`lgn.nn.cpu_kernels.gather_dot`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Callable
 
 import torch
 from torch import nn
+
+from lgn.nn import cpu_kernels
 
 
 class _Select(torch.autograd.Function):
@@ -38,8 +42,11 @@ class _Select(torch.autograd.Function):
         grad_w = grad_x = None
         if ctx.needs_input_grad[1]:
             signed = 2 * x - 1
-            per_pin = [signed @ g.t() for g in grad]  # (in, out) each
-            grad_w = torch.stack(per_pin if pool is None else [w.gather(0, pool) for w in per_pin])
+            if pool is not None and cpu_kernels.available(signed, grad):  # the patch's dot products alone
+                grad_w = cpu_kernels.gather_dot(signed, pool.t(), grad).transpose(1, 2).contiguous()
+            else:
+                per_pin = [signed @ g.t() for g in grad]  # (in, out) each
+                grad_w = torch.stack(per_pin if pool is None else [w.gather(0, pool) for w in per_pin])
         if ctx.needs_input_grad[0]:
             grad_x = grad.new_zeros(ctx.in_features, grad.shape[-1])
             for row, g in zip(index, grad):

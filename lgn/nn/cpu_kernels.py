@@ -1,4 +1,5 @@
-"""Compiled CPU kernels of :class:`~lgn.nn.lookup.LookupLayer`'s training (``lut_kernels.c``).
+"""Compiled CPU kernels of training (``cpu_kernels.c``): :class:`~lgn.nn.lookup.LookupLayer`'s
+relaxation and the score gradient of a :class:`~lgn.nn.mapping.LearnedMapping` over patches.
 
 torch's autograd of the multilinear read (:func:`lgn.nn.lookup.multilinear`) keeps every
 interpolation level of every node and sample (63 values per sample for a 6-input table) and
@@ -9,7 +10,7 @@ backward recomputes the levels) and read the candidates in place; the rows are s
 torch's intra-op threads (ctypes releases the GIL), and every output is a sum in one fixed order
 whatever the split. They agree with the torch definitions to float rounding, in value and gradient
 (``tests/test_nn.py``); ``bench/lut_train_speed.py`` measures the two. Where no C compiler works,
-:func:`available` is False and the layer keeps the torch definitions; ``LGN_LUT_KERNELS=0`` asks
+:func:`available` is False and the layer keeps the torch definitions; ``LGN_CPU_KERNELS=0`` asks
 for them too.
 """
 
@@ -36,7 +37,7 @@ def _library() -> ctypes.CDLL | None:
     if cc is None:
         return None
     try:
-        path, _ = shared_library(resources.files("lgn.nn").joinpath("lut_kernels.c").read_text(), cc, _FLAGS)
+        path, _ = shared_library(resources.files("lgn.nn").joinpath("cpu_kernels.c").read_text(), cc, _FLAGS)
     except ToolError:
         return None
     lib = ctypes.CDLL(str(path))
@@ -44,15 +45,15 @@ def _library() -> ctypes.CDLL | None:
     lib.lgn_multilinear_forward.argtypes = [ctypes.c_int, i64, i64, i64, i64, ptr, ptr, ptr]
     lib.lgn_multilinear_backward.argtypes = [ctypes.c_int, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr]
     lib.lgn_mix_forward.argtypes = [i64, i64, i64, i64, ptr, ptr, ptr, ptr]
-    lib.lgn_mix_backward_weights.argtypes = [i64, i64, i64, i64, ptr, ptr, ptr, ptr]
+    lib.lgn_gather_dot.argtypes = [i64, i64, i64, i64, i64, ptr, ptr, ptr, ptr]
     lib.lgn_mix_backward_inputs.argtypes = [i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr]
     return lib
 
 
 def available(*tensors: torch.Tensor) -> bool:
     """Whether the kernels take these tensors: float32 (or integer indices) on the CPU, a C
-    compiler that built them, and ``LGN_LUT_KERNELS`` is not ``0``."""
-    return (os.environ.get("LGN_LUT_KERNELS", "1") != "0"
+    compiler that built them, and ``LGN_CPU_KERNELS`` is not ``0``."""
+    return (os.environ.get("LGN_CPU_KERNELS", "1") != "0"
             and all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.int64) for t in tensors)
             and _library() is not None)
 
@@ -122,9 +123,7 @@ class _Mix(torch.autograd.Function):
         c, batch, inputs = candidates.shape[-1], x.shape[1], x.shape[0]
         grad_x = grad_w = None
         if ctx.needs_input_grad[2]:
-            grad_w = torch.empty_like(weights)
-            _split(lib.lgn_mix_backward_weights, grad.numel() // batch, (c, batch),
-                   *_ptr(x, candidates, grad, grad_w))
+            grad_w = gather_dot(x, candidates, grad)
         if ctx.needs_input_grad[0]:
             order = torch.sort(candidates.reshape(-1), stable=True).indices
             start = torch.zeros(inputs + 1, dtype=torch.int64)
@@ -132,6 +131,18 @@ class _Mix(torch.autograd.Function):
             grad_x = torch.empty_like(x)
             _split(lib.lgn_mix_backward_inputs, inputs, (c, batch), *_ptr(order, start, weights, grad, grad_x))
         return grad_x, None, grad_w
+
+
+def gather_dot(x: torch.Tensor, index: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``(*rows, c)``: ``out[..., j] = sum_b grad[..., b] * x[index[..., j], b]`` for ``x``
+    ``(inputs, batch)``, ``grad`` ``(*rows, batch)`` and ``index`` ``(*rows, c)``, or the trailing
+    part of it broadcast over the leading rows (no autograd)."""
+    x, index, grad = x.contiguous(), index.contiguous(), grad.contiguous()
+    batch, c = x.shape[1], index.shape[-1]
+    rows = grad.numel() // batch
+    out = x.new_empty(*grad.shape[:-1], c)
+    _split(_library().lgn_gather_dot, rows, (c, batch), index.numel() // c, *_ptr(x, index, grad, out))
+    return out
 
 
 def mix(x: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

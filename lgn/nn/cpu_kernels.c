@@ -1,5 +1,6 @@
-/* Compiled CPU kernels of lgn.nn.lookup's training (lgn/nn/lut_kernels.py): the multilinear table read and
- * the candidate mixture of a learned pin, each forward and backward.
+/* Compiled CPU kernels of training (lgn/nn/cpu_kernels.py): the multilinear table read of lookup
+ * tables and the candidate mixture of a learned pin, each forward and backward, and the gathered
+ * dot products that score a pin's candidates.
  *
  * The multilinear read: a node of k inputs (k = 1..6) holds 2^k entries e; its output for pin values x is the linear
  * interpolation of e along the highest pin first:
@@ -123,16 +124,24 @@ void lgn_mix_forward(int64_t c, int64_t batch, int64_t r0, int64_t r1, const flo
     }
 }
 
-/* The weights' gradient of rows [r0, r1): grad_w[r][j] = sum_b grad[r][b] * x[cand[r][j]][b]. */
-void lgn_mix_backward_weights(int64_t c, int64_t batch, int64_t r0, int64_t r1, const float *x,
-                              const int64_t *cand, const float *grad, float *grad_w) {
+/* Rows [r0, r1) of out[r][j] = sum_b grad[r][b] * x[cand[r % cand_rows][j]][b]: the mixture weights'
+ * gradient, and a learned mapping's candidate scores (x the signed inputs; every pin of a node
+ * scores the same cand_rows = nodes candidates). */
+void lgn_gather_dot(int64_t c, int64_t batch, int64_t r0, int64_t r1, int64_t cand_rows, const float *x,
+                    const int64_t *cand, const float *grad, float *out) {
     for (int64_t r = r0; r < r1; r++) {
+        const int64_t *row = cand + (r % cand_rows) * c;
         const float *g = grad + r * batch;
         for (int64_t j = 0; j < c; j++) {
-            const float *src = x + cand[r * c + j] * batch;
+            const float *src = x + row[j] * batch;
+            float part[LANES] = {0};  /* LANES partial sums: a reduction the compiler vectorizes */
+            int64_t b = 0;
+            for (; b + LANES <= batch; b += LANES)
+                for (int l = 0; l < LANES; l++) part[l] += g[b + l] * src[b + l];
+            for (int l = 0; b + l < batch; l++) part[l] += g[b + l] * src[b + l];
             float s = 0.0f;
-            for (int64_t b = 0; b < batch; b++) s += g[b] * src[b];
-            grad_w[r * c + j] = s;
+            for (int l = 0; l < LANES; l++) s += part[l];
+            out[r * c + j] = s;
         }
     }
 }
