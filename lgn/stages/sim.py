@@ -24,8 +24,17 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     simulated with Yosys' cell models, instead. ``jobs`` simulator processes share the vectors
     (default: one per :data:`VECTORS_PER_JOB`, at most one per core)."""
     from lgn.hdl.head import score_width
-    from lgn.sim.runner import simulate
+    from lgn.sim.runner import default_simulator, simulate
 
+    board = None
+    if post_synth:  # options first: nothing is loaded for a run that cannot go ahead
+        from lgn.boards import targets
+
+        board = targets.get(post_synth)
+        simulator = simulator or default_simulator()
+        if simulator not in board.family.simulators:
+            raise LgnError(f"{simulator} cannot run Yosys' models of {board.family.name} cells",
+                           f"pass --simulator {board.family.simulators[0]}")
     out = prepare_out(out)
     net = serialize.load(netlist_path or out / NETLIST)
     ds = dataset_of(net, dataset, data_dir)
@@ -34,11 +43,9 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
     design = design_of(out, net, netlist_path)
     what, sources, log, extra = "rtl", verilog, out / SIM_LOG, {}
-    if post_synth:
-        from lgn.boards import targets
+    if board is not None:
         from lgn.boards.cells import map_to_cells
 
-        board = targets.get(post_synth)
         family = board.family
         say("sim", f"mapping {VERILOG} to {family.name} cells with Yosys `{board.synth_command}` ...")
         sources, yosys_s = map_to_cells(verilog, TOPLEVEL, board, out / "build" / f"postsynth-{family.name}")
