@@ -3,7 +3,7 @@ between registers for an out-of-context build."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import Elaboratable, Module, Shape, Value
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -46,22 +46,21 @@ class RegisteredTop(wiring.Component):
     whose Fmax is the classifier's own (one clock from input register to output register when
     combinational, one pipeline stage when pipelined). Inputs are latched one cycle before the
     classifier sees them and outputs one cycle after, so :attr:`latency` is the classifier's + 2.
-    A sequenced classifier's ``start`` and ``done`` are registered the same way.
+    Its ports are the classifier's (:meth:`Design.signature`: ``x`` or a stream's ``pixel`` and
+    ``valid``, a sequenced classifier's ``start`` and ``done``), each flattened to plain bits.
     """
 
     def __init__(self, design: Design, classifier: wiring.Component) -> None:
         self._classifier = classifier
-        self._handshake = design.sequenced
         self.path_cycles = 1
         self.latency = self._classifier.latency + 2
-        ports = {"x": In(design.net.inputs.width), "scores": Out(len(self._classifier.scores.as_value())),
-                 "cls": Out(len(self._classifier.cls))}
-        super().__init__(ports | ({"start": In(1), "done": Out(1)} if self._handshake else {}))
+        members = design.signature().members
+        super().__init__({name: (In if m.flow == In else Out)(Shape.cast(m.shape).width) for name, m in members.items()})
 
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.classifier = c = self._classifier
-        m.d.sync += [c.x.eq(self.x), self.scores.eq(c.scores.as_value()), self.cls.eq(c.cls)]
-        if self._handshake:
-            m.d.sync += [c.start.eq(self.start), self.done.eq(c.done)]
+        for name, member in self.signature.members.items():
+            inner, outer = Value.cast(getattr(c, name)), getattr(self, name)
+            m.d.sync += inner.eq(outer) if member.flow == In else outer.eq(inner)
         return m

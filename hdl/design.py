@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 
 from amaranth.lib import wiring
 
+from lgn.errors import LgnError
 from lgn.hdl import fold
 from lgn.hdl.classifier import Classifier, classifier_signature, latencies
 from lgn.hdl.core import stage_registers
 from lgn.hdl.fold import FoldedLayer
 from lgn.hdl.folded_classifier import FoldedClassifier, layer_cycles, sequence_latency
 from lgn.hdl.head import head_registers
-from lgn.hdl.stream import SequencedStream, stream_cycles
+from lgn.hdl.stream import StreamClassifier, stream_cycles, stream_signature
 from lgn.ir.conv import ConvTrees, StreamedNetlist
 from lgn.ir.netlist import Netlist
 
@@ -51,11 +52,12 @@ def choose_pipeline(net: Netlist, lut_budget: int = fold.LUT_BUDGET) -> tuple[in
 @dataclass(frozen=True)
 class Design:
     """How ``net`` is built: *unrolled* (a :class:`Classifier`, combinational or pipelined every
-    ``pipeline`` layers, a new input every clock) or *sequenced*, one inference per
-    :attr:`latency` clocks behind a start/done handshake: a :class:`FoldedClassifier` whose
-    ``folding`` folds some threshold layers onto lanes over block RAM, or a
-    :class:`~lgn.hdl.stream.SequencedStream` streaming the pixels through ``stream``'s
-    convolutional stages (``net`` its flat netlist)."""
+    ``pipeline`` layers, a new input every clock), *folded* (a :class:`FoldedClassifier` whose
+    ``folding`` folds some threshold layers onto lanes over block RAM, one inference per
+    :attr:`latency` clocks behind a start/done handshake) or *streamed* (a
+    :class:`~lgn.hdl.stream.StreamClassifier` taking ``stream``'s pixels one per clock through
+    its convolutional stages, ``net`` its flat netlist). Folded and streamed designs are
+    *sequenced*: many clocks per inference."""
 
     net: Netlist
     pipeline: int = 0
@@ -93,35 +95,48 @@ class Design:
 
     @property
     def sequenced(self) -> bool:
-        """Started and finished by a handshake (folded or streamed), not a new input every clock."""
+        """Many clocks per inference (folded or streamed), not a new input every clock."""
         return self.folded or self.stream is not None
 
     @property
+    def handshake(self) -> bool:
+        """Started and finished by the start/done handshake (folded)."""
+        return self.folded
+
+    @property
     def latency(self) -> int:
-        """Clocks from input to class: the pipeline's depth, or a sequenced inference's length."""
+        """Clocks from input to class: the pipeline's depth, a folded inference's length, or the
+        clocks from a streamed image's first pixel to its ``done`` (pixels arriving every clock)."""
         if self.stream is not None:
-            return 1 + stream_cycles(self.stream)
+            return stream_cycles(self.stream)
         return sequence_latency(self.net, self.folding) if self.folded else sum(latencies(self.net, self.pipeline))
 
     @property
     def cycles_per_inference(self) -> int:
-        """Clocks between inferences when inputs arrive back to back (1 for unrolled designs)."""
+        """Clocks between inferences when inputs arrive back to back: 1 unrolled, a folded
+        inference's length, a streamed image's pixels."""
+        if self.stream is not None:
+            return self.stream.image[0] * self.stream.image[1]
         return self.latency if self.sequenced else 1
 
     def signature(self) -> wiring.Signature:
-        """The ports of :meth:`classifier` (:func:`~lgn.hdl.classifier.classifier_signature`)."""
-        return classifier_signature(self.net, handshake=self.sequenced)
-
-    def classifier(self) -> Classifier | FoldedClassifier | SequencedStream:
+        """The ports of :meth:`classifier`: :func:`~lgn.hdl.classifier.classifier_signature`, or
+        :func:`~lgn.hdl.stream.stream_signature` for a streamed design."""
         if self.stream is not None:
-            return SequencedStream(self.stream, self.net)
+            return stream_signature(self.stream)
+        return classifier_signature(self.net, handshake=self.handshake)
+
+    def classifier(self) -> Classifier | FoldedClassifier | StreamClassifier:
+        if self.stream is not None:
+            return StreamClassifier(self.stream, pipeline=1)
         return FoldedClassifier(self.net, self.folding) if self.folded else Classifier(self.net, self.pipeline)
 
     def describe(self) -> str:
         if self.stream is not None:
             stages = sum(isinstance(s, ConvTrees) for s in self.stream.stages)
             return (f"streamed, {stages} convolutional stage{'s' if stages != 1 else ''} with one tree per kernel, "
-                    f"a pixel per clock, {self.latency} cycles per inference")
+                    f"a pixel per clock: an image every {self.cycles_per_inference} cycles, its class {self.latency} "
+                    f"cycles after its first pixel")
         if self.folded:
             return f"sequenced, {sum(f is not None for f in self.folding)} layers folded, {self.latency} cycles per inference"
         every = "every layer" if self.pipeline == 1 else f"every {self.pipeline} layers"
@@ -135,7 +150,7 @@ class Design:
                   for i, (f, unit_cycles) in enumerate(zip(self.folding, layer_cycles(self.folding))) if f is not None]
         hdl = {"pipeline": self.pipeline, "fold": mode, "lut_budget": lut_budget, "lanes": list(lanes),
                "mapping": self.describe(), "latency_cycles": self.latency,
-               "cycles_per_inference": self.cycles_per_inference, "handshake": self.sequenced, "folded_layers": layers,
+               "cycles_per_inference": self.cycles_per_inference, "handshake": self.handshake, "folded_layers": layers,
                "stream": self.stream is not None,
                "bram_bits": sum(entry["weight_bits"] + entry["threshold_bits"] for entry in layers)}
         if self.choice:
@@ -145,6 +160,9 @@ class Design:
     @classmethod
     def from_dict(cls, net: Netlist, hdl: dict) -> "Design":
         if hdl.get("stream"):
+            if hdl.get("handshake"):  # lgn before 2026-12-01 wrapped the engine in a whole-image register
+                raise LgnError("this classifier.v streams behind a start/done wrapper that lgn no longer builds",
+                               "re-run `lgn compile --stream` into this folder")
             return cls.streamed(StreamedNetlist.from_flat(net), net)
         return cls.plan(net, hdl.get("pipeline", 0), hdl.get("fold", "none"), hdl.get("lut_budget", fold.LUT_BUDGET),
                         tuple(hdl.get("lanes", fold.LANES)))

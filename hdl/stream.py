@@ -16,12 +16,11 @@ from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from lgn.hdl.classifier import Classifier, classifier_signature, latencies
+from lgn.hdl.classifier import Classifier, latencies
 from lgn.hdl.core import GATE_EXPRESSIONS
 from lgn.hdl.delay import delay
 from lgn.hdl.head import score_width
 from lgn.ir.conv import ConvTrees, OrPool, StreamedNetlist
-from lgn.ir.netlist import Netlist
 
 
 def stream_signature(net: StreamedNetlist) -> wiring.Signature:
@@ -91,39 +90,6 @@ def stream_cycles(net: StreamedNetlist) -> int:
                     and p // cols < rows // 2 * 2 and p % cols < cols // 2 * 2]
         times = [t + 1 for t in keep]
     return times[-1] + 1 + sum(latencies(net.dense, 1))
-
-
-class SequencedStream(wiring.Component):
-    """The streaming engine behind the start/done handshake of a sequenced classifier
-    (:func:`~lgn.hdl.classifier.classifier_signature` with ``handshake``), so the board tops and
-    the simulator drive it as they drive a folded design: ``start`` loads the image ``x`` into a
-    shift register, which feeds the engine a pixel per clock; ``done`` rises :attr:`latency`
-    clocks after ``start`` was taken. The dense part is pipelined every layer. ``flat``:
-    ``net``'s flat netlist, whose ports these are, where the caller has it.
-    """
-
-    def __init__(self, net: StreamedNetlist, flat: Netlist | None = None) -> None:
-        self._net = net.validate()
-        self.latency = 1 + stream_cycles(net)
-        super().__init__(classifier_signature(net.flat() if flat is None else flat, handshake=True))
-
-    def elaborate(self, platform) -> Module:
-        m = Module()
-        m.submodules.engine = engine = StreamClassifier(self._net, pipeline=1)
-        channels, pixels = self._net.channels, self._net.image[0] * self._net.image[1]
-        image = Signal(len(self.x), name="image")
-        left = Signal(range(pixels + 1), name="pixels_left")
-        busy = Signal(name="running")
-        # a start is taken on the clock done is high too, as a folded classifier takes it
-        m.d.comb += [engine.pixel.eq(image[:channels]), engine.valid.eq(left != 0), self.busy.eq(busy & ~engine.done),
-                     self.done.eq(engine.done), self.scores.eq(engine.scores), self.cls.eq(engine.cls)]
-        with m.If(left != 0):
-            m.d.sync += [image.eq(image >> channels), left.eq(left - 1)]
-        with m.If(engine.done):
-            m.d.sync += busy.eq(0)
-        with m.If(self.start & ~self.busy):
-            m.d.sync += [image.eq(self.x), left.eq(pixels), busy.eq(1)]
-        return m
 
 
 def _raster(m: Module, image: tuple[int, int], valid: Value, name: str) -> tuple[Signal, Signal]:

@@ -217,7 +217,7 @@ def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expect
     return _compared(simulator, wall, r, expected)
 
 
-def simulate_stream(verilog: Path, toplevel: str, pixels: np.ndarray, expected: Prediction, score_width: int, *,
+def simulate_stream(verilog: Path | list[Path], toplevel: str, pixels: np.ndarray, expected: Prediction, score_width: int, *,
                     latency: int, build_dir: Path, log: Path, simulator: str | None = None, jobs: int = 1) -> SimResult:
     """Stream every image of ``pixels`` (``(images, pixels, channels)`` bits, raster order) through
     ``verilog`` (a :class:`~lgn.hdl.stream.StreamClassifier` of at most ``latency`` cycles from an

@@ -94,35 +94,41 @@ def test_the_engine_in_verilator_streams_the_digits_test_split_bit_exact(digits,
     assert (want.classes == digits.y_test).mean() > 0.6  # a trained model (70%), not a constant one
 
 
-@pytest.mark.eda
-def test_the_sequenced_engine_answers_each_start_after_its_latency_in_verilator(tmp_path):
-    """Behind the start/done handshake the board tops drive (SequencedStream): every image of a
-    random two-block network through Verilator, done exactly ``latency`` clocks after start."""
-    from lgn.hdl.emit import to_verilog
-    from lgn.hdl.head import score_width
-    from lgn.hdl.stream import SequencedStream
-    from lgn.sim.runner import simulate
+@pytest.mark.parametrize("seed", range(6))
+def test_a_streamed_designs_latency_is_the_clocks_to_done(seed):
+    """:attr:`Design.latency` of a streamed design (:func:`stream_cycles`) is exact: an image whose
+    pixels come every clock has its ``done`` that many clocks after its first pixel."""
+    from amaranth.sim import Simulator
 
-    rng = np.random.default_rng(4)
-    for seed in range(20):
-        net, raw = random_streamed(np.random.default_rng(seed))
-        if len(net.stages) >= 2:
-            break
-    dut = SequencedStream(net)
-    to_verilog(dut, "classifier", tmp_path / "c.v")
-    flat = net.flat()
-    raw = rng.normal(size=(40, flat.inputs.num_features)).astype(np.float32)
-    want = executor.run(flat, raw)
-    bits = raw[:, flat.inputs.feature].astype(np.float32) > flat.inputs.threshold
-    result = simulate(tmp_path / "c.v", "classifier", bits, want, score_width(flat.head), build_dir=tmp_path / "b",
-                      log=tmp_path / "sim.log", latency=dut.latency, handshake=True)
-    assert (result.matched, result.total) == (40, 40), (tmp_path / "sim.log").read_text()[-2000:]
+    from lgn.hdl.design import Design
+
+    net, _ = random_streamed(np.random.default_rng(seed))
+    design = Design.streamed(net)
+    dut = design.classifier()
+    pixels = net.image[0] * net.image[1]
+    assert design.cycles_per_inference == pixels
+    seen = []
+
+    async def bench(ctx) -> None:
+        ctx.set(dut.valid, 1)
+        for clock in range(pixels + dut.latency + 2):
+            if clock == pixels:
+                ctx.set(dut.valid, 0)
+            await ctx.tick()
+            if ctx.get(dut.done):
+                seen.append(clock + 1)  # clocks since the first pixel was valid
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == [design.latency]
 
 
 @pytest.mark.eda
 def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_path):
     """`lgn compile --stream` on a conv model: the netlist file keeps the stages (a fresh load
-    rebuilds the design), `lgn sim` drives the sequenced engine bit-exact on the test split; a
+    rebuilds the design), `lgn sim` streams the test split through it pixel by pixel bit-exact; a
     model without conv blocks, or --stream with --pipeline, is one clear error."""
     from lgn import stages
     from lgn.errors import LgnError
@@ -132,9 +138,10 @@ def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_p
 
     stages.train_stage(tmp_path / "conv", resolve("digits", {"widths": (100,), "epochs": 1, "conv": (4,)}))
     rep = stages.compile_stage(tmp_path / "conv", stream=True)
-    assert rep["hdl"]["stream"] and rep["hdl"]["handshake"] and rep["bit_exact"]["netlist_vs_torch"] == [360, 360]
+    assert rep["hdl"]["stream"] and not rep["hdl"]["handshake"] and rep["bit_exact"]["netlist_vs_torch"] == [360, 360]
     design = Design.from_dict(serialize.load(tmp_path / "conv" / "netlist.safetensors"), rep["hdl"])
     assert design.stream is not None and design.latency == rep["hdl"]["latency_cycles"] > 64
+    assert rep["hdl"]["cycles_per_inference"] == 64  # a pixel per clock, images back to back
     rep = stages.sim_stage(tmp_path / "conv")
     assert rep["bit_exact"]["rtl_vs_netlist"] == [360, 360]
     with pytest.raises(LgnError, match="--stream builds its own schedule"):

@@ -48,7 +48,7 @@ def compile_model(out: Path, model, dataset: str | None, data_dir: Path | None =
     Writes what ``lgn compile`` writes into ``out``, where ``sim_stage``, ``verify_stage`` and
     ``synth_stage`` take it from; ``source``, the checkpoint in ``out`` the model was read from,
     is recorded so that those stages refuse the design once it changes. ``stream`` builds the
-    streaming engine (:class:`~lgn.hdl.stream.SequencedStream`) of a model with convolutional
+    streaming engine (:class:`~lgn.hdl.stream.StreamClassifier`) of a model with convolutional
     blocks: the blocks kept shared, the passes run on the dense layers after them."""
     from lgn import data
     from lgn.harden import harden, hardened_scores, parts

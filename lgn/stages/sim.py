@@ -24,7 +24,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     simulated with Yosys' cell models, instead. ``jobs`` simulator processes share the vectors
     (default: one per :data:`VECTORS_PER_JOB`, at most one per core)."""
     from lgn.hdl.head import score_width
-    from lgn.sim.runner import default_simulator, simulate
+    from lgn.sim.runner import default_simulator, simulate, simulate_stream
 
     board = None
     if post_synth:  # options first: nothing is loaded for a run that cannot go ahead
@@ -57,8 +57,14 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     n_test = len(ds.x_test)
     jobs = jobs or max(1, min(os.cpu_count() or 1, len(x) // VECTORS_PER_JOB))
     say("sim", f"simulating {len(x)} vectors ({n_test} test + {RANDOM_VECTORS} random) in {jobs} process(es) ...")
-    result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=out / "build" / f"sim-{what}",
-                      log=log, simulator=simulator, latency=design.latency, handshake=design.sequenced, jobs=jobs)
+    build = out / "build" / f"sim-{what}"
+    if design.stream is not None:  # pixel by pixel in raster order, image after image
+        result = simulate_stream(sources, TOPLEVEL, bits.reshape(len(bits), -1, design.stream.channels), expected,
+                                 score_width(net.head), latency=design.classifier().latency, build_dir=build, log=log,
+                                 simulator=simulator, jobs=jobs)
+    else:
+        result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=build, log=log,
+                          simulator=simulator, latency=design.latency, handshake=design.handshake, jobs=jobs)
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
     test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
     say("sim", f"{result.simulator}: {what} vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "
