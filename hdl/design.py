@@ -67,9 +67,9 @@ class Design:
 
     @classmethod
     def streamed(cls, stream: StreamedNetlist, flat: Netlist | None = None) -> "Design":
-        """The streaming engine of ``stream`` (its dense part pipelined every layer); ``flat``, its
+        """The streaming engine of ``stream`` (its dense part pipelined every layer: ``pipeline`` 1); ``flat``, its
         :meth:`~lgn.ir.conv.StreamedNetlist.flat` netlist where the caller has it."""
-        return cls(stream.flat() if flat is None else flat, stream=stream, choice="the convolutional stages stream their pixels")
+        return cls(stream.flat() if flat is None else flat, pipeline=1, stream=stream)
 
     @classmethod
     def plan(cls, net: Netlist, pipeline: int | str = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
@@ -142,17 +142,20 @@ class Design:
         every = "every layer" if self.pipeline == 1 else f"every {self.pipeline} layers"
         return f"pipelined {every}, latency {self.latency} cycles" if self.pipeline else "combinational"
 
-    def to_dict(self, mode: str, lut_budget: int, lanes: tuple[int, int]) -> dict:
-        """report.json's ``hdl`` section (the planning options let later stages rebuild it:
-        :meth:`from_dict`)."""
+    def to_dict(self, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
+                lanes: tuple[int, int] = fold.LANES) -> dict:
+        """report.json's ``hdl`` section (the planning options ``mode``, ``lut_budget`` and
+        ``lanes`` of an unrolled or folded design let later stages rebuild it: :meth:`from_dict`;
+        a streamed design has none)."""
         layers = [{"layer": i, "pe": f.pe, "simd": f.simd, "rows": len(f.rows), "copies": f.copies,
                    "cycles": unit_cycles, "weight_bits": f.weight_bits, "threshold_bits": f.threshold_bits}
                   for i, (f, unit_cycles) in enumerate(zip(self.folding, layer_cycles(self.folding))) if f is not None]
-        hdl = {"pipeline": self.pipeline, "fold": mode, "lut_budget": lut_budget, "lanes": list(lanes),
-               "mapping": self.describe(), "latency_cycles": self.latency,
+        hdl = {"pipeline": self.pipeline, "mapping": self.describe(), "latency_cycles": self.latency,
                "cycles_per_inference": self.cycles_per_inference, "handshake": self.handshake, "folded_layers": layers,
                "stream": self.stream is not None,
                "bram_bits": sum(entry["weight_bits"] + entry["threshold_bits"] for entry in layers)}
+        if self.stream is None:
+            hdl |= {"fold": mode, "lut_budget": lut_budget, "lanes": list(lanes)}
         if self.choice:
             hdl["pipeline_choice"] = self.choice
         return hdl

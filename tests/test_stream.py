@@ -137,7 +137,10 @@ def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_p
     from lgn.train.options import resolve
 
     stages.train_stage(tmp_path / "conv", resolve("digits", {"widths": (100,), "epochs": 1, "conv": (4,)}))
+    unrolled = stages.compile_stage(tmp_path / "conv")  # --pipeline auto: says why
+    assert "pipeline_choice" in unrolled["hdl"] and "stream" not in unrolled["hdl"]["mapping"]
     rep = stages.compile_stage(tmp_path / "conv", stream=True)
+    assert "pipeline_choice" not in rep["hdl"] and "lut_budget" not in rep["hdl"]  # nothing left of the last design
     assert rep["hdl"]["stream"] and not rep["hdl"]["handshake"] and rep["bit_exact"]["netlist_vs_torch"] == [360, 360]
     design = Design.from_dict(serialize.load(tmp_path / "conv" / "netlist.safetensors"), rep["hdl"])
     assert design.stream is not None and design.latency == rep["hdl"]["latency_cycles"] > 64

@@ -81,8 +81,8 @@ def forget_hardware(out: Path, *, figures: bool = True) -> None:
     for board in targets.BOARDS.values():
         (out / board.bitstream_file).unlink(missing_ok=True)
     (out / NEXTPNR_REPORT).unlink(missing_ok=True)
-    if figures:
-        report.forget(out)
+    if figures:  # and the old design's own description, whose keys the new one may not have
+        report.forget(out, (*report.HARDWARE_FIGURES, "hdl"))
 
 
 def dataset_of(net: Netlist, dataset: str | None, data_dir: Path | None):

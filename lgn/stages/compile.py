@@ -200,7 +200,7 @@ def _streamed(out: Path, model, meta: dict, opt_passes: tuple[str, ...] | None, 
     dense, opt = _optimise(out, streamed.dense, opt_passes)
     design = Design.streamed(replaced(streamed, dense=dense))
     say("compile", f"--stream: {design.describe()}")
-    return streamed.flat(), design, design.to_dict("none", 0, (1, 1)), opt
+    return streamed.flat(), design, design.to_dict(), opt
 
 
 def _save_netlist(out: Path, net: Netlist) -> str:
