@@ -64,8 +64,8 @@ class SerialClassifier(wiring.Component):
             m.d.sync += send.eq(0)
         return m
 
-    def _load_and_classify(self, m: Module, rx: UARTReceiver, clf: wiring.Component, net: Netlist, nbytes: int, result: Signal,
-                           send: Signal) -> None:
+    def _load_and_classify(self, m: Module, rx: UARTReceiver, clf: wiring.Component, net: Netlist, nbytes: int,
+                           result: Signal, send: Signal) -> None:
         """The input register, filled byte by byte; the class latched once the classifier has it."""
         sample = Signal(8 * nbytes)
         received = Signal(range(nbytes))

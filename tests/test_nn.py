@@ -227,6 +227,8 @@ def test_compiled_candidate_mixture_is_the_torch_definition():
     for a, b in zip(runs[0][1:], want_grads):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     assert not runs[0][1][80:].any()
+    with pytest.raises(IndexError, match="outside 0..89"):  # a damaged wiring: no read past the inputs
+        cpu_kernels.mix(x, candidates + 10, weights)
 
 
 def test_lookup_layer_trains_alike_through_the_kernels_and_torch():

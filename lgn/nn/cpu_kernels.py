@@ -78,6 +78,13 @@ def _ptr(*tensors: torch.Tensor) -> list[int]:
     return [t.data_ptr() for t in tensors]
 
 
+def _check_index(index: torch.Tensor, inputs: int) -> None:
+    """The kernels read rows through ``index`` unchecked: an index out of range (a damaged
+    checkpoint's wiring) is the IndexError torch's own gather would raise, not a wild read."""
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= inputs):
+        raise IndexError(f"an input index outside 0..{inputs - 1} (the layer's wiring is damaged)")
+
+
 class _Multilinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, pins: torch.Tensor, entries: torch.Tensor) -> torch.Tensor:
@@ -109,6 +116,7 @@ class _Mix(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         x, candidates, weights = x.contiguous(), candidates.contiguous(), weights.contiguous()
+        _check_index(candidates, x.shape[0])
         *rows, c = candidates.shape
         batch = x.shape[1]
         pins = x.new_empty(*rows, batch)
@@ -138,6 +146,7 @@ def gather_dot(x: torch.Tensor, index: torch.Tensor, grad: torch.Tensor) -> torc
     ``(inputs, batch)``, ``grad`` ``(*rows, batch)`` and ``index`` ``(*rows, c)``, or the trailing
     part of it broadcast over the leading rows (no autograd)."""
     x, index, grad = x.contiguous(), index.contiguous(), grad.contiguous()
+    _check_index(index, x.shape[0])
     batch, c = x.shape[1], index.shape[-1]
     rows = grad.numel() // batch
     out = x.new_empty(*grad.shape[:-1], c)
