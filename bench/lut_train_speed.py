@@ -16,31 +16,17 @@ import copy
 import json
 import math
 import os
-import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+from _steps import best_step_s  # noqa: E402
 from lgn import data  # noqa: E402
 from lgn.nn import LogicNet, cpu_kernels  # noqa: E402
 from lgn.train.options import resolve  # noqa: E402
 
 EPOCH = 60_000
-
-
-def best_step_s(model: LogicNet, batches, lr: float) -> tuple[float, list[float]]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    times, losses = [], []
-    for x, y in batches:
-        start = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-        losses.append(loss.item())
-    return min(times[1:]), losses  # the first step warms up allocators and caches
 
 
 def main() -> None:

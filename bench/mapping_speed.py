@@ -18,12 +18,12 @@ import io
 import json
 import math
 import os
-import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+from _steps import best_step_s  # noqa: E402
 from lgn import data  # noqa: E402
 from lgn.nn import LogicNet  # noqa: E402
 from lgn.nn.mapping import LearnedMapping  # noqa: E402
@@ -49,20 +49,6 @@ def state_bytes(model: torch.nn.Module) -> int:
     return buffer.tell()
 
 
-def best_step_s(model: LogicNet, batches) -> tuple[float, list[float]]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    times, losses = [], []
-    for x, y in batches:
-        start = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-        losses.append(loss.item())
-    return min(times[1:]), losses  # the first step warms up allocators and caches
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="MNIST idx files (else $LGN_MNIST_DIR, else a download)")
@@ -84,8 +70,8 @@ def main() -> None:
 
     steps = math.ceil(EPOCH / opts.batch_size)
     sizes = {name: state_bytes(model) / 2**20 for name, model in (("dense", dense), ("compact", compact))}
-    base, base_losses = best_step_s(dense, batches)
-    fast, fast_losses = best_step_s(compact, batches)
+    base, base_losses = best_step_s(dense, batches, 0.1)
+    fast, fast_losses = best_step_s(compact, batches, 0.1)
     if base_losses != fast_losses:
         raise SystemExit(f"the two forms trained differently: losses {base_losses} against {fast_losses}")
     print(f"mnist-up5k ({', '.join(map(str, opts.widths))}), batch {opts.batch_size}, {args.threads} threads")

@@ -172,6 +172,29 @@ def test_lookup_pins_learn_their_input_among_candidates():
     assert torch.equal(layer(bits.t()).t(), layer.hardened_tables().gather(1, address.t()).t().float())
 
 
+def _kernel_is_definition(kernel, definition, inputs: tuple, weight: torch.Tensor) -> tuple:
+    """``kernel`` equals ``definition`` on ``inputs`` in value and in the gradients of
+    ``(out * weight).sum()``, and is bit-identical on 1 and 2 threads (one order of every sum
+    whatever the split); the kernel's gradients."""
+    want = definition(*inputs)
+    want_grads = torch.autograd.grad((want * weight).sum(), inputs)
+    runs = []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            got = kernel(*inputs)
+            runs.append((got, *torch.autograd.grad((got * weight).sum(), inputs)))
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(*runs):
+        assert torch.equal(a, b)
+    torch.testing.assert_close(runs[0][0], want)
+    for a, b in zip(runs[0][1:], want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    return runs[0][1:]
+
+
 @pytest.mark.parametrize("k", range(1, 7))
 def test_compiled_multilinear_is_the_torch_definition(k):
     from lgn.nn import lookup, cpu_kernels
@@ -182,22 +205,7 @@ def test_compiled_multilinear_is_the_torch_definition(k):
     pins = torch.rand(k, 150, 37, generator=gen, requires_grad=True)  # 37: not a whole number of blocks
     entries = torch.rand(150, 1 << k, generator=gen, requires_grad=True)
     weight = torch.randn(150, 37, generator=gen)
-    want = lookup.multilinear(pins, entries)
-    want_grads = torch.autograd.grad((want * weight).sum(), (pins, entries))
-    runs = []
-    for threads in (1, 2):  # one fixed order of every sum, whatever the split
-        before = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            got = cpu_kernels.multilinear(pins, entries)
-            runs.append((got, *torch.autograd.grad((got * weight).sum(), (pins, entries))))
-        finally:
-            torch.set_num_threads(before)
-    for a, b in zip(runs[0], runs[1]):
-        assert torch.equal(a, b)
-    torch.testing.assert_close(runs[0][0], want)
-    for a, b in zip(runs[0][1:], want_grads):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    _kernel_is_definition(cpu_kernels.multilinear, lookup.multilinear, (pins, entries), weight)
 
 
 def test_compiled_candidate_mixture_is_the_torch_definition():
@@ -210,23 +218,9 @@ def test_compiled_candidate_mixture_is_the_torch_definition():
     candidates = torch.randint(0, 80, (3, 200, 5), generator=gen)  # inputs 80..89 unread: zero gradient
     weights = torch.rand(3, 200, 5, generator=gen, requires_grad=True)
     weight = torch.randn(3, 200, 21, generator=gen)
-    want = lookup.mix(x, candidates, weights)
-    want_grads = torch.autograd.grad((want * weight).sum(), (x, weights))
-    runs = []
-    for threads in (1, 2):
-        before = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            got = cpu_kernels.mix(x, candidates, weights)
-            runs.append((got, *torch.autograd.grad((got * weight).sum(), (x, weights))))
-        finally:
-            torch.set_num_threads(before)
-    for a, b in zip(runs[0], runs[1]):
-        assert torch.equal(a, b)
-    torch.testing.assert_close(runs[0][0], want)
-    for a, b in zip(runs[0][1:], want_grads):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-    assert not runs[0][1][80:].any()
+    grad_x, _ = _kernel_is_definition(lambda x, w: cpu_kernels.mix(x, candidates, w),
+                                      lambda x, w: lookup.mix(x, candidates, w), (x, weights), weight)
+    assert not grad_x[80:].any()
     with pytest.raises(IndexError, match="outside 0..89"):  # a damaged wiring: no read past the inputs
         cpu_kernels.mix(x, candidates + 20, weights)
 
