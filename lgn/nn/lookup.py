@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from lgn.ir.tables import MAX_INPUTS
+from lgn.nn import cpu_kernels
 from lgn.nn.logic import deal
 from lgn.nn.mapping import hardened_connections, register_wiring
-from lgn.nn import cpu_kernels
 
 
 def lookup_connections(in_features: int, out_features: int, k: int, generator: torch.Generator) -> torch.Tensor:

@@ -60,7 +60,7 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     build = out / "build" / f"sim-{what}"
     if design.stream is not None:  # pixel by pixel in raster order, image after image
         result = simulate_stream(sources, TOPLEVEL, bits.reshape(len(bits), -1, design.stream.channels), expected,
-                                 score_width(net.head), latency=design.classifier().latency, build_dir=build, log=log,
+                                 score_width(net.head), latency=design.latency, build_dir=build, log=log,
                                  simulator=simulator, jobs=jobs)
     else:
         result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=build, log=log,
