@@ -57,7 +57,7 @@ def main() -> None:
         raise SystemExit(f"the two sides trained differently: losses {base_losses} against {fast_losses}")
 
     steps = math.ceil(EPOCH / opts.batch_size)
-    print(f"{args.preset} ({', '.join(map(str, opts.widths))} LUT{opts.lut_inputs}), batch {opts.batch_size}, "
+    print(f"{args.preset} ({', '.join(map(str, opts.widths))}: {model.describe()}), batch {opts.batch_size}, "
           f"{args.threads} threads")
     print(f"{'side':>8} {'s/step':>8} {'s/epoch':>8}")
     print(f"{'torch':>8} {base:>8.3f} {base * steps:>8.1f}")

@@ -167,7 +167,7 @@ CASES = [
     ("train-local-dense", lambda o, f: ["train", "--family", "binary", "--wiring", "local", "--epochs", "1"],
      ["local wiring is for the logic, lut, sparse and dendritic families", "--wiring"], 1),
     ("train-lut-inputs-over-six", lambda o, f: ["train", "--family", "lut", "--lut-inputs", "7"],
-     ["a lookup table has 1 to 6 inputs"], 2),
+     ["--lut-inputs must be an integer in 1..6, got 7"], 2),
     ("train-bad-candidates", lambda o, f: ["train", "--candidates", "many"], ["expected a number"], 2),
     ("train-pool-for-binary", lambda o, f: ["train", "--family", "binary", "--candidates", "all", "--epochs", "1"],
      ["--candidates must be at least 1", "logic and lut"], 1),

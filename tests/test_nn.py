@@ -309,7 +309,7 @@ def test_lookup_layer_over_the_whole_pool_hardens_to_its_mapping(digits):
 
     for wiring in ("unique", "local"):
         model = LogicNet(LogicNetConfig(digits.num_features, 10, (120, 100), 2, digits.feature_range, 6.0, wiring=wiring,
-                                        family="lut", lut_inputs=4, candidates=0, image_shape=(8, 8), window=3, seed=2))
+                                        family="lut", family_options={"lut_inputs": 4}, candidates=0, image_shape=(8, 8), window=3, seed=2))
         before = model.layers[0].hardened_connections().clone()
         loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=2, seed=2, lr=0.05)
         assert not torch.equal(before, model.layers[0].hardened_connections())  # the wiring moved

@@ -54,7 +54,8 @@ def _pins(layer) -> torch.Tensor:
                                                       ("logic", 3, 6)])
 def test_local_networks_wire_every_layer_from_patches_of_the_one_below(family, candidates, pins):
     config = LogicNetConfig(784, 10, (300, 200), 1, (0.0, 255.0), 4.0, wiring="local", window=5, family=family,
-                            branches=3, synapses=4 if family == "dendritic" else 6, candidates=candidates,
+                            family_options={"dendritic": {"branches": 3, "synapses": 4}, "sparse": {"synapses": 6}}.get(family, {}),
+                            candidates=candidates,
                             image_shape=MNIST)
     model = LogicNet(config)
     below = input_positions(MNIST, 1)

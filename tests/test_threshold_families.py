@@ -138,7 +138,7 @@ def test_tiled_network_trains_hardens_and_reports_weight_bits(digits):
     from lgn.train import loop
 
     model = LogicNet(LogicNetConfig(digits.num_features, 10, (64, 40), 2, digits.feature_range, 4.0,
-                                    family="tiled", tiles=4, seed=6))
+                                    family="tiled", family_options={"tiles": 4}, seed=6))
     assert model.weight_bits == (128 * 64 + 64 * 40) // 4
     loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=3, seed=6)
     net = harden(model)
@@ -166,7 +166,7 @@ def test_dendritic_network_trains_and_hardens_bit_for_bit(digits, wiring):
     from lgn.train import loop
 
     model = LogicNet(LogicNetConfig(digits.num_features, 10, (60, 50), 2, digits.feature_range, 4.0,
-                                    wiring=wiring, family="dendritic", branches=3, synapses=4, seed=7,
+                                    wiring=wiring, family="dendritic", family_options={"branches": 3, "synapses": 4}, seed=7,
                                     image_shape=digits.image_shape, window=5))
     assert model.num_units == 110 * 4 and "dendritic neurons" in model.describe()
     history = loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=4, lr=0.02, seed=7)
@@ -182,7 +182,7 @@ def test_sparse_binary_network_reads_its_random_inputs_and_hardens_bit_for_bit(d
     from lgn.train import loop
 
     model = LogicNet(LogicNetConfig(digits.num_features, 10, (300, 200), 2, digits.feature_range, 4.0,
-                                    family="sparse", synapses=6, seed=8))
+                                    family="sparse", family_options={"synapses": 6}, seed=8))
     assert model.num_units == 500 and model.weight_bits == 500 * 6
     history = loop.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, epochs=4, seed=8)
     assert history[-1].hardened_accuracy > 0.6

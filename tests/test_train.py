@@ -183,13 +183,44 @@ def test_presets_resolve_with_overrides():
     assert PRESETS["digits"].wiring == "local" and resolve("digits", {"family": "binary"}).wiring == "unique"
     assert resolve("digits", {"family": "binary", "wiring": "local"}).wiring == "local"
     assert {PRESETS[p].family for p in ("digits-bnn", "mnist-bnn")} == {"binary"}
-    assert PRESETS["mnist-tbn4"].tiles == 4 and PRESETS["mnist-dendrite"].family == "dendritic"
+    assert PRESETS["mnist-tbn4"].family_options == {"tiles": 4} and PRESETS["mnist-dendrite"].family == "dendritic"
     for data in ("digits", "mnist"):  # the baselines: as many threshold units, each of a branch's fan-in
         dendrite, sparse = PRESETS[f"{data}-dendrite"], PRESETS[f"{data}-sparse"]
-        assert sum(sparse.widths) == sum(dendrite.widths) * (dendrite.branches + 1)
-        assert sparse.family == "sparse" and sparse.synapses == dendrite.synapses
+        assert sum(sparse.widths) == sum(dendrite.widths) * (dendrite.family_options["branches"] + 1)
+        assert sparse.family == "sparse" and sparse.family_options["synapses"] == dendrite.family_options["synapses"]
         assert (sparse.dataset, sparse.thresholds) == (dendrite.dataset, dendrite.thresholds)
         assert (sparse.wiring, sparse.window) == (dendrite.wiring, dendrite.window)
+
+
+def test_family_options_follow_their_family():
+    """A family's own options live in ``family_options``: given on the command line, kept only
+    while the family has them, refused for another family, and moved there from the flat keys
+    older checkpoints wrote."""
+    from lgn.errors import LgnError
+
+    assert resolve("digits-lut", {"lut_inputs": 6}).family_options == {"lut_inputs": 6}
+    assert resolve("mnist-tbn4", {"family": "binary"}).family_options == {}  # tiles=4 went with the family
+    assert resolve("mnist-dendrite", {"family": "sparse"}).family_options == {"synapses": 6}
+    with pytest.raises(LgnError, match="--tiles is an option of the tiled family"):
+        resolve("digits", {"tiles": 4})
+    config = LogicNetConfig(64, 10, (40, 20), family="lut", family_options={"lut_inputs": 6})
+    assert config.option("lut_inputs") == 6 and LogicNet(config).layers[0].k == 6
+    assert LogicNetConfig(64, 10, (40, 20), family="lut").option("lut_inputs") == 4  # the record's default
+    with pytest.raises(KeyError):
+        config.option("tiles")
+    for family, options, error in (("lut", {"lut_inputs": 7}, "--lut-inputs must be an integer in 1..6"),
+                                   ("lut", {"tiles": 2}, "--tiles is no option of the lut family"),
+                                   ("tiled", {"tiles": 3}, "multiple of tiles = 3")):
+        with pytest.raises(ValueError, match=error):
+            LogicNetConfig(64, 10, (40, 20), family=family, family_options=options).validate()
+    # what a session-14 checkpoint holds: every family's option as a key of its own
+    old = {**LogicNetConfig(64, 10, (40, 20), family="lut").to_dict(), "lut_inputs": 6, "tiles": 1, "branches": 4,
+           "synapses": 6}
+    del old["family_options"]
+    assert LogicNetConfig.from_dict(old).family_options == {"lut_inputs": 6}
+    old_opts = {**PRESETS["mnist-tbn4"].to_dict(), "tiles": 4, "lut_inputs": 4}
+    del old_opts["family_options"]
+    assert PRESETS["mnist-tbn4"].from_dict(old_opts) == PRESETS["mnist-tbn4"]
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))

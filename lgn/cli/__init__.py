@@ -14,8 +14,8 @@ from pathlib import Path  # noqa: E402
 from lgn.cli import arguments  # noqa: E402
 from lgn.errors import LgnError  # noqa: E402
 
-_TRAIN_FIELDS = ("dataset", "family", "lut_inputs", "tiles", "branches", "synapses", "widths", "conv", "thresholds", "encoding", "tau", "wiring", "window", "residual_init", "grad_factor", "candidates",
-                 "shift", "epochs", "batch_size", "lr", "schedule", "seed")
+_TRAIN_FIELDS = ("dataset", "family", "widths", "conv", "thresholds", "encoding", "tau", "wiring", "window",
+                 "residual_init", "grad_factor", "candidates", "shift", "epochs", "batch_size", "lr", "schedule", "seed")
 
 
 def _configure_torch() -> None:
@@ -30,7 +30,9 @@ def _train(args: argparse.Namespace) -> dict:
     from lgn import stages
     from lgn.train.options import resolve
 
-    overrides = {k: getattr(args, k) for k in _TRAIN_FIELDS}
+    from lgn.nn.families import OPTIONS
+
+    overrides = {k: getattr(args, k) for k in (*_TRAIN_FIELDS, *OPTIONS)}
     if getattr(args, "resume", False):
         fixed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None and k != "epochs"]
         if fixed:

@@ -6,7 +6,10 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from lgn.nn.families import Option
 
 DEFAULT_OUT = Path("lgn-out")
 
@@ -73,12 +76,16 @@ def _candidates(text: str) -> int:
     return 0 if text == "all" else _positive(int)(text)
 
 
-def _lut_inputs(text: str) -> int:
-    """An argparse type: inputs per lookup table, 1 to 6 (a table of at most 64 entries)."""
-    value = _positive(int)(text)
-    if value > 6:
-        raise argparse.ArgumentTypeError(f"a lookup table has 1 to 6 inputs, got {text!r}")
-    return value
+def _option(option: Option):
+    """An argparse type: a value of a family's ``option``."""
+    def parse(text: str) -> int:
+        value = _positive(int)(text)
+        try:
+            option.check(value)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return value
+    return parse
 
 
 def parser() -> argparse.ArgumentParser:
@@ -88,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
     from lgn.importers import FORMATS, difflogic, torchlogix
     from lgn.ir import passes
     from lgn.nn.encoder import ENCODINGS
-    from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
+    from lgn.nn.families import FAMILIES, LOCAL_FAMILIES, OPTIONS
     from lgn.nn.model import WIRINGS
     from lgn.sim.runner import SIMULATORS
     from lgn.stages import RUN
@@ -115,10 +122,9 @@ def parser() -> argparse.ArgumentParser:
         g.add_argument("--dataset", metavar="DATA", help=f"{FORMS}")
         g.add_argument("--family", choices=FAMILIES,
                        help="; ".join(f"{f.name}: {f.help}" for f in FAMILIES.values()))
-        g.add_argument("--lut-inputs", type=_lut_inputs, metavar="K", help="lut family: inputs per table, 1..6 (4: one LUT4)")
-        g.add_argument("--tiles", type=_positive(int), metavar="P", help="tiled family: copies of each layer's tile")
-        g.add_argument("--branches", type=_positive(int), help="dendritic family: branches per neuron")
-        g.add_argument("--synapses", type=_positive(int), help="dendritic family: synapses per branch; sparse: inputs per neuron")
+        for option in OPTIONS.values():
+            g.add_argument(option.flag, type=_option(option), metavar=option.metavar,
+                           help=f"{option.help} (default {option.default})")
         g.add_argument("--widths", type=_widths, help="gates (or neurons) per layer, e.g. 1500,1500")
         g.add_argument("--conv", type=_widths, metavar="K1,K2",
                        help="convolutional blocks before the layers, kernels per block: logic trees of depth 3 over "

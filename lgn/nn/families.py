@@ -37,6 +37,35 @@ LayerBuilder = Callable[["LogicNetConfig", int, int, "torch.Tensor | None", torc
 
 
 @dataclass(frozen=True)
+class Option:
+    """An integer option of a family's own, ``--name-with-dashes`` on the command line.
+
+    Members
+    -------
+    name, default, help, metavar:
+        Its key in ``family_options``, its value when not given, and the CLI's description.
+    most:
+        The largest value it takes (None: any); every option is at least 1.
+    """
+
+    name: str
+    default: int
+    help: str
+    metavar: str = "N"
+    most: int | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def check(self, value: int) -> None:
+        """ValueError unless ``value`` lies in this option's range."""
+        if not isinstance(value, int) or value < 1 or (self.most is not None and value > self.most):
+            span = f"1..{self.most}" if self.most is not None else "1 or more"
+            raise ValueError(f"{self.flag} must be an integer in {span}, got {value!r}")
+
+
+@dataclass(frozen=True)
 class Family:
     """One model family.
 
@@ -57,8 +86,12 @@ class Family:
     unit:
         What a layer's ``out_features`` counts, for :meth:`LogicNet.describe`.
     options:
-        The :class:`~lgn.nn.model.LogicNetConfig` fields of this family's own (``lut_inputs``,
-        ``tiles``, ...): other families ignore them, so the CLI refuses them there.
+        The family's own options (:class:`Option`: ``lut_inputs``, ``tiles``, ...), which a model keeps
+        in ``LogicNetConfig.family_options``; the CLI offers each as a flag and refuses it for
+        other families.
+    check:
+        Raises ValueError when a config's widths or options do not fit the family (beyond each
+        option's own range).
     """
 
     name: str
@@ -68,7 +101,8 @@ class Family:
     lower: Callable[[nn.Module], list]
     local_pins: Callable[["LogicNetConfig"], tuple[int, ...]] | None
     unit: Callable[["LogicNetConfig"], str]
-    options: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    check: Callable[["LogicNetConfig"], None] = lambda config: None
 
 
 def _pins_first(conn: torch.Tensor | None) -> torch.Tensor | None:
@@ -85,7 +119,7 @@ def _logic(config, i, o, conn, generator):
 
 def _lut(config, i, o, conn, generator):
     wiring = {"allowed": conn} if config.candidates == 0 else {"connections": _pins_first(conn)}
-    return LookupLayer(i, o, config.lut_inputs, generator=generator, residual_init=config.residual_init,
+    return LookupLayer(i, o, config.option("lut_inputs"), generator=generator, residual_init=config.residual_init,
                        candidates=config.candidates, **wiring)
 
 
@@ -115,27 +149,43 @@ def _lower_dendrites(layer: DendriticLinear) -> list:
     return [branches, somas]
 
 
+_LUT_INPUTS = Option("lut_inputs", 4, "lut family: inputs per table, 1..6 (4: one LUT4)", "K", most=6)
+_TILES = Option("tiles", 1, "tiled family: copies of each layer's tile", "P")
+_BRANCHES = Option("branches", 4, "dendritic family: branches per neuron")
+_SYNAPSES = Option("synapses", 6, "dendritic family: synapses per branch; sparse: inputs per neuron")
+
+
+def _check_tiles(config: LogicNetConfig) -> None:
+    tiles = config.option("tiles")
+    if any(w % tiles for w in config.widths):
+        raise ValueError(f"every layer width must be a multiple of tiles = {tiles}")
+
+
 _FAMILIES = (
     Family("logic", "gate layers (difflogic's 16-gate softmax per node)", LogicLayer, _logic, _lower_gates,
            lambda c: (2, c.candidates), lambda c: "gates"),
     Family("lut", "layers of --lut-inputs-input lookup tables", LookupLayer, _lut, _lower_tables,
-           lambda c: (c.lut_inputs, c.candidates), lambda c: f"LUT{c.lut_inputs} nodes", ("lut_inputs",)),
+           lambda c: (c.option("lut_inputs"), c.candidates), lambda c: f"LUT{c.option('lut_inputs')} nodes",
+           (_LUT_INPUTS,)),
     Family("binary", "XNOR-popcount neurons with BatchNorm", XnorLinear,
            lambda c, i, o, _, g: XnorLinear(i, o, g), _lower_neurons, None, lambda c: "binary neurons"),
     Family("tiled", "binary neurons whose weights are one tile reused --tiles times", TiledLinear,
-           lambda c, i, o, _, g: TiledLinear(i, o, c.tiles, g), _lower_neurons, None, lambda c: "binary neurons",
-           ("tiles",)),
+           lambda c, i, o, _, g: TiledLinear(i, o, c.option("tiles"), g), _lower_neurons, None,
+           lambda c: "binary neurons", (_TILES,), _check_tiles),
     Family("sparse", "binary neurons of --synapses random inputs each", SparseXnorLinear,
-           lambda c, i, o, conn, g: SparseXnorLinear(i, o, c.synapses, g, conn), _lower_neurons,
-           lambda c: (c.synapses,), lambda c: "binary neurons", ("synapses",)),
+           lambda c, i, o, conn, g: SparseXnorLinear(i, o, c.option("synapses"), g, conn), _lower_neurons,
+           lambda c: (c.option("synapses"),), lambda c: "binary neurons", (_SYNAPSES,)),
     Family("dendritic", "AND branches of --synapses literals, OR somas of --branches branches", DendriticLinear,
-           lambda c, i, o, conn, g: DendriticLinear(i, o, c.branches, c.synapses, g, conn), _lower_dendrites,
-           lambda c: (c.branches, c.synapses),  # a neuron's branches all read its own patch
-           lambda c: "dendritic neurons", ("branches", "synapses")),
+           lambda c, i, o, conn, g: DendriticLinear(i, o, c.option("branches"), c.option("synapses"), g, conn),
+           _lower_dendrites,
+           lambda c: (c.option("branches"), c.option("synapses")),  # a neuron's branches all read its own patch
+           lambda c: "dendritic neurons", (_BRANCHES, _SYNAPSES)),
 )
 
 #: The families by name, in the CLI's order.
 FAMILIES: dict[str, Family] = {f.name: f for f in _FAMILIES}
+#: Every family's options by name, for the CLI (an option two families share appears once).
+OPTIONS: dict[str, Option] = {o.name: o for f in _FAMILIES for o in f.options}
 #: The families with sparse wiring, which ``--wiring local`` applies to.
 LOCAL_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.local_pins is not None)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 from torch import nn
@@ -12,7 +12,7 @@ from lgn.nn.binary import XnorLinear
 from lgn.nn.conv import LogicConv2d, OrPool2d
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
-from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
+from lgn.nn.families import FAMILIES, LOCAL_FAMILIES, OPTIONS
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS as GATE_WIRINGS
 from lgn.nn.logic import LogicLayer
@@ -49,21 +49,27 @@ class LogicNetConfig:
     candidates: int = defaults.CANDIDATES
     seed: int = 0
     family: str = defaults.FAMILY        # a name in lgn.nn.families.FAMILIES
-    tiles: int = defaults.TILES          # p of a tiled family: copies of each layer's weight tile
-    branches: int = defaults.BRANCHES    # dendritic family: branches per neuron
-    synapses: int = defaults.SYNAPSES    # dendritic family: synapses per branch; sparse: inputs per neuron
+    family_options: dict[str, int] = field(default_factory=dict)  # the family's own (Family.options); others default
     image_shape: tuple[int, int] | None = None  # (rows, cols) of the pixels (each of adjacent channels), for local wiring
     window: int = defaults.WINDOW        # local wiring: side of the square patch a unit reads
-    lut_inputs: int = defaults.LUT_INPUTS  # lut family: inputs per lookup table (1..6)
     conv: tuple[int, ...] = ()     # convolutional blocks before the layers: kernels per block (logic trees + OR pooling)
+
+    def option(self, name: str) -> int:
+        """The value of ``name``, an option of this model's family (:attr:`Family.options`):
+        ``family_options``' or its default; KeyError for an option the family does not have."""
+        for spec in FAMILIES[self.family].options:
+            if spec.name == name:
+                return self.family_options.get(name, spec.default)
+        raise KeyError(f"{name} is no option of the {self.family} family")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "LogicNetConfig":
-        """The config ``to_dict`` wrote; keys of older versions that no field takes are ignored."""
-        d = {k: v for k, v in d.items() if k in {f.name for f in fields(cls)}}
+        """The config ``to_dict`` wrote; keys of older versions that no field takes are ignored,
+        but for the family options they kept as fields of their own (``lut_inputs``, ``tiles``)."""
+        d = migrate_family_options(d, {f.name for f in fields(cls)})
         d["widths"] = tuple(d["widths"])
         d["feature_range"] = tuple(d["feature_range"])
         if d.get("image_shape") is not None:
@@ -111,8 +117,14 @@ class LogicNetConfig:
             raise ValueError("thresholds_per_feature must be at least 1")
         if self.family not in FAMILIES:
             raise ValueError(f"unknown model family {self.family!r}; choose one of {', '.join(FAMILIES)}")
-        if self.family == "tiled" and (self.tiles < 1 or any(w % self.tiles for w in self.widths)):
-            raise ValueError(f"every layer width must be a multiple of tiles = {self.tiles}")
+        family = FAMILIES[self.family]
+        for name, value in self.family_options.items():
+            owned = {o.name: o for o in family.options}
+            if name not in owned:
+                raise ValueError(f"{OPTIONS[name].flag if name in OPTIONS else name} is no option of the "
+                                 f"{self.family} family")
+            owned[name].check(value)
+        family.check(self)
         if self.wiring not in WIRINGS:
             raise ValueError(f"unknown wiring {self.wiring!r}; choose one of {', '.join(WIRINGS)}")
         if self.wiring == "local":
@@ -135,8 +147,6 @@ class LogicNetConfig:
                 if channels < 1 or min(rows, cols) < 1:
                     raise ValueError(f"convolutional block {n + 1} ({channels} kernels) leaves no image: "
                                      f"{self.image_shape} is too small for {len(self.conv)} blocks")
-        if self.family == "lut" and not 1 <= self.lut_inputs <= 6:
-            raise ValueError(f"lut_inputs must lie in 1..6 (a table of at most 64 entries), got {self.lut_inputs}")
         smallest = min((self.layer_inputs(), *self.widths[:-1]))
         if self.candidates > smallest:
             raise ValueError(f"--candidates {self.candidates} is more than the {smallest} inputs a layer can choose "
@@ -145,7 +155,7 @@ class LogicNetConfig:
             raise ValueError("--candidates must be at least 1 (all, every input of the pool, is for the logic and lut "
                              "families)")
         if self.candidates == 0:  # one float score per pin and input, with its gradient and Adam's two moments
-            pins = 2 if self.family == "logic" else self.lut_inputs
+            pins = 2 if self.family == "logic" else self.option("lut_inputs")
             widths = (self.layer_inputs(), *self.widths)
             size = 16 * pins * sum(i * o for i, o in zip(widths, widths[1:]))
             if size > MAX_POOL_BYTES:
@@ -158,6 +168,18 @@ class LogicNetConfig:
             raise ValueError(f"--tau {self.tau:g} is outside {TAU_RANGE[0]:g} to {TAU_RANGE[1]:g}: the class scores "
                              f"over tau are the logits, which then saturate the softmax or vanish; difflogic's "
                              f"models use 1 to 100")
+
+
+def migrate_family_options(d: dict, known: set[str]) -> dict:
+    """``d`` (a config's or training options' dict) with the family options older versions
+    kept as keys of their own moved into ``family_options`` (those of ``d``'s family), and
+    the keys no field in ``known`` takes dropped."""
+    family = FAMILIES.get(d.get("family", defaults.FAMILY))
+    owned = {o.name for o in family.options} if family else set()
+    moved = {k: v for k, v in d.items() if k in owned and k not in known}
+    d = {k: v for k, v in d.items() if k in known}
+    d["family_options"] = {**moved, **d.get("family_options", {})}
+    return d
 
 
 class LogicNet(nn.Module):

@@ -34,6 +34,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
 
     from lgn import data
     from lgn.nn import LogicNet
+    from lgn.nn.families import FAMILIES
     from lgn.nn.encoder import quantile_thresholds
     from lgn.train import checkpoint
 
@@ -64,7 +65,8 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
         model = LogicNet(config)
     except ValueError as e:
         raise LgnError(f"invalid architecture: {e}",
-                       "adjust --widths, --thresholds, --tau, --wiring, or the family's --tiles, --branches, --synapses") from None
+                       "adjust --widths, --thresholds, --tau, --wiring, or the family's options ("
+                       + (", ".join(o.flag for o in (FAMILIES[config.family].options if config.family in FAMILIES else ())) or "it has none") + ")") from None
     for stale in (CHECKPOINT, NETLIST, VERILOG):  # they would belong to the previous run
         (out / stale).unlink(missing_ok=True)
     forget_hardware(out, figures=False)  # training writes a fresh report

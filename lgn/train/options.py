@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
 from lgn import model_defaults as defaults
@@ -19,10 +19,7 @@ class TrainOptions:
     preset: str = "digits"
     dataset: str = "digits"
     family: str = defaults.FAMILY       # a name in lgn.nn.families.FAMILIES
-    lut_inputs: int = defaults.LUT_INPUTS  # lut family: inputs per lookup table (4: one LUT4 cell)
-    tiles: int = defaults.TILES         # tiled family: copies p of each layer's ±1 weight tile
-    branches: int = defaults.BRANCHES   # dendritic family: branches per neuron
-    synapses: int = defaults.SYNAPSES   # dendritic family: synapses per branch; sparse: inputs per neuron
+    family_options: dict[str, int] = field(default_factory=dict)  # the family's own (lut_inputs, tiles, ...)
     widths: tuple[int, ...] = (1500, 1500)
     thresholds: int = defaults.THRESHOLDS  # input bits per feature (thermometer code)
     encoding: str = "auto"       # thresholds "even" over the feature range or at the training data's "quantile"s; auto: even for images
@@ -49,14 +46,15 @@ class TrainOptions:
 
         return LogicNetConfig(ds.num_features, ds.num_classes, tuple(self.widths), self.thresholds, ds.feature_range,
                               self.tau, self.residual_init, self.wiring, self.grad_factor, self.candidates,
-                              seed=self.seed, family=self.family, tiles=self.tiles, branches=self.branches,
-                              synapses=self.synapses, image_shape=ds.image_shape, window=self.window,
-                              lut_inputs=self.lut_inputs, conv=tuple(self.conv))
+                              seed=self.seed, family=self.family, family_options=dict(self.family_options),
+                              image_shape=ds.image_shape, window=self.window, conv=tuple(self.conv))
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainOptions":
-        known = {f.name for f in fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
+        """The options ``to_dict`` wrote, older versions' included (:func:`~lgn.nn.model.migrate_family_options`)."""
+        from lgn.nn.model import migrate_family_options
+
+        d = migrate_family_options(d, {f.name for f in fields(cls)})
         if "widths" in d:
             d["widths"] = tuple(d["widths"])
         if "conv" in d:
@@ -82,22 +80,22 @@ PRESETS: dict[str, TrainOptions] = {
                                schedule="cosine"),
     # Lookup-table networks: 4-input tables (one LUT4 each), 4 candidates per pin. On digits (the demo's
     # model) 96.11% with 700 tables; wired from 5x5 patches, 95.28%.
-    "digits-lut": TrainOptions(preset="digits-lut", family="lut", lut_inputs=4, widths=(400, 300), thresholds=3,
+    "digits-lut": TrainOptions(preset="digits-lut", family="lut", family_options={"lut_inputs": 4}, widths=(400, 300), thresholds=3,
                                tau=4.0, candidates=4, epochs=30, lr=0.05, schedule="cosine"),
     # On MNIST, from 9x9 patches: 96.09% with 4,000 tables.
-    "mnist-lut": TrainOptions(preset="mnist-lut", dataset="mnist", family="lut", lut_inputs=4, widths=(2000, 1000, 1000),
+    "mnist-lut": TrainOptions(preset="mnist-lut", dataset="mnist", family="lut", family_options={"lut_inputs": 4}, widths=(2000, 1000, 1000),
                               thresholds=1, tau=10.0, wiring="local", window=9, candidates=4, epochs=8, batch_size=256,
                               lr=0.05, schedule="cosine"),
     # At most 8,000 nodes: 6-input tables (8,000 LUT6 nodes) from 9x9 patches, training images moved by
     # up to a pixel: 98.94% after 30 epochs, 11 minutes on this 2-core CPU (unshifted, the network
     # reaches 100% on the training set by epoch 13 and stops at 98.27%).
-    "mnist-8k": TrainOptions(preset="mnist-8k", dataset="mnist", family="lut", lut_inputs=6, widths=(4000, 2000, 2000),
+    "mnist-8k": TrainOptions(preset="mnist-8k", dataset="mnist", family="lut", family_options={"lut_inputs": 6}, widths=(4000, 2000, 2000),
                              thresholds=1, tau=10.0, wiring="local", window=9, candidates=4, shift=1, epochs=30,
                              batch_size=256, lr=0.05, schedule="cosine"),
     # For the ECP5-85F: 4-input tables (one LUT4 each), every input learned over its 9x9 patch, images
     # moved by up to a pixel: 98.37% after 20 epochs (30 minutes on this 2-core CPU); the passes leave
     # 3,685 of the 11,000 tables, 6,483 LUT4 / 5,221 FF out of context at 121-135 MHz (nextpnr seeds 1-3).
-    "mnist-ecp5": TrainOptions(preset="mnist-ecp5", dataset="mnist", family="lut", lut_inputs=4,
+    "mnist-ecp5": TrainOptions(preset="mnist-ecp5", dataset="mnist", family="lut", family_options={"lut_inputs": 4},
                                widths=(6000, 4000, 1000), thresholds=1, tau=8.0, wiring="local", window=9,
                                candidates=0, shift=1, epochs=20, batch_size=256, lr=0.05, schedule="cosine"),
     # MNIST with at most 16K gates; two thresholds per pixel, learned connections (4 candidates per
@@ -113,26 +111,26 @@ PRESETS: dict[str, TrainOptions] = {
     "mnist-bnn": TrainOptions(preset="mnist-bnn", dataset="mnist", family="binary", widths=(512, 512, 1000),
                               thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
     # mnist-bnn with every layer's weights one tile used 4 times: 4x fewer weight bits.
-    "mnist-tbn4": TrainOptions(preset="mnist-tbn4", dataset="mnist", family="tiled", tiles=4, widths=(512, 512, 1000),
+    "mnist-tbn4": TrainOptions(preset="mnist-tbn4", dataset="mnist", family="tiled", family_options={"tiles": 4}, widths=(512, 512, 1000),
                                thresholds=1, tau=8.0, epochs=15, batch_size=128, lr=0.005, schedule="cosine"),
-    "digits-tbn4": TrainOptions(preset="digits-tbn4", family="tiled", tiles=4, widths=(64, 100), thresholds=2,
+    "digits-tbn4": TrainOptions(preset="digits-tbn4", family="tiled", family_options={"tiles": 4}, widths=(64, 100), thresholds=2,
                                 tau=4.0, epochs=30, lr=0.01, schedule="cosine"),
     # Logic dendritic neurons on digits: 4 branches of 6 synapses each (AND branches, OR soma), each
     # neuron's synapses on a 5x5 patch of the image (or of the layer below, laid over it).
     "digits-dendrite": TrainOptions(preset="digits-dendrite", family="dendritic", widths=(400, 500), thresholds=2,
-                                    tau=8.0, branches=4, synapses=6, wiring="local", window=5, epochs=30, lr=0.02,
+                                    tau=8.0, family_options={"branches": 4, "synapses": 6}, wiring="local", window=5, epochs=30, lr=0.02,
                                     schedule="cosine"),
     # Logic dendritic neurons on MNIST: 2000 neurons, 10,000 threshold units (~35 s per epoch here),
     # on 7x7 patches: randomly wired, the same network does not route on the ECP5-85F.
     "mnist-dendrite": TrainOptions(preset="mnist-dendrite", dataset="mnist", family="dendritic", widths=(1000, 1000),
-                                   thresholds=1, tau=10.0, branches=4, synapses=6, wiring="local", window=7,
+                                   thresholds=1, tau=10.0, family_options={"branches": 4, "synapses": 6}, wiring="local", window=7,
                                    epochs=15, batch_size=256, lr=0.02, schedule="cosine"),
     # The dendritic presets' baselines: plain binary threshold units as many as theirs (a neuron's
     # branches and soma count), each reading as many inputs as a branch, from patches as large.
     "digits-sparse": TrainOptions(preset="digits-sparse", family="sparse", widths=(2000, 2500), thresholds=2,
-                                  tau=8.0, synapses=6, wiring="local", window=5, epochs=30, lr=0.01, schedule="cosine"),
+                                  tau=8.0, family_options={"synapses": 6}, wiring="local", window=5, epochs=30, lr=0.01, schedule="cosine"),
     "mnist-sparse": TrainOptions(preset="mnist-sparse", dataset="mnist", family="sparse", widths=(5000, 5000),
-                                 thresholds=1, tau=10.0, synapses=6, wiring="local", window=7, epochs=15,
+                                 thresholds=1, tau=10.0, family_options={"synapses": 6}, wiring="local", window=7, epochs=15,
                                  batch_size=256, lr=0.01, schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
@@ -141,21 +139,28 @@ PRESETS: dict[str, TrainOptions] = {
 
 
 def resolve(preset: str, overrides: dict) -> TrainOptions:
-    """The options of ``preset`` with every non-``None`` value of ``overrides`` replacing its field.
+    """The options of ``preset`` with every non-``None`` value of ``overrides`` replacing its field
+    (a family's option, such as ``lut_inputs``, its entry of ``family_options``).
 
-    A preset's local wiring goes with its family: a dense family (binary, tiled) chosen over it
-    gets the default wiring, unless ``overrides`` ask for local wiring themselves. An option of
-    another family's own (``--tiles`` for gates) is an :class:`LgnError`: it would do nothing."""
+    A preset's local wiring and its family options go with its family: a family chosen over it
+    keeps only the options it has, and a dense family (binary, tiled) gets the default wiring
+    unless ``overrides`` ask for local wiring themselves. An option of another family's own
+    (``--tiles`` for gates) is an :class:`LgnError`: it would do nothing."""
     from lgn.errors import LgnError
-    from lgn.nn.families import FAMILIES, LOCAL_FAMILIES
+    from lgn.nn.families import FAMILIES, LOCAL_FAMILIES, OPTIONS
 
-    opts = replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
-    for name in sorted(k for k, v in overrides.items() if v is not None):
-        owners = [f.name for f in FAMILIES.values() if name in f.options]
-        if owners and opts.family not in owners:
-            flag = "--" + name.replace("_", "-")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    asked = {k: given.pop(k) for k in list(given) if k in OPTIONS}
+    opts = replace(PRESETS[preset], **given)
+    owned = {o.name for o in FAMILIES[opts.family].options}
+    for name in sorted(asked):
+        if name not in owned:
+            owners = [f.name for f in FAMILIES.values() if any(o.name == name for o in f.options)]
+            flag = OPTIONS[name].flag
             raise LgnError(f"{flag} is an option of the {' and '.join(owners)} family, and this model's family is "
                            f"{opts.family}", f"drop {flag}, or pick --family {owners[0]}")
+    kept = {k: v for k, v in opts.family_options.items() if k in owned}
+    opts = replace(opts, family_options={**kept, **asked})
     if opts.wiring == "local" and opts.family not in LOCAL_FAMILIES and overrides.get("wiring") is None:
         opts = replace(opts, wiring=TrainOptions.wiring)
     return opts
