@@ -20,7 +20,9 @@ from lgn.hdl.verilog_classifier import VerilogClassifier
 
 TOP = "top"
 CLASSIFIER_V = "classifier.v"  # the checked classifier, copied beside the top for Yosys
-OUT_OF_CONTEXT_MHZ = 250  # nextpnr's target for --board none; the report gives what it achieved
+#: nextpnr's default target for --board none. Timing-driven rip-up works until the target is met:
+#: one far above the design costs minutes for little, and the report gives what was achieved.
+OUT_OF_CONTEXT_MHZ = 150
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,14 @@ def _stage(msg: str) -> None:
     print(f"[synth] {msg}", file=sys.stderr, flush=True)
 
 
-def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
-               seed: int = 1, time_limit_s: float = toolchain.TIME_LIMIT_S) -> tuple[SynthResult, Path, Path]:
+def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, seed: int = 1,
+               freq_mhz: float | None = None, time_limit_s: float = toolchain.TIME_LIMIT_S
+               ) -> tuple[SynthResult, Path, Path]:
     """Build ``design``, whose classifier is module ``classifier`` of ``verilog`` (the file
     ``lgn compile`` wrote and ``lgn sim`` and ``lgn verify`` checked), for ``board`` in
-    ``build_dir``; return the result, the bitstream and nextpnr's report.
+    ``build_dir``; return the result, the bitstream and nextpnr's report. An out-of-context
+    build is timed against ``freq_mhz`` (default :data:`OUT_OF_CONTEXT_MHZ`); a board's against
+    its clock.
 
     Yosys and nextpnr show their progress and each has ``time_limit_s``. Raises
     :class:`LgnError` when the design needs more LUTs than the device has (checked after Yosys,
@@ -90,9 +95,9 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *,
     # out of context: no pins and no board clock, so no constraint file; --freq sets the target
     # and the routed design is kept as nextpnr's JSON, since it cannot become a bitstream
     constraints = ([f"--{family.constraints}", f"{TOP}.{family.constraints}", f"--{family.routed}", routed]
-                   if board.platform else ["--freq", str(OUT_OF_CONTEXT_MHZ), "--write", f"{TOP}_routed.json"])
+                   if board.platform else ["--freq", f"{freq_mhz or OUT_OF_CONTEXT_MHZ:g}", "--write", f"{TOP}_routed.json"])
     wall["nextpnr"] = _timed(design, board, time_limit_s, family.nextpnr, [
-        *board.nextpnr_args, "--json", f"{TOP}.json", *constraints,
+        *board.nextpnr_args, *family.pnr_opts, "--json", f"{TOP}.json", *constraints,
         "--report", report.name, "--router", "router2", "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log", "--quiet",
     ], log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
         progress=toolchain.Progress(build_dir / "nextpnr.log", toolchain.nextpnr_status, lambda s: _stage(f"nextpnr: {s}")))

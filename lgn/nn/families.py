@@ -89,6 +89,9 @@ class Family:
         The family's own options (:class:`Option`: ``lut_inputs``, ``tiles``, ...), which a model keeps
         in ``LogicNetConfig.family_options``; the CLI offers each as a flag and refuses it for
         other families.
+    learned_pins:
+        Inputs per unit that can learn their source (``--candidates``, ``all`` among the whole
+        pool), or None for a family whose connections stay as drawn.
     check:
         Raises ValueError when a config's widths or options do not fit the family (beyond each
         option's own range).
@@ -102,6 +105,7 @@ class Family:
     local_pins: Callable[["LogicNetConfig"], tuple[int, ...]] | None
     unit: Callable[["LogicNetConfig"], str]
     options: tuple[Option, ...] = ()
+    learned_pins: Callable[["LogicNetConfig"], int] | None = None
     check: Callable[["LogicNetConfig"], None] = lambda config: None
 
 
@@ -163,15 +167,15 @@ def _check_tiles(config: LogicNetConfig) -> None:
 
 _FAMILIES = (
     Family("logic", "gate layers (difflogic's 16-gate softmax per node)", LogicLayer, _logic, _lower_gates,
-           lambda c: (2, c.candidates), lambda c: "gates"),
+           lambda c: (2, c.candidates), lambda c: "gates", learned_pins=lambda c: 2),
     Family("lut", "layers of --lut-inputs-input lookup tables", LookupLayer, _lut, _lower_tables,
            lambda c: (c.option("lut_inputs"), c.candidates), lambda c: f"LUT{c.option('lut_inputs')} nodes",
-           (_LUT_INPUTS,)),
+           (_LUT_INPUTS,), learned_pins=lambda c: c.option("lut_inputs")),
     Family("binary", "XNOR-popcount neurons with BatchNorm", XnorLinear,
            lambda c, i, o, _, g: XnorLinear(i, o, g), _lower_neurons, None, lambda c: "binary neurons"),
     Family("tiled", "binary neurons whose weights are one tile reused --tiles times", TiledLinear,
            lambda c, i, o, _, g: TiledLinear(i, o, c.option("tiles"), g), _lower_neurons, None,
-           lambda c: "binary neurons", (_TILES,), _check_tiles),
+           lambda c: "binary neurons", (_TILES,), check=_check_tiles),
     Family("sparse", "binary neurons of --synapses random inputs each", SparseXnorLinear,
            lambda c, i, o, conn, g: SparseXnorLinear(i, o, c.option("synapses"), g, conn), _lower_neurons,
            lambda c: (c.option("synapses"),), lambda c: "binary neurons", (_SYNAPSES,)),
@@ -186,6 +190,8 @@ _FAMILIES = (
 FAMILIES: dict[str, Family] = {f.name: f for f in _FAMILIES}
 #: Every family's options by name, for the CLI (an option two families share appears once).
 OPTIONS: dict[str, Option] = {o.name: o for f in _FAMILIES for o in f.options}
+#: The families whose units learn their inputs, which ``--candidates all`` applies to.
+LEARNED_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.learned_pins is not None)
 #: The families with sparse wiring, which ``--wiring local`` applies to.
 LOCAL_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.local_pins is not None)
 

@@ -12,7 +12,7 @@ from lgn.nn.binary import XnorLinear
 from lgn.nn.conv import LogicConv2d, OrPool2d
 from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
-from lgn.nn.families import FAMILIES, LOCAL_FAMILIES, OPTIONS
+from lgn.nn.families import FAMILIES, LEARNED_FAMILIES, LOCAL_FAMILIES, OPTIONS
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS as GATE_WIRINGS
 from lgn.nn.logic import LogicLayer
@@ -151,11 +151,11 @@ class LogicNetConfig:
         if self.candidates > smallest:
             raise ValueError(f"--candidates {self.candidates} is more than the {smallest} inputs a layer can choose "
                              "among: give fewer, or all")
-        if self.candidates < 0 or (self.candidates == 0 and self.family not in ("logic", "lut")):
-            raise ValueError("--candidates must be at least 1 (all, every input of the pool, is for the logic and lut "
-                             "families)")
+        if self.candidates < 0 or (self.candidates == 0 and family.learned_pins is None):
+            raise ValueError(f"--candidates must be at least 1 (all, every input of the pool, is for the "
+                             f"{' and '.join(LEARNED_FAMILIES)} families)")
         if self.candidates == 0:  # one float score per pin and input, with its gradient and Adam's two moments
-            pins = 2 if self.family == "logic" else self.option("lut_inputs")
+            pins = family.learned_pins(self)
             widths = (self.layer_inputs(), *self.widths)
             size = 16 * pins * sum(i * o for i, o in zip(widths, widths[1:]))
             if size > MAX_POOL_BYTES:

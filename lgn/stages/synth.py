@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from lgn import design_record, report, toolchain
+from lgn.errors import LgnError
 from lgn.fileio import write_bytes
 from lgn.ir import serialize
 from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepare_out, say
 
 
 def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1,
-                time_limit_s: float | None = None, breakdown: bool = True) -> dict:
+                time_limit_s: float | None = None, breakdown: bool = True, freq_mhz: float | None = None) -> dict:
     """Synthesize the board top, place and route it, pack the bitstream; Yosys and nextpnr each
-    within ``time_limit_s`` (default :data:`lgn.toolchain.TIME_LIMIT_S`). With ``breakdown``,
+    within ``time_limit_s`` (default :data:`lgn.toolchain.TIME_LIMIT_S`); an out-of-context
+    build timed against ``freq_mhz`` (default :data:`lgn.boards.flow.OUT_OF_CONTEXT_MHZ`). With ``breakdown``,
     an unrolled classifier's LUT4s and flip-flops by part (core, head, board top: report.json
     ``synth.breakdown``, :func:`lgn.boards.cells.breakdown`)."""
     from lgn.boards import targets
@@ -21,6 +23,9 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
 
     out = prepare_out(out)
     board = targets.get(board_name)
+    if freq_mhz is not None and board.platform is not None:
+        raise LgnError(f"--freq sets the clock of an out-of-context build, and the {board.name} runs at its "
+                       "oscillator's", "drop --freq, or build with --board none")
     net = serialize.load(netlist_path or out / NETLIST)
     final = out / board.bitstream_file
     # never leave an older build's bitstream or figures beside a build that fails
@@ -30,7 +35,7 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     design = design_of(out, net, netlist_path)  # as `lgn compile` built it
     design_record.set_bitstream(out, board.name, None)
     result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed,
-                                                   time_limit_s=time_limit_s or toolchain.TIME_LIMIT_S)
+                                                   freq_mhz=freq_mhz, time_limit_s=time_limit_s or toolchain.TIME_LIMIT_S)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}
     if result.bitstream:
