@@ -31,6 +31,11 @@ from lgn.nn.lookup import LookupLayer
 if TYPE_CHECKING:
     from lgn.nn.model import LogicNetConfig
 
+#: What report.json counts of a model, each family adding to those it has: two-input gates (of a
+#: convolution at every position), lookup-table nodes, threshold units once hardened, and the
+#: distinct ±1 weights a folded engine stores.
+SIZES = ("gates", "lut_nodes", "threshold_units", "weight_bits")
+
 #: ``(config, in_features, out_features, wiring, generator)``: ``wiring`` is the layer's local
 #: connections (or, for a learned pool, its allowed-input mask), None for the family's own draw.
 LayerBuilder = Callable[["LogicNetConfig", int, int, "torch.Tensor | None", torch.Generator], nn.Module]
@@ -84,7 +89,10 @@ class Family:
         Per unit, the shape of the connections local wiring draws from its patch (None: a dense
         family, which local wiring does not apply to).
     unit:
-        What a layer's ``out_features`` counts, for :meth:`LogicNet.describe`.
+        What a layer's ``out_features`` counts, for :meth:`LogicNet.describe`, given the config
+        and the model's :data:`SIZES`.
+    sizes:
+        A trained layer's contribution to the model's :data:`SIZES` (those it has).
     options:
         The family's own options (:class:`Option`: ``lut_inputs``, ``tiles``, ...), which a model keeps
         in ``LogicNetConfig.family_options``; the CLI offers each as a flag and refuses it for
@@ -103,7 +111,8 @@ class Family:
     build: LayerBuilder
     lower: Callable[[nn.Module], list]
     local_pins: Callable[["LogicNetConfig"], tuple[int, ...]] | None
-    unit: Callable[["LogicNetConfig"], str]
+    unit: Callable[["LogicNetConfig", dict[str, int]], str]
+    sizes: Callable[[nn.Module], dict[str, int]]
     options: tuple[Option, ...] = ()
     learned_pins: Callable[["LogicNetConfig"], int] | None = None
     check: Callable[["LogicNetConfig"], None] = lambda config: None
@@ -165,25 +174,33 @@ def _check_tiles(config: LogicNetConfig) -> None:
         raise ValueError(f"every layer width must be a multiple of tiles = {tiles}")
 
 
+def _neurons(layer: XnorLinear) -> dict[str, int]:
+    return {"threshold_units": layer.out_features, "weight_bits": layer.weight_bits}
+
+
 _FAMILIES = (
     Family("logic", "gate layers (difflogic's 16-gate softmax per node)", LogicLayer, _logic, _lower_gates,
-           lambda c: (2, c.candidates), lambda c: "gates", learned_pins=lambda c: 2),
+           lambda c: (2, c.candidates), lambda c, n: "gates", lambda layer: {"gates": layer.out_features},
+           learned_pins=lambda c: 2),
     Family("lut", "layers of --lut-inputs-input lookup tables", LookupLayer, _lut, _lower_tables,
-           lambda c: (c.option("lut_inputs"), c.candidates), lambda c: f"LUT{c.option('lut_inputs')} nodes",
-           (_LUT_INPUTS,), learned_pins=lambda c: c.option("lut_inputs")),
+           lambda c: (c.option("lut_inputs"), c.candidates), lambda c, n: f"LUT{c.option('lut_inputs')} nodes",
+           lambda layer: {"lut_nodes": layer.out_features}, (_LUT_INPUTS,),
+           learned_pins=lambda c: c.option("lut_inputs")),
     Family("binary", "XNOR-popcount neurons with BatchNorm", XnorLinear,
-           lambda c, i, o, _, g: XnorLinear(i, o, g), _lower_neurons, None, lambda c: "binary neurons"),
+           lambda c, i, o, _, g: XnorLinear(i, o, g), _lower_neurons, None, lambda c, n: "binary neurons", _neurons),
     Family("tiled", "binary neurons whose weights are one tile reused --tiles times", TiledLinear,
            lambda c, i, o, _, g: TiledLinear(i, o, c.option("tiles"), g), _lower_neurons, None,
-           lambda c: "binary neurons", (_TILES,), check=_check_tiles),
+           lambda c, n: "binary neurons", _neurons, (_TILES,), check=_check_tiles),
     Family("sparse", "binary neurons of --synapses random inputs each", SparseXnorLinear,
            lambda c, i, o, conn, g: SparseXnorLinear(i, o, c.option("synapses"), g, conn), _lower_neurons,
-           lambda c: (c.option("synapses"),), lambda c: "binary neurons", (_SYNAPSES,)),
+           lambda c: (c.option("synapses"),), lambda c, n: "binary neurons", _neurons, (_SYNAPSES,)),
     Family("dendritic", "AND branches of --synapses literals, OR somas of --branches branches", DendriticLinear,
            lambda c, i, o, conn, g: DendriticLinear(i, o, c.option("branches"), c.option("synapses"), g, conn),
            _lower_dendrites,
            lambda c: (c.option("branches"), c.option("synapses")),  # a neuron's branches all read its own patch
-           lambda c: "dendritic neurons", (_BRANCHES, _SYNAPSES)),
+           lambda c, n: f"dendritic neurons ({n['threshold_units']} threshold units)",
+           lambda layer: {"threshold_units": layer.out_features * (layer.branches + 1)},  # its branches and soma
+           (_BRANCHES, _SYNAPSES)),
 )
 
 #: The families by name, in the CLI's order.

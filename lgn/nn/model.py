@@ -8,15 +8,11 @@ import torch
 from torch import nn
 
 from lgn import model_defaults as defaults
-from lgn.nn.binary import XnorLinear
 from lgn.nn.conv import LogicConv2d, OrPool2d
-from lgn.nn.dendritic import DendriticLinear
 from lgn.nn.encoder import ThresholdEncoder, even_thresholds
-from lgn.nn.families import FAMILIES, LEARNED_FAMILIES, LOCAL_FAMILIES, OPTIONS
+from lgn.nn.families import FAMILIES, LEARNED_FAMILIES, LOCAL_FAMILIES, OPTIONS, SIZES, family_of
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS as GATE_WIRINGS
-from lgn.nn.logic import LogicLayer
-from lgn.nn.lookup import LookupLayer
 from lgn.nn.patches import input_positions, patch_connections, patch_mask, unit_positions
 
 #: How layers are wired at initialisation: gate layers ``random`` or ``unique`` (see
@@ -183,10 +179,9 @@ def migrate_family_options(d: dict, known: set[str]) -> dict:
 
 
 class LogicNet(nn.Module):
-    """``raw features -> ThresholdEncoder -> layers -> GroupSum`` (class scores), the layers
-    being :class:`LogicLayer` (family ``logic``), :class:`LookupLayer` (``lut``), :class:`XnorLinear` (``binary``),
-    :class:`TiledLinear` (``tiled``), :class:`SparseXnorLinear` (``sparse``) or
-    :class:`DendriticLinear` (``dendritic``).
+    """``raw features -> ThresholdEncoder -> [convolutional blocks] -> layers -> GroupSum`` (class
+    scores), the layers those of the config's family (:data:`~lgn.nn.families.FAMILIES`: e.g.
+    :class:`~lgn.nn.logic.LogicLayer` for ``logic``, :class:`~lgn.nn.lookup.LookupLayer` for ``lut``).
 
     Batch-first at both ends, ``(batch, num_features) -> (batch, num_classes)``; the layers in
     between run feature-major (see :mod:`lgn.nn.logic`).
@@ -240,36 +235,43 @@ class LogicNet(nn.Module):
             sources = units
         return wiring
 
+    def sizes(self) -> dict[str, int]:
+        """The model's :data:`~lgn.nn.families.SIZES`: convolutions' gates counted at every
+        position they slide to, every other layer as its family counts it."""
+        total = dict.fromkeys(SIZES, 0)
+        for layer in self.layers:
+            conv = isinstance(layer, (LogicConv2d, OrPool2d))
+            for key, n in ({"gates": layer.num_gates} if conv else family_of(layer).sizes(layer)).items():
+                total[key] += n
+        return total
+
     @property
     def num_gates(self) -> int:
         """Logic gates, convolutions counted at every position they slide to (0 for other families)."""
-        return sum(layer.num_gates if isinstance(layer, (LogicConv2d, OrPool2d)) else layer.out_features
-                   for layer in self.layers if isinstance(layer, (LogicLayer, LogicConv2d, OrPool2d)))
+        return self.sizes()["gates"]
 
     @property
     def num_luts(self) -> int:
         """Lookup-table nodes (0 for other families)."""
-        return sum(layer.out_features for layer in self.layers if isinstance(layer, LookupLayer))
+        return self.sizes()["lut_nodes"]
 
     @property
     def num_units(self) -> int:
         """Threshold units once hardened: a binary neuron is one, a dendritic neuron one per
         branch and one for its soma (0 for gate and lookup-table networks)."""
-        return sum(layer.out_features * (layer.branches + 1 if isinstance(layer, DendriticLinear) else 1)
-                   for layer in self.layers if isinstance(layer, (XnorLinear, DendriticLinear)))
+        return self.sizes()["threshold_units"]
 
     @property
     def weight_bits(self) -> int:
         """Distinct ±1 weights a folded engine would store: a tiled layer's tile once (0 for logic gates)."""
-        return sum(layer.weight_bits for layer in self.layers if isinstance(layer, XnorLinear))
+        return self.sizes()["weight_bits"]
 
     def describe(self) -> str:
         """``"6000 gates"``, ``"800 LUT4 nodes"``, ``"1512 binary neurons"`` or ``"200 dendritic
         neurons (1000 threshold units)"``: the model's size in its own units."""
         dense = [layer for layer in self.layers if not isinstance(layer, (LogicConv2d, OrPool2d))]
-        size = f"{sum(layer.out_features for layer in dense)} {FAMILIES[self.config.family].unit(self.config)}"
-        if self.config.family == "dendritic":
-            size += f" ({self.num_units} threshold units)"
+        family = FAMILIES[self.config.family]
+        size = f"{sum(layer.out_features for layer in dense)} {family.unit(self.config, self.sizes())}"
         convs = [layer for layer in self.layers if isinstance(layer, (LogicConv2d, OrPool2d))]
         if convs:
             size += (f" after {len(self.config.conv)} convolutional blocks ({sum(c.num_gates for c in convs)} gates "
