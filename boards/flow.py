@@ -36,7 +36,7 @@ class SynthResult:
     logic_cells_available: int
     bram: int            # block RAMs placed (iCE40 EBR and SPRAM, ECP5 DP16KD)
     fmax_mhz: float
-    clock_mhz: float     # the board clock
+    clock_mhz: float     # the board clock (out of context: the target nextpnr was given)
     path_cycles: int     # clock cycles the slowest path is given (settle cycles if combinational, else 1)
     pipeline: int        # register every K gate layers (0: combinational classifier)
     latency_cycles: int  # from the input register to the class (pipelined and sequenced designs)

@@ -52,7 +52,7 @@ def summary(rep: dict) -> str:
             ("LUTs / FFs / carry", f"{s['luts']} / {s['ffs']} / {s['carries']}"),
             ("logic cells / block RAMs", f"{s['logic_cells']} of {s['logic_cells_available']} "
                                          f"({100 * s['logic_cells'] / s['logic_cells_available']:.0f}%) / {s['bram']}"),
-            ("Fmax", f"{s['fmax_mhz']} MHz (board clock {s['clock_mhz']} MHz"
+            ("Fmax", f"{s['fmax_mhz']} MHz ({'target' if not s['bitstream'] else 'board clock'} {s['clock_mhz']} MHz"
                      + (f", {s['path_cycles']} cycles to settle)" if s["path_cycles"] > 1 else ")")),
             ("latency / throughput", f"{s['latency_cycles']} cycles / {s['inferences_per_s']:,.0f} inferences/s"
                                      + ((" (sequenced, streamed)" if rep.get("hdl", {}).get("stream") else
