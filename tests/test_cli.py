@@ -117,7 +117,7 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     assert report["formal"]["core"]["status"] == report["formal"]["head"]["status"] == "proven"
     hdl = report["hdl"]
     layers = len(serialize.load(out / "netlist.safetensors").layers)
-    assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers - 1 + 4 + 4  # a stage per layer but the last, popcount(30: 30→10→4→2→1), argmax(10)
+    assert hdl["pipeline"] == 1 and hdl["latency_cycles"] == layers - 1 + 5 + 4  # a stage per layer but the last, popcount(30: 30→10→5→3→2→1), argmax(10)
     # `lgn flash` hands the programmer (a stand-in here) exactly the bitstream synth recorded
     programmer = tmp_path / "iceprog"
     programmer.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {tmp_path / "flashed.bin"}\n')
