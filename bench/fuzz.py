@@ -9,7 +9,8 @@ executor, and every ``--prove-every``-th network's Verilog (pipelined every 0 to
 be proven equal to it by ``lgn verify --formal``'s proofs, core and head. Every
 ``--stream-every``-th seed also draws a convolutional network (lgn.testing.random_streamed:
 logic-tree and pooling stages kept shared, then a dense part), whose flat netlist takes the
-targets above and whose streaming engine runs in Amaranth's simulator. A failing seed is
+targets above and whose streaming engine runs in Amaranth's simulator (and, every
+``--prove-every``-th network, is proven: stages window by window, dense part). A failing seed is
 printed so it can become a regression test. The last line is a JSON object of the headline
 figures.
 
@@ -42,6 +43,22 @@ def unproven(net, pipeline: int, build: Path) -> list[str]:
             for p in prove(net, build / "classifier.v", pipeline, build / "formal", timeout_s=300) if p.status != "proven"]
 
 
+def unproven_stream(net, pipeline: int, build: Path) -> list[str]:
+    """The parts of ``net``'s streaming engine (a :class:`~lgn.ir.conv.StreamedNetlist`, its dense
+    part pipelined every ``pipeline`` layers) that the formal proofs do not prove: its stages
+    window by window, its dense part's core and head."""
+    from lgn.formal.equivalence import Streamed, prove, prove_stages
+    from lgn.hdl.emit import to_verilog
+    from lgn.hdl.stream import StreamClassifier
+
+    build.mkdir(parents=True)
+    verilog = build / "classifier.v"
+    to_verilog(StreamClassifier(net, pipeline), "classifier", verilog)
+    proofs = [prove_stages(net, verilog, build / "formal", timeout_s=300),
+              *prove(net.dense, verilog, pipeline, build / "formal", timeout_s=300, streamed=Streamed.of(net))]
+    return [f"formal streamed {p.part} ({p.status}, pipeline {pipeline})" for p in proofs if p.status != "proven"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", type=int, default=5000)
@@ -52,6 +69,7 @@ def main() -> None:
                         help="draw a convolutional network beside every Nth network and stream it (0: never)")
     args = parser.parse_args()
     start, failures, samples, rtl, proven, streamed, conv_gates = time.perf_counter(), [], 0, 0, 0, 0, 0
+    proven_streams = 0
     nodes = {"gates": 0, "threshold_units": 0, "lut_nodes": 0}
     mixing = {"with_luts": 0, "with_thresholds": 0, "all_three_kinds": 0}
     with tempfile.TemporaryDirectory(prefix="lgn-fuzz-") as tmp:
@@ -67,6 +85,9 @@ def main() -> None:
                 rng = np.random.default_rng(seed)
                 conv, conv_raw = random_streamed(rng)
                 bad += [f"conv network: {b}" for b in stream_disagreements(conv, conv_raw, seed % 2, rng)]
+                if args.prove_every > 0 and i % args.prove_every == 0:
+                    bad += unproven_stream(conv, seed % 2, Path(tmp) / f"stream{seed}")
+                    proven_streams += 1
                 streamed, conv_gates = streamed + 1, conv_gates + sum(s.num_gates for s in conv.stages)
                 samples += len(conv_raw)
             samples, rtl = samples + len(raw), rtl + with_rtl
@@ -82,7 +103,7 @@ def main() -> None:
                 print(f"{i + 1}/{args.networks} networks, {len(failures)} failing, "
                       f"{time.perf_counter() - start:.0f} s", flush=True)
     print(json.dumps({"networks": args.networks, "failing": len(failures), "rtl_networks": rtl,
-                      "proven_networks": proven, "conv_networks": streamed, "conv_gates_unrolled": conv_gates,
+                      "proven_networks": proven, "proven_streams": proven_streams, "conv_networks": streamed, "conv_gates_unrolled": conv_gates,
                       **nodes, **{f"networks_{k}": v for k, v in mixing.items()}, "samples": samples, "wall_s": round(time.perf_counter() - start, 1),
                       "failures": failures[:20]}))
 

@@ -175,6 +175,8 @@ def test_a_folded_binary_network_end_to_end(tmp_path):
     assert synth["bram"] >= 2 and synth["cycles_per_inference"] == hdl["cycles_per_inference"] == hdl["latency_cycles"]
     assert synth["latency_cycles"] == hdl["latency_cycles"] + 2  # the out-of-context registers
     assert abs(synth["inferences_per_s"] - synth["fmax_mhz"] * 1e6 / synth["cycles_per_inference"]) < 1e3
+    result = lgn("verify", "--formal", "--out", out)  # simulation checks a folded design; no proof claims to
+    assert result.returncode == 1 and "folds threshold layers over block RAM" in result.stderr.splitlines()[-1]
 
 
 def test_a_new_netlist_forgets_the_old_hardware(tmp_path):
@@ -198,6 +200,8 @@ def test_a_new_netlist_forgets_the_old_hardware(tmp_path):
     rep = json.loads((out / "report.json").read_text())
     assert "synth" not in rep and "rtl" not in rep["accuracy"] and "rtl_vs_netlist" not in rep["bit_exact"]
     assert "bitstream" not in rep["artifacts"] and rep["hdl"]["pipeline"] == 1
+    result = lgn("verify", "--formal", "--part", "stages", "--out", out)
+    assert result.returncode == 1 and "--part stages is a streamed design's" in result.stderr.splitlines()[-1]
     assert not (out / "icebreaker.bin").exists()
     (out / "icebreaker.bin").write_bytes(b"\xff\0\0\xff~\xaa\x99~" + b"\0" * 64)  # an iCE40 image, not this design's
     result = lgn("flash", "--out", out, env={"ICEPROG": "no-such-iceprog"})

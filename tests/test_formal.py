@@ -128,3 +128,62 @@ def test_a_head_of_one_bit_per_class_is_proven_and_a_swap_is_caught(tmp_path, pi
         pytest.skip("the swapped bits are equal")
     broken = Netlist(net.inputs, net.layers, GroupSumHead(11, bits, net.head.tau))
     assert _statuses(net, broken, pipeline, tmp_path / "bad")["head"] == "different"
+
+
+def _complemented(net: Netlist) -> Netlist:
+    """``net`` with the function of the first gate or table the head reads complemented: a
+    difference every input shows."""
+    from dataclasses import replace
+
+    from lgn.ir import tables
+    from lgn.ir.netlist import LutLayer
+
+    offsets = net.layer_offsets()
+    for bit in net.head.bits.tolist():
+        if bit < net.inputs.width:
+            continue
+        i = max(i for i, o in enumerate(offsets) if o <= bit)
+        layer, j = net.layers[i], bit - offsets[i]
+        if isinstance(layer, GateLayer):
+            op = layer.op.copy()
+            op[j] = 15 - op[j]
+            layer = replace(layer, op=op)
+        elif isinstance(layer, LutLayer):
+            table = layer.table.copy()
+            table[j] ^= tables.full(layer.k)
+            layer = replace(layer, table=table)
+        else:
+            continue
+        return replace(net, layers=(*net.layers[:i], layer, *net.layers[i + 1:]))
+    raise AssertionError("the head reads no gate or table")
+
+
+@pytest.mark.parametrize("seed", [3, 5, 11, 14])  # group sizes 1 (14) and more; dense part combinational and pipelined
+def test_a_streamed_design_is_proven_stages_and_dense_part_and_a_complemented_tree_or_gate_is_caught(seed, tmp_path):
+    """The streaming engine: its conv stages window by window (line buffers included), its
+    dense part's core and head through the taps of its collector; a kernel whose root computes
+    the complement of the IR's, or a dense node the head reads complemented, is a counterexample."""
+    from dataclasses import replace
+
+    from lgn.formal.equivalence import Streamed, prove_stages
+    from lgn.hdl.stream import StreamClassifier
+    from lgn.testing import random_streamed
+
+    net, _ = random_streamed(np.random.default_rng(seed))
+    pipeline = seed % 2
+    verilog = tmp_path / "classifier.v"
+    to_verilog(StreamClassifier(net, pipeline), "classifier", verilog)
+    assert prove_stages(net, verilog, tmp_path / "stages").status == "proven"
+    dense = {p.part: p.status for p in prove(net.dense, verilog, pipeline, tmp_path / "dense", timeout_s=120,
+                                             streamed=Streamed.of(net))}
+    assert dense == {"core": "proven", "head": "proven"}
+    first = net.stages[0]  # a ConvTrees stage, whose output register the next stage reads
+    ops = first.ops.copy()
+    ops[0, -1] = 15 - ops[0, -1]
+    wrong = replace(net, stages=(replace(first, ops=ops), *net.stages[1:]))
+    assert "s0_out" in verilog.read_text()  # the next stage reads it (a dead stage's registers are dropped)
+    assert prove_stages(wrong, verilog, tmp_path / "wrong-stages").status == "different"
+    wrong_dense = _complemented(net.dense)
+    (core,) = prove(wrong_dense, verilog, pipeline, tmp_path / "wrong-dense", timeout_s=120, parts=("core",),
+                    streamed=Streamed.of(net))
+    assert core.status == "different"

@@ -128,8 +128,9 @@ def test_a_streamed_designs_latency_is_the_clocks_to_done(seed):
 @pytest.mark.eda
 def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_path):
     """`lgn compile --stream` on a conv model: the netlist file keeps the stages (a fresh load
-    rebuilds the design), `lgn sim` streams the test split through it pixel by pixel bit-exact; a
-    model without conv blocks, or --stream with --pipeline, is one clear error."""
+    rebuilds the design), `lgn sim` streams the test split through it pixel by pixel bit-exact,
+    `lgn verify --formal` proves it; a model without conv blocks, or --stream with --pipeline,
+    is one clear error."""
     from lgn import stages
     from lgn.errors import LgnError
     from lgn.hdl.design import Design
@@ -147,6 +148,8 @@ def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_p
     assert rep["hdl"]["cycles_per_inference"] == 64  # a pixel per clock, images back to back
     rep = stages.sim_stage(tmp_path / "conv")
     assert rep["bit_exact"]["rtl_vs_netlist"] == [360, 360]
+    rep = stages.verify_stage(tmp_path / "conv")  # the trees window by window, the dense part through the taps
+    assert {part: r["status"] for part, r in rep["formal"].items()} == dict.fromkeys(("stages", "core", "head"), "proven")
     with pytest.raises(LgnError, match="--stream builds its own schedule"):
         stages.compile_stage(tmp_path / "conv", pipeline=2, stream=True)
     stages.train_stage(tmp_path / "dense", resolve("digits", {"widths": (60,), "epochs": 1}))

@@ -92,7 +92,7 @@ def _dispatch(args: argparse.Namespace) -> dict:
         return stages.sim_stage(args.out, args.netlist, args.simulator, args.dataset, args.data_dir, args.post_synth,
                                   args.jobs)
     if args.command == "verify":
-        return stages.verify_stage(args.out, args.netlist, tuple(args.part or ("core", "head")), args.timeout,
+        return stages.verify_stage(args.out, args.netlist, tuple(args.part or ()) or None, args.timeout,
                                      args.allow_timeout)
     return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed, args.time_limit, args.breakdown, args.freq)
 

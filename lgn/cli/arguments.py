@@ -239,8 +239,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--formal", action="store_true", required=True,
                    help="formal equivalence with a reference netlist written straight from the IR")
     p.add_argument("--netlist", type=Path, help="default: OUT/netlist.safetensors")
-    p.add_argument("--part", choices=("core", "head"), action="append",
-                   help="prove only this part (repeatable; default: both)")
+    p.add_argument("--part", choices=("core", "head", "stages"), action="append",
+                   help="prove only this part (repeatable; default: all the design has: a streamed design's "
+                        "convolutional stages too)")
     p.add_argument("--timeout", type=_positive(int), default=600, metavar="S",
                    help="give up a part's proof after S seconds: it is unproven and the command fails (default: 600)")
     p.add_argument("--allow-timeout", action="store_true",

@@ -20,6 +20,7 @@ wrong head is reported with one, and a proof that runs past its time limit is re
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from lgn.hdl.classifier import latencies
 from lgn.hdl.head import ARGMAX, POPCOUNT, score_width
 from lgn.hdl.core import stage_ends
 from lgn.ir import tables
+from lgn.ir.conv import StreamedNetlist
 from lgn.ir.netlist import LutLayer, Netlist, ThresholdLayer
 
 TOP = "classifier"
@@ -44,31 +46,80 @@ class Proof:
     log: str
 
 
-def _cut(part: str) -> str:
+@dataclass(frozen=True)
+class Streamed:
+    """The dense classifier inside a streaming engine (:class:`lgn.hdl.stream.StreamClassifier`,
+    instance ``dense``): its input ``x`` is the collector's taps, pixel ``p`` of ``positions``
+    being ``image_<positions - 1 - p>`` (``channels`` bits each)."""
+
+    positions: int
+    channels: int
+
+    @classmethod
+    def of(cls, net: StreamedNetlist) -> "Streamed":
+        rows, cols = net.stages[-1].out_image
+        return cls(rows * cols, net.stages[-1].out_channels)
+
+    def wrapper(self, net: Netlist, part: str, clocked: bool) -> str:
+        """Module ``rtl`` over the cut engine ``rtl_stream``: the ports of an unrolled
+        classifier's ``part``, ``x`` fed to the taps, the stages' own inputs held at 0."""
+        c, width = self.channels, score_width(net.head)
+        heads = len(net.head.distinct_bits()[0])
+        ports = {"core": [f"output [{heads - 1}:0] head_bits"],
+                 "head": [f"input [{heads - 1}:0] head_bits", f"output [{width * net.head.num_classes - 1}:0] scores",
+                          f"output [{reference.class_index_width(net.head.num_classes) - 1}:0] cls"]}
+        ports["whole"] = ports["head"][1:]
+        names = [p.split()[-1] for p in ports[part]]
+        links = [f".\\dense.head_bits ({n})" if n == "head_bits" else f".{n}({n})" for n in names]
+        clock, reset = ("clk", "rst") if clocked else ("1'b0", "1'b0")
+        taps = [f".image_{self.positions - 1 - p}(x[{p * c + c - 1}:{p * c}])" for p in range(self.positions)]
+        return "\n".join([
+            f"module rtl({'input clk, input rst, ' if clocked else ''}input [{self.positions * c - 1}:0] x, "
+            f"{', '.join(ports[part])});",
+            f"  rtl_stream engine(.clk({clock}), .rst({reset}), .pixel(0), .valid(1'b0), "
+            f"{', '.join(taps + links)});", "endmodule", ""])
+
+
+def _cut(part: str, streamed: bool = False) -> str:
     """Yosys commands turning the flattened classifier into its core or its head (or, for
-    ``whole``, keeping all of it), as module ``rtl``."""
+    ``whole``, keeping all of it), as module ``rtl``; ``streamed``: the dense classifier of a
+    streaming engine, as module ``rtl_stream`` (:meth:`Streamed.wrapper` makes ``rtl``)."""
     # Cut before flattening, by removing the other half's instances: after flattening,
     # head_bits would be one net with the core's own output wires and could not be cut cleanly.
+    if part == "stages":  # a streaming engine's stages, exposed before the dense part's removal leaves them unread
+        return (f"hierarchy -top {TOP}; proc; delete {TOP}/dense; flatten; expose w:s*_line_* w:s*_out w:s*_valid; "
+                f"opt_clean; setattr -unset init w:*; rename {TOP} rtl")
+    dense, bits = (f"{TOP}.dense", "dense.head_bits") if streamed else (TOP, "head_bits")
     if part == "whole":
-        return f"hierarchy -top {TOP}; proc; flatten; opt_clean; rename {TOP} rtl"
-    if part == "core":
-        cut = (f"delete {TOP}/{POPCOUNT.format(c='*')} {TOP}/{ARGMAX}; delete -port {TOP}/scores {TOP}/cls; "
-               "expose w:head_bits")
+        cut, after = "", ""
+    elif part == "core":
+        cut = f"delete {dense}/{POPCOUNT.format(c='*')} {dense}/{ARGMAX}; delete -port {TOP}/scores {TOP}/cls"
+        after = f"expose w:{bits}"
     else:
-        cut = f"delete {TOP}/core; expose -input w:head_bits"
-    return f"hierarchy -top {TOP}; proc; {cut}; flatten; opt_clean; rename {TOP} rtl"
+        cut, after = f"delete {dense}/core", f"expose -input w:{bits}"
+    if not streamed:
+        return f"hierarchy -top {TOP}; proc; {cut}; flatten; {after}; opt_clean; rename {TOP} rtl"
+    # the collector's taps become inputs, cutting off the stages; then only the dense part is left
+    return (f"hierarchy -top {TOP}; proc; {cut}; flatten; {after}; expose -input w:image_*; "
+            f"delete -port {TOP}/done; opt_clean; rename {TOP} rtl_stream")
 
 
-def _script(build_dir: Path, verilog: Path, part: str, name: str, reference_text: str, steps: list[str]) -> Path:
-    """A Yosys script ``name``.ys reading the classifier cut to ``part`` (as ``rtl``), then the
-    reference (written beside it), then running ``steps``."""
+def _script(build_dir: Path, verilog: Path, part: str, name: str, reference_text: str, steps: list[str],
+            wrapper: str | None = None) -> Path:
+    """A Yosys script ``name``.ys reading the classifier cut to ``part`` (as ``rtl``; with
+    ``wrapper``, the dense part of a streaming engine seen through it), then the reference
+    (written beside it, its ``assert`` statements read as such), then running ``steps``."""
     ref = build_dir / f"{name}_ref.v"
     ref.write_text(reference_text)
     rtl = build_dir / "classifier_rtl.v"
     if not rtl.exists():
         rtl.write_bytes(Path(verilog).read_bytes())  # YoWASP tools see only their working folder
+    cut = [_cut(part, wrapper is not None)]
+    if wrapper is not None:
+        (build_dir / f"{name}_wrapper.v").write_text(wrapper)
+        cut += [f"read_verilog {name}_wrapper.v", "hierarchy -check -top rtl; proc; flatten; opt_clean"]
     script = build_dir / f"{name}.ys"
-    script.write_text("\n".join([f"read_verilog {rtl.name}", _cut(part), f"read_verilog {ref.name}", "proc",
+    script.write_text("\n".join([f"read_verilog {rtl.name}", *cut, f"read_verilog -formal {ref.name}", "proc",
                                   *steps, ""]))
     return script
 
@@ -90,14 +141,14 @@ def _run(script: Path, timeout_s: float, failed: str | None = None) -> tuple[str
 
 
 def _miter(part: str, verilog: Path, reference_text: str, module: str, latency: int, assumptions: list[str],
-           build_dir: Path, timeout_s: float) -> Proof:
-    """One SAT miter of ``part`` against ``reference_text``."""
+           build_dir: Path, timeout_s: float, wrapper: str | None = None) -> Proof:
+    """One SAT miter of ``part`` against ``reference_text`` (``wrapper``: see :func:`_script`)."""
     sequence = f"-seq {latency + 1} -prove-skip {latency} -set-init-zero " if latency else ""
     if "input rst" in reference_text:
         sequence += "-set in_rst 0 "
     script = _script(build_dir, verilog, part, f"prove_{part}", reference_text, [
         f"miter -equiv -flatten -make_assert {module} rtl miter", "hierarchy -top miter",
-        f"sat -verify -prove-asserts {sequence}{' '.join(assumptions)} miter"])
+        f"sat -verify -prove-asserts {sequence}{' '.join(assumptions)} miter"], wrapper)
     status, wall_s, log = _run(script, timeout_s, "model found: FAIL")
     return Proof(part, status, wall_s, str(log))
 
@@ -114,8 +165,9 @@ def _held(net: Netlist, sources: dict[int, str], module: str, name: str, clocked
 
 
 def _prove_head(net: Netlist, verilog: Path, pipelined: bool, latency: int, clocked: bool, build_dir: Path,
-                timeout_s: float) -> Proof:
+                timeout_s: float, streamed: Streamed | None) -> Proof:
     """The head node by node against :func:`reference.head_tree_verilog`, else one miter."""
+    wrapper = streamed.wrapper(net, "head", clocked) if streamed else None
     width, sources = score_width(net.head), head_sources(net)
     # Both heads read the positions head_sources names from their source, as the emitted one
     # does past the cut; then equal nodes read equal inputs.
@@ -125,21 +177,22 @@ def _prove_head(net: Netlist, verilog: Path, pipelined: bool, latency: int, cloc
     # such cut: its pairs are proven from the inputs up, which is fast up to ~100-bit groups.
     script = _script(build_dir, verilog, "head", "nodes_head", tree, [
         "flatten gold gate", "equiv_make gold gate equiv", "hierarchy -top equiv", "equiv_simple -seq 2",
-        "equiv_status -assert"])
+        "equiv_status -assert"], wrapper)
     status, wall_s, log = _run(script, timeout_s, "unproven $equiv cells")
     if status != "different":
         return Proof("head", status, wall_s, str(log))
     assumptions = [f"-set in_head_bits[{p}] {src if src.startswith('1') else 'in_' + src}"
                    for p, src in sources.items()]
     proof = _miter("head", verilog, reference.head_verilog(net, width, latency, clocked), reference.HEAD, latency,
-                   assumptions, build_dir, max(timeout_s - wall_s, 1.0))
+                   assumptions, build_dir, max(timeout_s - wall_s, 1.0), wrapper)
     return Proof("head", proof.status, round(wall_s + proof.wall_s, 2), proof.log)
 
 
 def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeout_s: int = 600,
-          parts: tuple[str, ...] = ("core", "head")) -> list[Proof]:
+          parts: tuple[str, ...] = ("core", "head"), streamed: Streamed | None = None) -> list[Proof]:
     """Prove each of ``parts`` of ``verilog`` (lgn's classifier for ``net``, pipelined every
-    ``pipeline`` layers) equal to the reference netlist; one :class:`Proof` per part."""
+    ``pipeline`` layers; with ``streamed``, a streaming engine whose dense part that is) equal to
+    the reference netlist; one :class:`Proof` per part."""
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     core_latency = len(stage_ends(len(net.layers), pipeline))
@@ -149,18 +202,38 @@ def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeou
     for part in parts:
         if part == "core":
             proofs.append(_miter("core", verilog, reference.core_verilog(net, core_latency, clocked), reference.CORE,
-                                 core_latency, [], build_dir, timeout_s))
+                                 core_latency, [], build_dir, timeout_s,
+                                 streamed.wrapper(net, "core", clocked) if streamed else None))
         elif net.head.group_size == 1:
             # One bit per class: Amaranth inlines the popcounts, so the argmax reads the core's
             # output nets rather than head_bits and the cut finds no head. The argmax is small:
             # the whole classifier is proven against the reference core and head together.
             text = reference.whole_verilog(net, score_width(net.head), core_latency, head_latency, clocked)
             proof = _miter("whole", verilog, text, reference.WHOLE, core_latency + head_latency, [], build_dir,
-                           timeout_s)
+                           timeout_s, streamed.wrapper(net, "whole", clocked) if streamed else None)
             proofs.append(Proof("head", proof.status, proof.wall_s, proof.log))
         else:
-            proofs.append(_prove_head(net, verilog, pipeline > 0, head_latency, clocked, build_dir, timeout_s))
+            proofs.append(_prove_head(net, verilog, pipeline > 0, head_latency, clocked, build_dir, timeout_s,
+                                      streamed))
     return proofs
+
+
+def prove_stages(net: StreamedNetlist, verilog: Path, build_dir: Path, *, timeout_s: int = 600) -> Proof:
+    """Prove the convolutional stages of ``verilog`` (lgn's streaming engine for ``net``) against
+    :func:`lgn.formal.reference.stages_checker`: ``sat`` over two clocks from an arbitrary state
+    (every register free, inputs free), the assertions checked at the second. Holding from every
+    state, they hold on every clock: each stage computes the IR's trees (or ORs) of the window
+    its line buffer holds, and the line buffer keeps the last pixels in arrival order. The raster
+    counters and valid strobes that say which windows count, and the collector handing the
+    last image to the dense part, are left to simulation."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    present = set(re.findall(r"\breg (?:\[\d+:0\] )?(s\d+_(?:out|valid|line_\d+)) ", Path(verilog).read_text()))
+    script = _script(build_dir, verilog, "stages", "prove_stages", reference.stages_checker(net, present), [
+        "hierarchy -check -top check", "flatten", "chformal -lower",
+        "sat -verify -prove-asserts -seq 2 -prove-skip 1 check"])
+    status, wall_s, log = _run(script, timeout_s, "model found: FAIL")
+    return Proof("stages", status, wall_s, str(log))
 
 
 def head_sources(net: Netlist) -> dict[int, str]:

@@ -15,6 +15,7 @@ from lgn.hdl.delay import delayed_name
 from lgn.hdl.head import ARGMAX, POPCOUNT
 from lgn.hdl.popcount import CARRY, FAN_IN, NODE, tree_levels
 from lgn.ir import ops
+from lgn.ir.conv import ConvTrees, StreamedNetlist
 from lgn.ir.netlist import GateLayer, LutLayer, Netlist
 
 CORE, HEAD, WHOLE = "ref_core", "ref_head", "ref_whole"
@@ -54,13 +55,14 @@ def core_verilog(net: Netlist, latency: int = 0, clocked: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _gate(op: int, a: str, b: str) -> str:
+    """Gate ``op`` of the IR over the Verilog expressions ``a`` and ``b``, in its own expression."""
+    expr = ops.EXPRESSIONS[op]
+    return f"1'b{expr}" if expr in ("0", "1") else f"({expr.replace('a', '{a}').replace('b', '{b}').format(a=a, b=b)})"
+
+
 def _gates(layer, names: list[str]) -> list[str]:
-    exprs = []
-    for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist()):
-        expr = ops.EXPRESSIONS[op]
-        exprs.append(f"1'b{expr}" if expr in ("0", "1")
-                     else expr.replace("a", "{a}").replace("b", "{b}").format(a=names[a], b=names[b]))
-    return exprs
+    return [_gate(op, names[a], names[b]) for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist())]
 
 
 def _luts(layer, names: list[str]) -> list[str]:
@@ -93,7 +95,7 @@ def head_verilog(net: Netlist, score_width: int, latency: int = 0, clocked: bool
     the cut classifier's head keeps that port)."""
     head = net.head
     g, c = head.group_size, head.num_classes
-    cls_width = _cls_width(c)
+    cls_width = class_index_width(c)
     _, position = head.distinct_bits()
     lines = [head_ports(net, score_width, clocked or latency > 0)]
     for k in range(c):
@@ -129,7 +131,7 @@ def whole_verilog(net: Netlist, score_width: int, core_latency: int, head_latenc
                          "endmodule", ""]))
 
 
-def _cls_width(classes: int) -> int:
+def class_index_width(classes: int) -> int:
     return max((classes - 1).bit_length(), 1)
 
 
@@ -140,7 +142,7 @@ def head_ports(net: Netlist, score_width: int, clocked: bool, module: str = HEAD
     bits = f"input [{len(distinct) - 1}:0] head_bits, " if head_bits else ""
     return (f"module {module}({_clock_ports(clocked)}input [{net.inputs.width - 1}:0] x, {bits}"
             f"output [{score_width * net.head.num_classes - 1}:0] scores, "
-            f"output [{_cls_width(net.head.num_classes) - 1}:0] cls);")
+            f"output [{class_index_width(net.head.num_classes) - 1}:0] cls);")
 
 
 def _net(name: str) -> str:
@@ -193,7 +195,7 @@ def head_tree_verilog(net: Netlist, score_width: int, pipelined: bool, clocked: 
         lines.append(f"  wire [{score_width - 1}:0] s{k} = {level[0][0]};")
         scores.append(f"s{k}")
 
-    cls_width, prefix = _cls_width(c), ARGMAX + "."
+    cls_width, prefix = class_index_width(c), ARGMAX + "."
     level, depth = [(f"s{k}", f"{cls_width}'d{k}") for k in range(c)], 0
     while len(level) > 1:
         nxt = []
@@ -214,3 +216,54 @@ def head_tree_verilog(net: Netlist, score_width: int, pipelined: bool, clocked: 
             scores[k] = node(delayed_name(SCORE.format(c=k), t), score_width, scores[k])
     lines += [f"  assign scores = {{{', '.join(reversed(scores))}}};", f"  assign cls = {level[0][1]};", "endmodule"]
     return "\n".join(lines) + "\n"
+
+
+def stages_checker(net: StreamedNetlist, present: set[str]) -> str:
+    """Module ``check(clk, pixel, valid)``: the streaming engine (``rtl``, its line-buffer taps
+    ``s<n>_line_<i>``, stage outputs ``s<n>_out`` and strobes ``s<n>_valid`` exposed) beside
+    assertions written from the IR: one clock after any state, each stage's output register
+    holds its trees (or 2x2 ORs) of the window its input and taps held, and each tap holds its
+    predecessor's value if the stage's input was valid, else its own. Of those registers, only
+    the ``present`` ones exist in the emitted design (the rest drive nothing and were dropped):
+    the others are left unconnected, so a reference that read one would fail, and get no
+    assertion of their own.
+
+    A window's pixel ``(dy, dx)`` of a ``kernel``-wide window over ``cols`` columns is the one
+    that arrived ``(kernel - 1 - dy) * cols + kernel - 1 - dx`` valid pixels before its
+    bottom-right one (raster order), which is tap ``j - 1`` for ``j`` pixels back, 0 the input.
+    """
+    ports, asserts, regs, lines = [".clk(clk)", ".rst(1'b0)", ".pixel(pixel)", ".valid(valid)"], [], [], []
+    bits, valid = "pixel", "valid"
+    for n, stage in enumerate(net.stages):
+        name, cols, width = f"s{n}", stage.image[1], stage.channels
+        depth = (stage.kernel - 1) * (cols + 1) if isinstance(stage, ConvTrees) else cols + 1
+        taps = [f"{name}_line_{i}" for i in range(depth)]
+        back = [bits, *taps]
+        out_width = stage.kernels if isinstance(stage, ConvTrees) else width
+        lines += [f"  wire [{width - 1}:0] {tap};" for tap in taps]
+        lines += [f"  wire [{out_width - 1}:0] {name}_out;", f"  wire {name}_valid;"]
+        ports += [f".{w}({w})" for w in (*taps, f"{name}_out", f"{name}_valid") if w in present]
+        if isinstance(stage, ConvTrees):
+            k = stage.kernel
+            roots = []
+            for kernel in range(stage.kernels):
+                level = [f"{back[(k - 1 - dy) * cols + k - 1 - dx]}[{c}]" for dy, dx, c in stage.leaves[kernel].tolist()]
+                for ops_ in stage.level_ops():
+                    level = [_gate(op, level[2 * i], level[2 * i + 1]) for i, op in enumerate(ops_[kernel].tolist())]
+                roots.append(level[0])
+            want = "{" + ", ".join(reversed(roots)) + "}"
+        else:
+            want = f"{back[0]} | {back[1]} | {back[cols]} | {back[cols + 1]}"
+        regs += [(f"want_{name}", out_width, want), (f"was_valid_{name}", 1, valid)]
+        regs += [(f"was_{w}", width, w) for w in back]
+        asserts += [f"{name}_out == want_{name}"] if f"{name}_out" in present else []
+        asserts += [f"{tap} == (was_valid_{name} ? was_{prev} : was_{tap})" for prev, tap in zip(back, taps)
+                    if tap in present]
+        bits, valid = f"{name}_out", f"{name}_valid"
+    return "\n".join([
+        f"module check(input clk, input [{net.channels - 1}:0] pixel, input valid);", *lines,
+        f"  rtl dut({', '.join(ports)});",
+        *(f"  reg [{w - 1}:0] {r};" for r, w, _ in regs),
+        "  always @(posedge clk) begin", *(f"    {r} <= {expr};" for r, _, expr in regs), "  end",
+        "  always @* begin", *(f"    assert({a});" for a in asserts), "  end",
+        "endmodule", ""])

@@ -11,12 +11,14 @@ from lgn.ir import serialize
 from lgn.stages.common import NETLIST, VERILOG, design_of, prepare_out, say
 
 
-def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, ...] = ("core", "head"),
+def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, ...] | None = None,
                  timeout_s: int = 600, allow_timeout: bool = False) -> dict:
     """Prove the emitted Verilog equal to the reference netlist written from the IR (Yosys SAT),
-    the gate core and the head apart. A part whose proof runs out of time is recorded as
-    ``timeout`` and fails the stage (it is unproven), unless ``allow_timeout``."""
-    from lgn.formal.equivalence import prove
+    the gate core and the head apart, and a streamed design's convolutional ``stages`` window by
+    window (:func:`lgn.formal.equivalence.prove_stages`); ``parts`` default to all the design
+    has. A part whose proof runs out of time is recorded as ``timeout`` and fails the stage (it
+    is unproven), unless ``allow_timeout``."""
+    from lgn.formal.equivalence import Streamed, prove, prove_stages
 
     out = prepare_out(out)
     net = serialize.load(netlist_path or out / NETLIST)
@@ -24,19 +26,27 @@ def verify_stage(out: Path, netlist_path: Path | None = None, parts: tuple[str, 
     if not verilog.exists():
         raise LgnError(f"{verilog} does not exist", "run `lgn compile` first")
     design = design_of(out, net, netlist_path)
-    if design.sequenced:
-        how = "streams its convolutional stages" if design.stream is not None else "folds threshold layers over block RAM"
-        undo = "compile without --stream" if design.stream is not None else "compile with --fold none"
-        raise LgnError(f"the formal proof covers unrolled designs, and this one {how}",
-                       f"check it with `lgn sim` (and `--post-synth`), or {undo} to prove it")
+    if design.folded:
+        raise LgnError("the formal proof covers unrolled and streamed designs, and this one folds threshold layers "
+                       "over block RAM", "check it with `lgn sim` (and `--post-synth`), or compile with --fold none "
+                       "to prove it")
+    stream = design.stream
+    parts = parts or (("stages", "core", "head") if stream is not None else ("core", "head"))
+    if "stages" in parts and stream is None:
+        raise LgnError("--part stages is a streamed design's convolutional stages, and this design has none",
+                       "prove --part core and --part head")
     pipeline = design.pipeline
     build = out / "build" / "formal"
     shutil.rmtree(build, ignore_errors=True)  # the proof reads its own copy of the Verilog
     results = {}
     for part in parts:
-        how = "node by node, Yosys equiv" if part == "head" else "Yosys sat"
+        how = {"head": "node by node, Yosys equiv", "stages": "window by window, Yosys sat"}.get(part, "Yosys sat")
         say("verify", f"proving the {part} equal to the reference netlist ({how}, up to {timeout_s} s) ...")
-        (proof,) = prove(net, verilog, pipeline, build, timeout_s=timeout_s, parts=(part,))
+        if part == "stages":
+            proof = prove_stages(stream, verilog, build, timeout_s=timeout_s)
+        else:
+            (proof,) = prove(stream.dense if stream else net, verilog, pipeline, build, timeout_s=timeout_s,
+                             parts=(part,), streamed=Streamed.of(stream) if stream else None)
         say("verify", f"{part}: {proof.status} ({proof.wall_s:.1f} s)")
         results[part] = {"status": proof.status, "wall_s": proof.wall_s, "log": str(Path(proof.log).relative_to(out))}
     rep = report.update(out, {"formal": results})
