@@ -40,7 +40,7 @@ TOP = "classifier"
 
 @dataclass(frozen=True)
 class Proof:
-    part: str        # "core" or "head"
+    part: str        # "core", "head" or (a streaming engine) "stages"
     status: str      # "proven", "different" (SAT found a counterexample) or "timeout"
     wall_s: float
     log: str
@@ -97,11 +97,11 @@ def _cut(part: str, streamed: bool = False) -> str:
         after = f"expose w:{bits}"
     else:
         cut, after = f"delete {dense}/core", f"expose -input w:{bits}"
-    if not streamed:
-        return f"hierarchy -top {TOP}; proc; {cut}; flatten; {after}; opt_clean; rename {TOP} rtl"
-    # the collector's taps become inputs, cutting off the stages; then only the dense part is left
-    return (f"hierarchy -top {TOP}; proc; {cut}; flatten; {after}; expose -input w:image_*; "
-            f"delete -port {TOP}/done; opt_clean; rename {TOP} rtl_stream")
+    # a streaming engine: the collector's taps become inputs, cutting off the stages, and only
+    # the dense part is left
+    rest = ["expose -input w:image_*", f"delete -port {TOP}/done"] if streamed else []
+    return "; ".join(c for c in [f"hierarchy -top {TOP}", "proc", cut, "flatten", after, *rest, "opt_clean",
+                                 f"rename {TOP} {'rtl_stream' if streamed else 'rtl'}"] if c)
 
 
 def _script(build_dir: Path, verilog: Path, part: str, name: str, reference_text: str, steps: list[str],
