@@ -94,7 +94,7 @@ PRESETS: dict[str, TrainOptions] = {
                              batch_size=256, lr=0.05, schedule="cosine"),
     # For the ECP5-85F: 4-input tables (one LUT4 each), every input learned over its 9x9 patch, images
     # moved by up to a pixel: 98.37% after 20 epochs (30 minutes on this 2-core CPU); the passes leave
-    # 3,685 of the 11,000 tables, 6,379 LUT4 / 5,791 FF out of context at 150-153 MHz (nextpnr seeds 1-3).
+    # 3,685 of the 11,000 tables, 6,379 LUT4 / 5,791 FF out of context at 150.2 MHz (150.9 on nextpnr seed 2).
     "mnist-ecp5": TrainOptions(preset="mnist-ecp5", dataset="mnist", family="lut", family_options={"lut_inputs": 4},
                                widths=(6000, 4000, 1000), thresholds=1, tau=8.0, wiring="local", window=9,
                                candidates=0, shift=1, epochs=20, batch_size=256, lr=0.05, schedule="cosine"),
