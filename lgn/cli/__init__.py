@@ -28,9 +28,8 @@ def _configure_torch() -> None:
 
 def _train(args: argparse.Namespace) -> dict:
     from lgn import stages
-    from lgn.train.options import resolve
-
     from lgn.nn.families import OPTIONS
+    from lgn.train.options import resolve
 
     overrides = {k: getattr(args, k) for k in (*_TRAIN_FIELDS, *OPTIONS)}
     if getattr(args, "resume", False):

@@ -63,19 +63,17 @@ class Streamed:
     def wrapper(self, net: Netlist, part: str, clocked: bool) -> str:
         """Module ``rtl`` over the cut engine ``rtl_stream``: the ports of an unrolled
         classifier's ``part``, ``x`` fed to the taps, the stages' own inputs held at 0."""
-        c, width = self.channels, score_width(net.head)
-        heads = len(net.head.distinct_bits()[0])
-        ports = {"core": [f"output [{heads - 1}:0] head_bits"],
-                 "head": [f"input [{heads - 1}:0] head_bits", f"output [{width * net.head.num_classes - 1}:0] scores",
-                          f"output [{reference.class_index_width(net.head.num_classes) - 1}:0] cls"]}
-        ports["whole"] = ports["head"][1:]
-        names = [p.split()[-1] for p in ports[part]]
-        links = [f".\\dense.head_bits ({n})" if n == "head_bits" else f".{n}({n})" for n in names]
+        c, classes = self.channels, net.head.num_classes
+        heads = ("head_bits", len(net.head.distinct_bits()[0]))
+        outputs = [("scores", score_width(net.head) * classes), ("cls", reference.class_index_width(classes))]
+        ports = {"core": [("output", *heads)], "head": [("input", *heads)] + [("output", *o) for o in outputs],
+                 "whole": [("output", *o) for o in outputs]}[part]
+        links = [f".\\dense.head_bits ({n})" if n == "head_bits" else f".{n}({n})" for _, n, _ in ports]
         clock, reset = ("clk", "rst") if clocked else ("1'b0", "1'b0")
         taps = [f".image_{self.positions - 1 - p}(x[{p * c + c - 1}:{p * c}])" for p in range(self.positions)]
         return "\n".join([
             f"module rtl({'input clk, input rst, ' if clocked else ''}input [{self.positions * c - 1}:0] x, "
-            f"{', '.join(ports[part])});",
+            f"{', '.join(f'{d} [{w - 1}:0] {n}' for d, n, w in ports)});",
             f"  rtl_stream engine(.clk({clock}), .rst({reset}), .pixel(0), .valid(1'b0), "
             f"{', '.join(taps + links)});", "endmodule", ""])
 
@@ -165,9 +163,9 @@ def _held(net: Netlist, sources: dict[int, str], module: str, name: str, clocked
 
 
 def _prove_head(net: Netlist, verilog: Path, pipelined: bool, latency: int, clocked: bool, build_dir: Path,
-                timeout_s: float, streamed: Streamed | None) -> Proof:
-    """The head node by node against :func:`reference.head_tree_verilog`, else one miter."""
-    wrapper = streamed.wrapper(net, "head", clocked) if streamed else None
+                timeout_s: float, wrapper: str | None) -> Proof:
+    """The head node by node against :func:`reference.head_tree_verilog`, else one miter
+    (``wrapper``: see :func:`_script`)."""
     width, sources = score_width(net.head), head_sources(net)
     # Both heads read the positions head_sources names from their source, as the emitted one
     # does past the cut; then equal nodes read equal inputs.
@@ -198,23 +196,25 @@ def prove(net: Netlist, verilog: Path, pipeline: int, build_dir: Path, *, timeou
     core_latency = len(stage_ends(len(net.layers), pipeline))
     head_latency = sum(latencies(net, pipeline)) - core_latency
     clocked = core_latency + head_latency > 0  # the emitted classifier has clk and rst ports
+
+    def wrapper(part: str) -> str | None:
+        return streamed.wrapper(net, part, clocked) if streamed else None
     proofs = []
     for part in parts:
         if part == "core":
             proofs.append(_miter("core", verilog, reference.core_verilog(net, core_latency, clocked), reference.CORE,
-                                 core_latency, [], build_dir, timeout_s,
-                                 streamed.wrapper(net, "core", clocked) if streamed else None))
+                                 core_latency, [], build_dir, timeout_s, wrapper("core")))
         elif net.head.group_size == 1:
             # One bit per class: Amaranth inlines the popcounts, so the argmax reads the core's
             # output nets rather than head_bits and the cut finds no head. The argmax is small:
             # the whole classifier is proven against the reference core and head together.
             text = reference.whole_verilog(net, score_width(net.head), core_latency, head_latency, clocked)
             proof = _miter("whole", verilog, text, reference.WHOLE, core_latency + head_latency, [], build_dir,
-                           timeout_s, streamed.wrapper(net, "whole", clocked) if streamed else None)
+                           timeout_s, wrapper("whole"))
             proofs.append(Proof("head", proof.status, proof.wall_s, proof.log))
         else:
             proofs.append(_prove_head(net, verilog, pipeline > 0, head_latency, clocked, build_dir, timeout_s,
-                                      streamed))
+                                      wrapper("head")))
     return proofs
 
 

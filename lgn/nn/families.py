@@ -117,6 +117,11 @@ class Family:
     learned_pins: Callable[["LogicNetConfig"], int] | None = None
     check: Callable[["LogicNetConfig"], None] = lambda config: None
 
+    @property
+    def option_specs(self) -> dict[str, Option]:
+        """:attr:`options` by name."""
+        return {o.name: o for o in self.options}
+
 
 def _pins_first(conn: torch.Tensor | None) -> torch.Tensor | None:
     """Patch connections ``(units, pins, candidates)`` as a gate or table layer takes them:

@@ -53,10 +53,10 @@ class LogicNetConfig:
     def option(self, name: str) -> int:
         """The value of ``name``, an option of this model's family (:attr:`Family.options`):
         ``family_options``' or its default; KeyError for an option the family does not have."""
-        for spec in FAMILIES[self.family].options:
-            if spec.name == name:
-                return self.family_options.get(name, spec.default)
-        raise KeyError(f"{name} is no option of the {self.family} family")
+        spec = FAMILIES[self.family].option_specs.get(name)
+        if spec is None:
+            raise KeyError(f"{name} is no option of the {self.family} family")
+        return self.family_options.get(name, spec.default)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,8 +114,8 @@ class LogicNetConfig:
         if self.family not in FAMILIES:
             raise ValueError(f"unknown model family {self.family!r}; choose one of {', '.join(FAMILIES)}")
         family = FAMILIES[self.family]
+        owned = family.option_specs
         for name, value in self.family_options.items():
-            owned = {o.name: o for o in family.options}
             if name not in owned:
                 raise ValueError(f"{OPTIONS[name].flag if name in OPTIONS else name} is no option of the "
                                  f"{self.family} family")
@@ -171,7 +171,7 @@ def migrate_family_options(d: dict, known: set[str]) -> dict:
     kept as keys of their own moved into ``family_options`` (those of ``d``'s family), and
     the keys no field in ``known`` takes dropped."""
     family = FAMILIES.get(d.get("family", defaults.FAMILY))
-    owned = {o.name for o in family.options} if family else set()
+    owned = family.option_specs if family else {}
     moved = {k: v for k, v in d.items() if k in owned and k not in known}
     d = {k: v for k, v in d.items() if k in known}
     d["family_options"] = {**moved, **d.get("family_options", {})}

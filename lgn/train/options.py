@@ -152,10 +152,10 @@ def resolve(preset: str, overrides: dict) -> TrainOptions:
     given = {k: v for k, v in overrides.items() if v is not None}
     asked = {k: given.pop(k) for k in list(given) if k in OPTIONS}
     opts = replace(PRESETS[preset], **given)
-    owned = {o.name for o in FAMILIES[opts.family].options}
+    owned = FAMILIES[opts.family].option_specs
     for name in sorted(asked):
         if name not in owned:
-            owners = [f.name for f in FAMILIES.values() if any(o.name == name for o in f.options)]
+            owners = [f.name for f in FAMILIES.values() if name in f.option_specs]
             flag = OPTIONS[name].flag
             raise LgnError(f"{flag} is an option of the {' and '.join(owners)} family, and this model's family is "
                            f"{opts.family}", f"drop {flag}, or pick --family {owners[0]}")
