@@ -148,16 +148,18 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
     augment = None
     if opts.shift:
         augment = Shift(ds.image_shape, ds.num_features, opts.shift, ds.feature_range[0])
+    finished = False
     try:
         history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
                            batch_size=opts.batch_size, lr=opts.lr, schedule=opts.schedule, seed=opts.seed,
                            optimizer_state=optimizer_state, history=history, on_epoch=on_epoch, augment=augment)
+        finished = True
     except loop.Diverged as e:
         kept = (f"epoch {e.epoch - 1}'s state is kept in {out / TRAIN_STATE} (delete it to start afresh)"
                 if e.epoch > 1 else "nothing was kept")
         raise LgnError(f"{e}: training diverged", f"train again with a lower --lr or a higher --tau; {kept}") from None
     finally:
-        distributed.shutdown()
+        distributed.shutdown(finished=finished)
     if not main:
         return {}
     checkpoint.save(model, out / CHECKPOINT, {"dataset": ds.name, "preset": opts.preset})

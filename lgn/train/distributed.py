@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import torch.distributed as dist
@@ -23,6 +24,14 @@ def init_from_env() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def shutdown() -> None:
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+def shutdown(*, finished: bool) -> None:
+    """Leave the process group. After a finished run every rank first waits at a barrier, so none
+    tears gloo down while a peer still has work in flight (after an error a barrier could hang)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if finished:
+        dist.barrier()
+    # DDP's reducer sits in reference cycles: free it while the interpreter is whole, since a gloo
+    # object destroyed during interpreter shutdown can abort the process (SIGABRT) after a good run
+    gc.collect()
+    dist.destroy_process_group()
