@@ -18,8 +18,15 @@ import torch
 from torch import nn
 
 from lgn.ir import ops
-from lgn.ir.conv import tree_levels, window_sources
-from lgn.nn.logic import GATE_COEFFICIENTS
+from lgn.ir.conv import tree_levels
+from lgn.nn.logic import GATE_COEFFICIENTS, GateMixture
+
+
+def _slots(bits: int) -> list[int]:
+    """The node each slot of a tree level of ``2**bits`` nodes holds: node ``i`` at the slot of
+    its bits reversed, so that the level above's pin-a nodes (even ``i``) fill the first half in
+    that level's own slot order and its pin-b nodes (odd ``i``) the second."""
+    return [int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(1 << bits)]
 
 
 class LogicConv2d(nn.Module):
@@ -66,24 +73,31 @@ class LogicConv2d(nn.Module):
             logits[..., ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)  # the gates level by level from the leaves (:meth:`levels`)
         self.register_buffer("coefficients", GATE_COEFFICIENTS.clone(), persistent=False)
-        # the leaves' input bits at every position, on the layer's device: derived from leaf_offsets,
-        # so derived again whenever a state_dict replaces them
-        self.register_buffer("_leaf_sources", self._sources(), persistent=False)
-        self.register_load_state_dict_post_hook(lambda module, _: setattr(module, "_leaf_sources", module._sources()))
+        # the window row each leaf slot reads, on the layer's device: derived from leaf_offsets, so
+        # derived again whenever a state_dict replaces them
+        self.register_buffer("_leaf_rows", self._rows(), persistent=False)
+        self.register_load_state_dict_post_hook(lambda module, _: setattr(module, "_leaf_rows", module._rows()))
 
     @property
     def num_gates(self) -> int:
         """Gates once unrolled: the tree at every position."""
         return self.out_features * ((1 << self.depth) - 1)
 
-    def leaf_sources(self) -> torch.Tensor:
-        """``(out_channels, leaves, positions)``: the input bit each leaf reads at each output position."""
-        return self._leaf_sources
+    def _rows(self) -> torch.Tensor:
+        """``(2**depth * out_channels,)``: the row of :meth:`_windows` read by each leaf, leaves in
+        slot order (:func:`_slots`), kernels innermost."""
+        dy, dx, channel = self.leaf_offsets
+        window = (dy * self.kernel + dx) * self.in_channels + channel  # (out_channels, leaves)
+        return window[:, _slots(self.depth)].T.reshape(-1).contiguous()
 
-    def _sources(self) -> torch.Tensor:
-        leaves = self.leaf_offsets.permute(1, 2, 0).cpu().numpy()  # (kernels, leaves, 3)
-        sources = window_sources(self.image, self.kernel, self.in_channels, leaves)  # (positions, kernels, leaves)
-        return torch.from_numpy(sources).permute(1, 2, 0).contiguous().to(self.leaf_offsets.device)
+    def _windows(self, x: torch.Tensor) -> torch.Tensor:
+        """``(kernel**2 * in_channels, positions * batch)``: row ``(dy * kernel + dx) * in_channels
+        + c`` holds bit ``c`` of pixel ``(dy, dx)`` of every window, windows in raster order."""
+        (rows, cols), (out_rows, out_cols) = self.image, self.out_image
+        image = x.view(rows, cols, self.in_channels, -1)
+        shifted = torch.stack([image[dy:dy + out_rows, dx:dx + out_cols]
+                               for dy in range(self.kernel) for dx in range(self.kernel)])
+        return shifted.permute(0, 3, 1, 2, 4).reshape(self.kernel ** 2 * self.in_channels, -1)
 
     def levels(self) -> list[torch.Tensor]:
         """The gates' logits level by level from the leaves: level ``l`` has ``2**(depth-1-l)``
@@ -97,15 +111,20 @@ class LogicConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LogicConv2d expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
-        v = x[self._leaf_sources]  # (out_channels, leaves, positions, batch)
+        # A level's values sit in slot order, kernels innermost: the a pins of the level above are
+        # the first half and its b pins the second, so every level is one gate layer over
+        # contiguous rows (slicing and adding rows, where a gather per leaf and position scatters)
+        v = self._windows(x).index_select(0, self._leaf_rows)  # (leaves * out_channels, positions * batch)
         for logits in self.levels():
             weights = (torch.softmax(logits, -1) if self.training
                        else nn.functional.one_hot(logits.argmax(-1), ops.NUM_OPS).to(logits.dtype))
-            c = (weights @ self.coefficients)[..., None, None]  # (out_channels, gates, 4, 1, 1)
-            a, b = v[:, 0::2], v[:, 1::2]
-            v = c[:, :, 0] + c[:, :, 1] * a + c[:, :, 2] * b + c[:, :, 3] * a * b
-        # (out_channels, 1, positions, batch) -> pixel-major, channels adjacent
-        return v[:, 0].permute(1, 0, 2).reshape(self.out_features, -1)
+            gates = logits.shape[1]
+            c = (weights @ self.coefficients)[:, _slots(gates.bit_length() - 1)]  # (out_channels, gates, 4)
+            rows = torch.arange(gates * self.out_channels, device=v.device)
+            v = GateMixture.apply(v, torch.stack([rows, rows + len(rows)]), c.transpose(0, 1).reshape(-1, 4), 1.0)
+        # (out_channels, positions * batch) -> pixel-major, channels adjacent
+        return v.view(self.out_channels, self.out_image[0] * self.out_image[1], -1).transpose(0, 1).reshape(
+            self.out_features, -1)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, image={self.image}, kernel={self.kernel}, "

@@ -85,7 +85,7 @@ def _gate_grad_pins(grad: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
     return torch.addcmul(c1, c3, b).mul_(grad), torch.addcmul(c2, c3, a).mul_(grad)
 
 
-class _GateMixture(torch.autograd.Function):
+class GateMixture(torch.autograd.Function):
     """``y = c0 + c1*a + c2*b + c3*a*b`` per gate, with ``a, b`` gathered rows of ``x``.
 
     One fused forward and a hand-written backward: autograd of the same expression keeps four
@@ -113,7 +113,7 @@ class _GateMixture(torch.autograd.Function):
 
 
 class _LearnedGateMixture(torch.autograd.Function):
-    """:class:`_GateMixture` whose pins are mixtures ``sum_k w[p, j, k] * x[cand[p, j, k]]``.
+    """:class:`GateMixture` whose pins are mixtures ``sum_k w[p, j, k] * x[cand[p, j, k]]``.
 
     Saves the layer input instead of the ``(2, out, k, batch)`` gathered candidates, and
     re-gathers them one candidate at a time in backward, so memory stays at one layer's width.
@@ -238,7 +238,7 @@ class LogicLayer(nn.Module):
             c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
             return c0 + c1 * a + c2 * b + c3 * a * b
         if self.candidates <= 1 or not self.training:
-            return _GateMixture.apply(x, self.hardened_connections(), c, self.grad_factor)
+            return GateMixture.apply(x, self.hardened_connections(), c, self.grad_factor)
         # learned connections: each pin is the softmax mixture of its candidate inputs
         return _LearnedGateMixture.apply(x, self.candidate_connections, torch.softmax(self.connection_logits, -1),
                                          c, self.grad_factor)
