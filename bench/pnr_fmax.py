@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from lgn import toolchain
+from lgn.boards.flow import nextpnr_args
 from lgn.boards.targets import BOARDS, ECP5
 
 
@@ -29,10 +30,8 @@ def fmax(top_json: Path, options: list[str], seed: int, freq: float, build: Path
     build.mkdir(parents=True, exist_ok=True)
     shutil.copy(top_json, build / "top.json")  # YoWASP tools see only their working folder
     try:
-        wall = toolchain.run(ECP5.nextpnr, [*BOARDS["none"].nextpnr_args, *options, "--json", "top.json",
-                                            "--freq", f"{freq:g}", "--report", "report.json", "--router", "router2",
-                                            "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log",
-                                            "--quiet"], log=build / "stdout.log", cwd=build, timeout_s=limit_s)
+        wall = toolchain.run(ECP5.nextpnr, nextpnr_args(BOARDS["none"], options, seed, freq, "report.json"),
+                             log=build / "stdout.log", cwd=build, timeout_s=limit_s)
     except toolchain.ToolTimeout:
         return None, limit_s
     report = json.loads((build / "report.json").read_text())

@@ -91,15 +91,8 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, 
     # single-cycle Fmax, and the check below holds the design to the real requirement instead.
     _stage("nextpnr place and route ...")
     report = build_dir / "nextpnr-report.json"
-    routed = f"{TOP}.{family.routed}"
-    # out of context: no pins and no board clock, so no constraint file; --freq sets the target
-    # and the routed design is kept as nextpnr's JSON, since it cannot become a bitstream
-    constraints = ([f"--{family.constraints}", f"{TOP}.{family.constraints}", f"--{family.routed}", routed]
-                   if board.platform else ["--freq", f"{freq_mhz or OUT_OF_CONTEXT_MHZ:g}", "--write", f"{TOP}_routed.json"])
-    wall["nextpnr"] = _timed(design, board, time_limit_s, family.nextpnr, [
-        *board.nextpnr_args, *family.pnr_opts, "--json", f"{TOP}.json", *constraints,
-        "--report", report.name, "--router", "router2", "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log", "--quiet",
-    ], log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
+    wall["nextpnr"] = _timed(design, board, time_limit_s, family.nextpnr, nextpnr_args(
+        board, family.pnr_opts, seed, freq_mhz, report.name), log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
         progress=toolchain.Progress(build_dir / "nextpnr.log", toolchain.nextpnr_status, lambda s: _stage(f"nextpnr: {s}")))
     rep = json.loads(report.read_text())
     clock = next(iter(rep["fmax"].values()))
@@ -115,7 +108,7 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, 
 
     bitstream = build_dir / f"{TOP}.{family.bitstream}"
     if board.platform:  # an out-of-context block is not a whole device: no bitstream
-        wall["pack"] = toolchain.run(family.packer, [routed, bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
+        wall["pack"] = toolchain.run(family.packer, [f"{TOP}.{family.routed}", bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
     bram = sum(rep["utilization"].get(site, {}).get("used", 0) for site in family.bram_sites)
     result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
                          lc["used"], lc["available"], bram, round(clock["achieved"], 2), round(clock["constraint"], 2),
@@ -123,6 +116,20 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, 
                          round(clock["achieved"] * 1e6 / design.cycles_per_inference),
                          str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
+
+
+def nextpnr_args(board: Board, options: tuple[str, ...] | list[str], seed: int, freq_mhz: float | None,
+                 report: str) -> list[str]:
+    """nextpnr's arguments to place and route ``top.json`` in its working folder for ``board``
+    with ``options``: against the board's constraints and clock, leaving the routed design for
+    the packer; out of context (no pins, no board clock) against ``freq_mhz`` (default
+    :data:`OUT_OF_CONTEXT_MHZ`), keeping the routed design as nextpnr's JSON, since it cannot
+    become a bitstream."""
+    family = board.family
+    target = ([f"--{family.constraints}", f"{TOP}.{family.constraints}", f"--{family.routed}", f"{TOP}.{family.routed}"]
+              if board.platform else ["--freq", f"{freq_mhz or OUT_OF_CONTEXT_MHZ:g}", "--write", f"{TOP}_routed.json"])
+    return [*board.nextpnr_args, *options, "--json", f"{TOP}.json", *target, "--report", report,
+            "--router", "router2", "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log", "--quiet"]
 
 
 def _timed(design: Design, board: Board, limit_s: float, tool: str, args: list[str], **kwargs) -> float:
