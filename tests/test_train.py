@@ -225,16 +225,21 @@ def test_family_options_follow_their_family():
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_builds_its_network(preset, digits):
-    """A preset the model rejects would only fail once a user starts it: build each (MNIST's shape
-    from the digits arrays, without the files)."""
-    from lgn.data import Dataset
+    """A preset the model rejects would only fail once a user starts it: build each on its
+    dataset's shape (MNIST's and CIFAR-10's from the digits labels, without the files); a
+    convolutional one also takes a training step."""
+    from lgn.data import checked
 
     opts = PRESETS[preset]
-    ds = digits if opts.dataset == "digits" else Dataset(
-        "mnist", np.zeros((1, 784), np.float32), digits.y_train[:1], np.zeros((1, 784), np.float32),
-        digits.y_test[:1], 10, (0.0, 255.0), (28, 28))
+    shape = {"digits": None, "mnist": (2, 28, 28), "cifar10": (2, 32, 32, 3)}[opts.dataset]
+    ds = digits if shape is None else checked(opts.dataset, np.zeros(shape, np.uint8), digits.y_train[:2],
+                                              np.zeros(shape, np.uint8), digits.y_test[:2], feature_range=(0.0, 255.0))
     model = LogicNet(opts.model_config(ds))
-    assert model.config.family == opts.family and len(model.layers) == len(opts.widths)
+    assert model.config.family == opts.family and len(model.layers) == 2 * len(opts.conv) + len(opts.widths)
+    if opts.conv:
+        x = torch.as_tensor(np.random.default_rng(0).integers(0, 256, (2, ds.num_features)), dtype=torch.float32)
+        torch.nn.functional.cross_entropy(model(x), torch.as_tensor(ds.y_train)).backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad)
 
 
 def test_cosine_schedule_anneals_by_epoch():

@@ -132,6 +132,14 @@ PRESETS: dict[str, TrainOptions] = {
     "mnist-sparse": TrainOptions(preset="mnist-sparse", dataset="mnist", family="sparse", widths=(5000, 5000),
                                  thresholds=1, tau=10.0, family_options={"synapses": 6}, wiring="local", window=7, epochs=15,
                                  batch_size=256, lr=0.01, schedule="cosine"),
+    # CIFAR-10 after the small LogicTreeNet of Petersen et al. (NeurIPS 2024; k = 32, 3 thresholds per
+    # colour channel, residual initialisation, tau 20), for a GPU (`--device cuda`) and the data at hand:
+    # not trained here (no GPU, no CIFAR-10 on this machine). Windows are valid (no padding), so three
+    # blocks of k, 4k and 16k kernels take the 32x32 image to 2x2 (the paper's four padded blocks of up
+    # to 32k end at 2x2 too); then dense gates of 1280k, 640k and 320k as published.
+    "cifar10-s": TrainOptions(preset="cifar10-s", dataset="cifar10", conv=(32, 128, 512),
+                              widths=(40960, 20480, 10240), thresholds=3, tau=20.0, residual_init=5.0,
+                              epochs=100, batch_size=128, lr=0.02, schedule="cosine"),
     # MNIST with at most 64K gates (~42 min here with `--processes 2`).
     "mnist-m": TrainOptions(preset="mnist-m", dataset="mnist", widths=(16000, 16000, 16000, 16000), thresholds=2,
                             tau=16.0, candidates=4, epochs=15, batch_size=256, lr=0.1),
