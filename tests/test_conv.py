@@ -81,13 +81,28 @@ def test_a_trained_conv_network_lowers_bit_exact(digits, seed):
 @pytest.mark.parametrize("config, message", [
     (dict(image_shape=None), "need the 64 features laid out as an image"),
     (dict(conv=(4, 4, 4)), "leaves no image"),
-    (dict(wiring="local"), "not local"),
+    (dict(wiring="local", window=4), "larger than the 3x3 pooled image"),
     (dict(candidates=40), "more than the 36 inputs"),  # 4 kernels over a pooled 3x3 image, not 128 encoded bits
 ])
 def test_bad_conv_geometry_is_refused(config, message):
     base = dict(image_shape=(8, 8), conv=(4,))
     with pytest.raises(ValueError, match=message):
         LogicNet(LogicNetConfig(64, 10, (100,), 2, (0.0, 16.0), 4.0, **(base | config)))
+
+
+@pytest.mark.parametrize("candidates", [1, 4])
+def test_local_wiring_after_conv_reads_patches_of_the_pooled_image(candidates):
+    """Units laid over the last block's 13x13 pooled image read only the kernels' bits inside
+    their 3x3 patch, every channel of it eligible."""
+    config = LogicNetConfig(784, 10, (300, 100), 2, (0.0, 1.0), 4.0, image_shape=(28, 28), conv=(4,),
+                            wiring="local", window=3, candidates=candidates)
+    layer = LogicNet(config).layers[2]
+    sources = layer.hardened_connections()  # (2, units): with candidates, the one each pin's logits favour
+    cell = sources // 4
+    rows, cols = cell // 13, cell % 13
+    assert (rows.amax(0) - rows.amin(0)).max() <= 2 and (cols.amax(0) - cols.amin(0)).max() <= 2
+    assert set((sources % 4).unique().tolist()) == {0, 1, 2, 3}
+    assert (rows.amax(0) - rows.amin(0)).max() == 2  # patches, not single pixels
 
 
 @pytest.mark.parametrize("conv", [(), (4,), (6, 5)])

@@ -93,6 +93,14 @@ class LogicNetConfig:
             images.append((rows, cols))
         return images
 
+    def layer_image(self) -> tuple[int, int, int]:
+        """``(rows, cols, bits per pixel)`` of the image the first layer reads: the encoded pixels,
+        or the last convolutional block's pooled image (a bit per kernel)."""
+        if self.conv:
+            return (*self._pooled_images()[-1], self.conv[-1])
+        rows, cols = self.image_shape[:2]
+        return rows, cols, self.num_features // (rows * cols) * self.thresholds_per_feature
+
     def layer_inputs(self) -> int:
         """Bits the first layer reads: the encoded features, or the last convolutional block's
         pooled image (a bit per kernel and position)."""
@@ -131,18 +139,18 @@ class LogicNetConfig:
             self._check_image("local wiring")
             if self.window < 1:
                 raise ValueError("the local wiring window must be at least 1")
-            if self.window > max(self.image_shape):
-                raise ValueError(f"the {self.window}x{self.window} window is larger than the "
-                                 f"{self.image_shape[0]}x{self.image_shape[1]} image: give --window at most "
-                                 f"{max(self.image_shape)}")
         if self.conv:
             self._check_image("convolutional blocks")
-            if self.wiring == "local":
-                raise ValueError("the layers after convolutional blocks are wired unique or random, not local")
             for n, (channels, (rows, cols)) in enumerate(zip(self.conv, self._pooled_images())):
                 if channels < 1 or min(rows, cols) < 1:
                     raise ValueError(f"convolutional block {n + 1} ({channels} kernels) leaves no image: "
                                      f"{self.image_shape} is too small for {len(self.conv)} blocks")
+        if self.wiring == "local":
+            rows, cols, _ = self.layer_image()
+            what = "pooled image of the last convolutional block" if self.conv else "image"
+            if self.window > max(rows, cols):
+                raise ValueError(f"the {self.window}x{self.window} window is larger than the {rows}x{cols} "
+                                 f"{what}: give --window at most {max(rows, cols)}")
         smallest = min((self.layer_inputs(), *self.widths[:-1]))
         if self.candidates > smallest:
             raise ValueError(f"--candidates {self.candidates} is more than the {smallest} inputs a layer can choose "
@@ -223,9 +231,9 @@ class LogicNet(nn.Module):
         unit the family's ``local_pins`` shape, or the patch itself where a layer learns its
         inputs among the whole pool (``candidates = 0``)."""
         config = self.config
-        shape, per_unit = config.image_shape, FAMILIES[config.family].local_pins(config)
-        channels = config.num_features // (shape[0] * shape[1])  # a pixel's channels are adjacent features
-        sources, wiring = input_positions(shape, channels * config.thresholds_per_feature), []
+        rows, cols, bits = config.layer_image()  # a pixel's bits are adjacent features
+        shape, per_unit = (rows, cols), FAMILIES[config.family].local_pins(config)
+        sources, wiring = input_positions(shape, bits), []
         for n, width in enumerate(config.widths):
             units = unit_positions(width, shape, config.num_classes if n == len(config.widths) - 1 else 1)
             if config.candidates == 0:

@@ -50,9 +50,8 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
     opts = replace(opts, dataset=data.name_of(opts.dataset))
     if opts.encoding == "auto":  # images share one pixel scale; a table's columns each have their own
         opts = replace(opts, encoding="even" if ds.image_shape else "quantile")
-    if opts.wiring == "local" and (ds.image_shape is None or opts.conv):
-        why = "the layers read convolutional blocks" if ds.image_shape else f"{ds.name} is not an image"
-        say("train", f"{why}, not image patches: unique wiring instead of the preset's local wiring")
+    if opts.wiring == "local" and ds.image_shape is None:
+        say("train", f"{ds.name} is not an image: unique wiring instead of the preset's local wiring")
         opts = replace(opts, wiring=TrainOptions.wiring)
     if opts.shift and (ds.image_shape is None or opts.shift >= min(ds.image_shape)):
         raise LgnError(f"--shift {opts.shift} needs images of more than {opts.shift} pixels a side, and {ds.name} "
