@@ -9,7 +9,7 @@ import torch
 
 from lgn.harden import harden, hardened_scores
 from lgn.ir import executor
-from lgn.nn import LogicNet, LogicNetConfig
+from lgn.nn import LogicNet, LogicNetConfig, cpu_kernels
 from lgn.nn.conv import LogicConv2d, OrPool2d
 from lgn.nn.reference import sixteen_gates
 
@@ -34,8 +34,13 @@ def oracle(conv: LogicConv2d, x: torch.Tensor) -> torch.Tensor:
     return out.reshape(len(x), -1)
 
 
+@pytest.mark.parametrize("kernels", ["compiled", "torch"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_convolution_equals_the_window_by_window_oracle_in_value_and_gradient(seed):
+def test_convolution_equals_the_window_by_window_oracle_in_value_and_gradient(seed, kernels, monkeypatch):
+    if kernels == "torch":
+        monkeypatch.setenv("LGN_CPU_KERNELS", "0")
+    elif not cpu_kernels.available(torch.zeros(1)):
+        pytest.skip("no C compiler built the CPU kernels")
     g = torch.Generator().manual_seed(seed)
     conv = LogicConv2d(3, 4, (6, 5), generator=g, kernel=3, depth=3, group=2).train()
     x = torch.rand(7, 6 * 5 * 3, generator=g, requires_grad=True)
@@ -46,6 +51,25 @@ def test_convolution_equals_the_window_by_window_oracle_in_value_and_gradient(se
     for a, b in zip(torch.autograd.grad((fast * weight).sum(), (conv.logits, x)),
                     torch.autograd.grad((slow * weight).sum(), (conv.logits, x))):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_compiled_trees_equal_the_torch_levels(depth, monkeypatch):
+    """Columns (positions x samples) across several of the kernel's chunks and not a whole number of
+    its lanes; trees of other depths than the oracle's."""
+    if not cpu_kernels.available(torch.zeros(1)):
+        pytest.skip("no C compiler built the CPU kernels")
+    g = torch.Generator().manual_seed(depth)
+    conv = LogicConv2d(4, 6, (20, 23), generator=g, depth=depth, group=3).train()
+    x = torch.rand(conv.in_features, 9, generator=g, requires_grad=True)
+    weight = torch.randn(conv.out_features, 9, generator=g)
+    runs = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("LGN_CPU_KERNELS", flag)
+        y = conv(x)
+        runs.append((y, *torch.autograd.grad((y * weight).sum(), (conv.logits, x))))
+    for compiled, reference in zip(*runs):
+        torch.testing.assert_close(compiled, reference, rtol=1e-4, atol=1e-5)
 
 
 def test_or_pooling_is_the_max_of_each_block_and_the_or_of_bits():

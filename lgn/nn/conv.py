@@ -19,6 +19,7 @@ from torch import nn
 
 from lgn.ir import ops
 from lgn.ir.conv import tree_levels
+from lgn.nn import cpu_kernels
 from lgn.nn.logic import GATE_COEFFICIENTS, GateMixture
 
 
@@ -73,7 +74,7 @@ class LogicConv2d(nn.Module):
             logits[..., ops.NAMES.index("A")] = residual_init
         self.logits = nn.Parameter(logits)  # the gates level by level from the leaves (:meth:`levels`)
         self.register_buffer("coefficients", GATE_COEFFICIENTS.clone(), persistent=False)
-        # the window row each leaf slot reads, on the layer's device: derived from leaf_offsets, so
+        # the window row each leaf reads, on the layer's device: derived from leaf_offsets, so
         # derived again whenever a state_dict replaces them
         self.register_buffer("_leaf_rows", self._rows(), persistent=False)
         self.register_load_state_dict_post_hook(lambda module, _: setattr(module, "_leaf_rows", module._rows()))
@@ -84,11 +85,9 @@ class LogicConv2d(nn.Module):
         return self.out_features * ((1 << self.depth) - 1)
 
     def _rows(self) -> torch.Tensor:
-        """``(2**depth * out_channels,)``: the row of :meth:`_windows` read by each leaf, leaves in
-        slot order (:func:`_slots`), kernels innermost."""
+        """``(out_channels, 2**depth)``: the row of :meth:`_windows` each leaf reads."""
         dy, dx, channel = self.leaf_offsets
-        window = (dy * self.kernel + dx) * self.in_channels + channel  # (out_channels, leaves)
-        return window[:, _slots(self.depth)].T.reshape(-1).contiguous()
+        return ((dy * self.kernel + dx) * self.in_channels + channel).contiguous()
 
     def _windows(self, x: torch.Tensor) -> torch.Tensor:
         """``(kernel**2 * in_channels, positions * batch)``: row ``(dy * kernel + dx) * in_channels
@@ -111,20 +110,29 @@ class LogicConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[0] != self.in_features:
             raise ValueError(f"LogicConv2d expects (in_features={self.in_features}, batch) inputs, got {tuple(x.shape)}")
-        # A level's values sit in slot order, kernels innermost: the a pins of the level above are
-        # the first half and its b pins the second, so every level is one gate layer over
-        # contiguous rows (slicing and adding rows, where a gather per leaf and position scatters)
-        v = self._windows(x).index_select(0, self._leaf_rows)  # (leaves * out_channels, positions * batch)
-        for logits in self.levels():
-            weights = (torch.softmax(logits, -1) if self.training
-                       else nn.functional.one_hot(logits.argmax(-1), ops.NUM_OPS).to(logits.dtype))
-            gates = logits.shape[1]
-            c = (weights @ self.coefficients)[:, _slots(gates.bit_length() - 1)]  # (out_channels, gates, 4)
-            rows = torch.arange(gates * self.out_channels, device=v.device)
-            v = GateMixture.apply(v, torch.stack([rows, rows + len(rows)]), c.transpose(0, 1).reshape(-1, 4), 1.0)
+        weights = (torch.softmax(self.logits, -1) if self.training
+                   else nn.functional.one_hot(self.logits.argmax(-1), ops.NUM_OPS).to(self.logits.dtype))
+        coefficients = weights @ self.coefficients  # (out_channels, gates, 4), level by level
+        windows = self._windows(x)
+        if self.depth <= cpu_kernels.TREE_MAX_DEPTH and cpu_kernels.available(windows, coefficients):
+            v = cpu_kernels.trees(windows, self._leaf_rows, coefficients)
+        else:
+            v = self._levels(windows, coefficients)
         # (out_channels, positions * batch) -> pixel-major, channels adjacent
         return v.view(self.out_channels, self.out_image[0] * self.out_image[1], -1).transpose(0, 1).reshape(
             self.out_features, -1)
+
+    def _levels(self, windows: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward`'s trees in torch: a level's values sit in slot order, kernels innermost,
+        so the a pins of the level above are the first half and its b pins the second and every
+        level is one gate layer over contiguous rows (where a gather per leaf and position scatters)."""
+        v = windows.index_select(0, self._leaf_rows[:, _slots(self.depth)].T.reshape(-1))
+        for level in tree_levels(self.depth):
+            gates = level.stop - level.start
+            c = coefficients[:, level][:, _slots(gates.bit_length() - 1)]  # (out_channels, gates, 4)
+            rows = torch.arange(gates * self.out_channels, device=v.device)
+            v = GateMixture.apply(v, torch.stack([rows, rows + len(rows)]), c.transpose(0, 1).reshape(-1, 4), 1.0)
+        return v
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, image={self.image}, kernel={self.kernel}, "

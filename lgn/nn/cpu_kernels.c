@@ -165,3 +165,99 @@ void lgn_mix_backward_inputs(int64_t c, int64_t batch, int64_t i0, int64_t i1, c
         }
     }
 }
+
+/* Logic-tree kernels of a convolution (lgn/nn/conv.py), forward and backward. A tree of depth d
+ * has L = 2^d leaves and L - 1 two-input gates, each the relaxed gate c0 + c1 a + c2 b + c3 a b.
+ * Its nodes sit in heap order: the root at 1, node h reading nodes 2h (pin a) and 2h + 1 (pin b),
+ * leaf j at L + j. The coefficients are stored level by level from the leaves (level l, gate i at
+ * L - L / 2^l + i), which for node h in [s, 2s) is L + h - 3s.
+ *
+ * win (rows, N): the window rows (one per offset and channel) at N columns (position x sample);
+ * leaves (K, L): the row each kernel's leaf reads; coef (K, L - 1, 4); y and grad (K, N).
+ * Columns are split into chunks of CHUNK, a call takes chunks [q0, q1); the backward leaves each
+ * chunk's coefficient gradient in part (chunks, K, L - 1, 4), so every sum has one order whatever
+ * the threads. The leaves' gradient is added into grad_win (zeroed by the caller): a chunk's
+ * columns belong to one call. */
+
+#define CHUNK 1024
+#define MAXD 6
+
+static int64_t coef_index(int L, int h) {
+    int s = 1;
+    while (2 * s <= h) s *= 2;
+    return L + h - 3 * s;
+}
+
+/* Every node of one kernel's tree for LANES columns from j (lanes past m zero). */
+static void tree_nodes(int L, const float *win, int64_t N, const int64_t *leaf, const float *coef, int64_t j,
+                       int m, float v[2 << MAXD][LANES]) {
+    for (int i = 0; i < L; i++) {
+        const float *row = win + leaf[i] * N + j;
+        for (int l = 0; l < LANES; l++) v[L + i][l] = l < m ? row[l] : 0.0f;
+    }
+    for (int h = L - 1; h >= 1; h--) {
+        const float *c = coef + 4 * coef_index(L, h);
+        for (int l = 0; l < LANES; l++) {
+            float a = v[2 * h][l], b = v[2 * h + 1][l];
+            v[h][l] = c[0] + c[1] * a + b * (c[2] + c[3] * a);
+        }
+    }
+}
+
+void lgn_tree_forward(int depth, int64_t K, int64_t N, int64_t q0, int64_t q1, const float *win,
+                      const int64_t *leaves, const float *coef, float *y) {
+    int L = 1 << depth;
+    float v[2 << MAXD][LANES];
+    for (int64_t q = q0; q < q1; q++) {
+        int64_t end = (q + 1) * CHUNK < N ? (q + 1) * CHUNK : N;
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = q * CHUNK; j < end; j += LANES) {
+                int m = end - j < LANES ? (int)(end - j) : LANES;
+                tree_nodes(L, win, N, leaves + k * L, coef + k * (L - 1) * 4, j, m, v);
+                for (int l = 0; l < m; l++) y[k * N + j + l] = v[1][l];
+            }
+    }
+}
+
+void lgn_tree_backward(int depth, int64_t K, int64_t N, int64_t q0, int64_t q1, const float *win,
+                       const int64_t *leaves, const float *coef, const float *grad, float *grad_win, float *part) {
+    int L = 1 << depth;
+    float v[2 << MAXD][LANES], G[2 << MAXD][LANES], acc[(1 << MAXD) - 1][4][LANES];
+    for (int64_t q = q0; q < q1; q++) {
+        int64_t end = (q + 1) * CHUNK < N ? (q + 1) * CHUNK : N;
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t *leaf = leaves + k * L;
+            const float *ck = coef + k * (L - 1) * 4;
+            memset(acc, 0, sizeof acc);
+            for (int64_t j = q * CHUNK; j < end; j += LANES) {
+                int m = end - j < LANES ? (int)(end - j) : LANES;
+                tree_nodes(L, win, N, leaf, ck, j, m, v);
+                for (int l = 0; l < LANES; l++) G[1][l] = l < m ? grad[k * N + j + l] : 0.0f;
+                for (int h = 1; h < L; h++) {
+                    int64_t g = coef_index(L, h);
+                    const float *c = ck + 4 * g;
+                    for (int l = 0; l < LANES; l++) {
+                        float a = v[2 * h][l], b = v[2 * h + 1][l], d = G[h][l];
+                        acc[g][0][l] += d;
+                        acc[g][1][l] += d * a;
+                        acc[g][2][l] += d * b;
+                        acc[g][3][l] += d * a * b;
+                        G[2 * h][l] = d * (c[1] + c[3] * b);
+                        G[2 * h + 1][l] = d * (c[2] + c[3] * a);
+                    }
+                }
+                for (int i = 0; i < L; i++) {
+                    float *row = grad_win + leaf[i] * N + j;
+                    for (int l = 0; l < m; l++) row[l] += G[L + i][l];
+                }
+            }
+            float *out = part + (q * K + k) * (L - 1) * 4;
+            for (int g = 0; g < L - 1; g++)
+                for (int t = 0; t < 4; t++) {
+                    float s = 0.0f;
+                    for (int l = 0; l < LANES; l++) s += acc[g][t][l];
+                    out[g * 4 + t] = s;
+                }
+        }
+    }
+}

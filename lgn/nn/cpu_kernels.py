@@ -1,5 +1,6 @@
 """Compiled CPU kernels of training (``cpu_kernels.c``): :class:`~lgn.nn.lookup.LookupLayer`'s
-relaxation and the score gradient of a :class:`~lgn.nn.mapping.LearnedMapping` over patches.
+relaxation, the score gradient of a :class:`~lgn.nn.mapping.LearnedMapping` over patches, and the
+logic trees of a :class:`~lgn.nn.conv.LogicConv2d`.
 
 torch's autograd of the multilinear read (:func:`lgn.nn.lookup.multilinear`) keeps every
 interpolation level of every node and sample (63 values per sample for a 6-input table) and
@@ -8,7 +9,8 @@ zero-fills a gradient per slice; a pin's candidate mixture gathers, scales and s
 train slowly. The kernels compute the same sums with a block of samples of one node in L1 (the
 backward recomputes the levels) and read the candidates in place; the rows are split among
 torch's intra-op threads (ctypes releases the GIL), and every output is a sum in one fixed order
-whatever the split. They agree with the torch definitions to float rounding, in value and gradient
+whatever the split. A convolution's trees are evaluated whole for a block of columns (position x
+sample) in L1, where torch writes and reads every level of every kernel at every position. They agree with the torch definitions to float rounding, in value and gradient
 (``tests/test_nn.py``); ``bench/lut_train_speed.py`` measures the two. Where no C compiler works,
 :func:`available` is False and the layer keeps the torch definitions; ``LGN_CPU_KERNELS=0`` asks
 for them too.
@@ -47,6 +49,8 @@ def _library() -> ctypes.CDLL | None:
     lib.lgn_mix_forward.argtypes = [i64, i64, i64, i64, ptr, ptr, ptr, ptr]
     lib.lgn_gather_dot.argtypes = [i64, i64, i64, i64, i64, ptr, ptr, ptr, ptr]
     lib.lgn_mix_backward_inputs.argtypes = [i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr]
+    lib.lgn_tree_forward.argtypes = [ctypes.c_int, i64, i64, i64, i64, ptr, ptr, ptr, ptr]
+    lib.lgn_tree_backward.argtypes = [ctypes.c_int, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, ptr]
     return lib
 
 
@@ -63,9 +67,10 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(threads, thread_name_prefix="lgn-lut")
 
 
-def _split(fn, rows: int, head: tuple, *tail) -> None:
-    """``fn(*head, lo, hi, *tail)`` over ``[0, rows)``, one contiguous range per torch thread."""
-    threads = max(1, min(torch.get_num_threads(), rows // 64))
+def _split(fn, rows: int, head: tuple, *tail, grain: int = 64) -> None:
+    """``fn(*head, lo, hi, *tail)`` over ``[0, rows)``, one contiguous range of at least ``grain``
+    rows per torch thread."""
+    threads = max(1, min(torch.get_num_threads(), rows // grain))
     if threads == 1:
         fn(*head, 0, rows, *tail)
         return
@@ -158,3 +163,42 @@ def mix(x: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor) -> tor
     """``(*rows, batch)``: ``sum_j weights[..., j] * x[candidates[..., j]]`` for inputs ``x``
     ``(inputs, batch)``, candidate indices and their weights ``(*rows, c)``."""
     return _Mix.apply(x, candidates, weights)
+
+
+TREE_CHUNK = 1024  # columns per chunk of the tree kernels (CHUNK in cpu_kernels.c)
+TREE_MAX_DEPTH = 6  # MAXD in cpu_kernels.c
+
+
+class _Trees(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, win: torch.Tensor, leaves: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+        win, leaves, coef = win.contiguous(), leaves.contiguous(), coef.contiguous()
+        _check_index(leaves, win.shape[0])
+        (kernels, count), columns = leaves.shape, win.shape[1]
+        depth = count.bit_length() - 1
+        y = win.new_empty(kernels, columns)
+        _split(_library().lgn_tree_forward, -(-columns // TREE_CHUNK), (depth, kernels, columns),
+               *_ptr(win, leaves, coef, y), grain=1)
+        ctx.save_for_backward(win, leaves, coef)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        win, leaves, coef = ctx.saved_tensors
+        grad = grad.contiguous()
+        (kernels, count), columns = leaves.shape, win.shape[1]
+        chunks = -(-columns // TREE_CHUNK)
+        grad_win = torch.zeros_like(win)
+        part = coef.new_empty(chunks, *coef.shape)
+        _split(_library().lgn_tree_backward, chunks, (count.bit_length() - 1, kernels, columns),
+               *_ptr(win, leaves, coef, grad, grad_win, part), grain=1)
+        return grad_win, None, part.sum(0)
+
+
+def trees(win: torch.Tensor, leaves: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """``(kernels, columns)``: each kernel's relaxed tree of two-input gates over ``win``
+    ``(rows, columns)``, leaf ``j`` of kernel ``k`` reading row ``leaves[k, j]`` (``(kernels,
+    2**depth)``, depth at most :data:`TREE_MAX_DEPTH`), gate coefficients ``coef`` ``(kernels,
+    2**depth - 1, 4)`` level by level from the leaves, gate ``i`` of a level reading the level
+    below's nodes ``2i`` (pin a) and ``2i + 1`` (pin b)."""
+    return _Trees.apply(win, leaves, coef)
