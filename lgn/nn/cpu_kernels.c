@@ -56,7 +56,7 @@ void lgn_multilinear_forward(int k, int64_t nodes, int64_t batch, int64_t n0, in
             load_pins(k, nodes, batch, pins, n, b0, m, x);
             /* levels() computed in place, none kept and the entries read directly: calling it here
              * (every level stored, the entries copied into each lane) made a LUT6 training step
-             * half as slow again (bench/lut_train_speed.py: 0.151 -> 0.227 s) */
+             * half as slow again (bench/kernel_train_speed.py: 0.151 -> 0.227 s) */
             int h = top >> 1;
             for (int i = 0; i < h; i++)
                 for (int l = 0; l < LANES; l++) v[i][l] = e[i] + x[k - 1][l] * (e[i + h] - e[i]);

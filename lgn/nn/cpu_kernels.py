@@ -11,7 +11,7 @@ backward recomputes the levels) and read the candidates in place; the rows are s
 torch's intra-op threads (ctypes releases the GIL), and every output is a sum in one fixed order
 whatever the split. A convolution's trees are evaluated whole for a block of columns (position x
 sample) in L1, where torch writes and reads every level of every kernel at every position. They agree with the torch definitions to float rounding, in value and gradient
-(``tests/test_nn.py``); ``bench/lut_train_speed.py`` measures the two. Where no C compiler works,
+(``tests/test_nn.py``); ``bench/kernel_train_speed.py`` measures the two. Where no C compiler works,
 :func:`available` is False and the layer keeps the torch definitions; ``LGN_CPU_KERNELS=0`` asks
 for them too.
 """
