@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -24,6 +25,9 @@ TIMESCALE = ("1ns", "1ps")
 CLASSIFIER_PORTS = ("clk", "rst", "x", "start", "busy", "done", "scores", "cls")
 HOST_PORTS = ("clk", "rst", "rx", "tx")
 STREAM_PORTS = ("clk", "rst", "pixel", "valid", "done", "scores", "cls")
+PROGRESS_S = 30.0  # a progress line this often while the testbenches run
+# what a testbench logs every thousand vectors or images
+_COUNTED = re.compile(rb"(\d+)/\d+ (?:vectors|images)")
 
 
 @dataclass(frozen=True)
@@ -109,15 +113,17 @@ def _per_bit(verilog: Path, toplevel: str, build_dir: Path) -> Path:
 
 def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, ports: tuple[str, ...],
                   vectors: dict[str, np.ndarray], *, build_dir: Path, log: Path, simulator: str | None = None,
-                  split: tuple[str, ...] = (), jobs: int = 1) -> tuple[str, float, dict[str, np.ndarray]]:
+                  split: tuple[str, ...] = (), jobs: int = 1, progress: Callable[[str], None] | None = None
+                  ) -> tuple[str, float, dict[str, np.ndarray]]:
     """Build ``verilog`` (one file or several) and run the cocotb ``test_module``, which touches
     ``toplevel``'s ``ports`` only, on it: ``(simulator, wall seconds, the arrays the testbench saved)``.
 
     The testbench reads ``vectors`` from the ``.npz`` file named by ``LGN_SIM_VECTORS`` and saves
     its results to ``LGN_SIM_RESULTS``. With ``jobs`` > 1 the arrays named in ``split`` (one row
     per vector) are cut into that many runs of consecutive vectors, each simulated by its own
-    process on the one build, and the saved arrays are joined back in order. A failure to build,
-    or a testbench that saved nothing, raises :class:`ToolError` naming the log.
+    process on the one build, and the saved arrays are joined back in order. ``progress`` is
+    shown how many vectors the processes have done so far, every :data:`PROGRESS_S` seconds. A
+    failure to build, or a testbench that saved nothing, raises :class:`ToolError` naming the log.
     """
     from cocotb_tools.runner import get_runner
 
@@ -147,19 +153,33 @@ def run_testbench(verilog: Path | list[Path], toplevel: str, test_module: str, p
                          build_args=build_args, defines=defines, timescale=TIMESCALE, always=True, log_file=log)
         except (SystemExit, Exception) as e:  # the runner raises SystemExit / CalledProcessError on build errors
             raise ToolError(simulator, f"building the simulation failed ({type(e).__name__})", log) from None
-        if len(shards) == 1:
-            saved = [_run(runner, test_module, toplevel, shards[0], build_dir, log)]
-        else:
-            folders = [build_dir / f"shard{i}" for i in range(len(shards))]
-            with ThreadPoolExecutor(len(shards)) as pool:  # each thread waits on its simulator process
-                runs = [pool.submit(_run, runner, test_module, toplevel, v, f, f / "sim.log")
-                        for v, f in zip(shards, folders)]
-                saved = [run.result() for run in runs]
+        one = len(shards) == 1
+        folders = [build_dir] if one else [build_dir / f"shard{i}" for i in range(len(shards))]
+        logs = [log] if one else [f / "sim.log" for f in folders]
+        with ThreadPoolExecutor(len(shards)) as pool:  # each thread waits on its simulator process
+            runs = [pool.submit(_run, runner, test_module, toplevel, v, f, f_log)
+                    for v, f, f_log in zip(shards, folders, logs)]
+            total = sum(len(v[split[0]]) for v in shards) if split else 0
+            while wait(runs, timeout=PROGRESS_S).not_done:
+                if progress and total:
+                    progress(f"{sum(_counted(f_log) for f_log in logs):,} of {total:,} simulated "
+                             f"({time.perf_counter() - start:.0f} s)")
+            saved = [run.result() for run in runs]
+        if not one:
             with open(log, "a") as whole:
-                for i, folder in enumerate(folders):
-                    whole.write(f"\n==== vectors of shard {i} ====\n{(folder / 'sim.log').read_text(errors='replace')}")
+                for i, f_log in enumerate(logs):
+                    whole.write(f"\n==== vectors of shard {i} ====\n{f_log.read_text(errors='replace')}")
     wall = time.perf_counter() - start
     return simulator, wall, {k: np.concatenate([s[k] for s in saved]) for k in saved[0]} if len(saved) > 1 else saved[0]
+
+
+def _counted(log: Path) -> int:
+    """The vectors a running testbench has logged as done (it logs every thousand)."""
+    try:
+        found = _COUNTED.findall(log.read_bytes())
+    except OSError:
+        return 0
+    return int(found[-1]) if found else 0
 
 
 def _shards(vectors: dict[str, np.ndarray], split: tuple[str, ...], jobs: int) -> list[dict[str, np.ndarray]]:
@@ -197,7 +217,7 @@ def _run(runner, test_module: str, toplevel: str, vectors: dict[str, np.ndarray]
 
 def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expected: Prediction, score_width: int, *,
              build_dir: Path, log: Path, simulator: str | None = None, latency: int = 0,
-             handshake: bool = False, jobs: int = 1) -> SimResult:
+             handshake: bool = False, jobs: int = 1, progress: Callable[[str], None] | None = None) -> SimResult:
     """Drive every row of ``bits`` through ``verilog`` (a :class:`~lgn.hdl.Classifier`, pipelined
     with ``latency`` cycles or combinational; with ``handshake``, a
     :class:`~lgn.hdl.folded_classifier.FoldedClassifier` whose ``done`` must follow each ``start``
@@ -211,12 +231,13 @@ def simulate(verilog: Path | list[Path], toplevel: str, bits: np.ndarray, expect
                "score_width": score_width, "latency": latency, "handshake": handshake}
     simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_classifier", CLASSIFIER_PORTS, vectors,
                                        build_dir=build_dir, log=log, simulator=simulator,
-                                       split=("bits", "scores", "classes"), jobs=jobs)
+                                       split=("bits", "scores", "classes"), jobs=jobs, progress=progress)
     return _compared(simulator, wall, r, expected)
 
 
 def simulate_stream(verilog: Path | list[Path], toplevel: str, pixels: np.ndarray, expected: Prediction, score_width: int, *,
-                    latency: int, build_dir: Path, log: Path, simulator: str | None = None, jobs: int = 1) -> SimResult:
+                    latency: int, build_dir: Path, log: Path, simulator: str | None = None, jobs: int = 1,
+                    progress: Callable[[str], None] | None = None) -> SimResult:
     """Stream every image of ``pixels`` (``(images, pixels, channels)`` bits, raster order) through
     ``verilog`` (a :class:`~lgn.hdl.stream.StreamClassifier` of at most ``latency`` cycles from an
     image's last pixel to its ``done``), one pixel per clock, and compare with ``expected``."""
@@ -224,7 +245,7 @@ def simulate_stream(verilog: Path | list[Path], toplevel: str, pixels: np.ndarra
                "score_width": score_width, "latency": latency}
     simulator, wall, r = run_testbench(verilog, toplevel, "lgn.sim.tb_stream", STREAM_PORTS, vectors,
                                        build_dir=build_dir, log=log, simulator=simulator,
-                                       split=("pixels", "scores", "classes"), jobs=jobs)
+                                       split=("pixels", "scores", "classes"), jobs=jobs, progress=progress)
     return _compared(simulator, wall, r, expected)
 
 

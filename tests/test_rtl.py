@@ -27,13 +27,14 @@ def _bits(net, n):
     return np.random.default_rng(8).random((n, net.inputs.width)) < 0.5
 
 
-def _simulate(net, expected_net, tmp_path, n=600, pipeline=0, jobs=1, simulator=None):
+def _simulate(net, expected_net, tmp_path, n=600, pipeline=0, jobs=1, simulator=None, progress=None):
     bits = _bits(net, n)
     expected = executor.run_bits(expected_net, bits)
     classifier = Classifier(net, pipeline)
     to_verilog(classifier, "classifier", tmp_path / "c.v")
     return simulate(tmp_path / "c.v", "classifier", bits, expected, score_width(net.head), build_dir=tmp_path / "build",
-                    log=tmp_path / "sim.log", latency=classifier.latency, jobs=jobs, simulator=simulator), expected
+                    log=tmp_path / "sim.log", latency=classifier.latency, jobs=jobs, simulator=simulator,
+                    progress=progress), expected
 
 
 needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog (iverilog) is not installed")
@@ -84,6 +85,18 @@ def test_pipelined_rtl_takes_a_vector_every_clock(net, tmp_path, pipeline):
     assert len(net.layers) == 3
     core = {1: 2, 2: 1}[pipeline]  # 3 layers: a stage after each K-th but the last, which the head registers
     assert sum(latencies(net, pipeline)) == core + 3 + 2  # + popcount(10: 10→4→2→1) + argmax(4)
+
+
+def test_a_long_simulation_shows_its_progress(net, tmp_path, monkeypatch):
+    """While the simulator processes run, the vectors they have logged as done, summed over both,
+    rising to the thousands each has logged."""
+    monkeypatch.setattr("lgn.sim.runner.PROGRESS_S", 0.05)
+    shown = []
+    result, _ = _simulate(net, net, tmp_path, n=4000, pipeline=1, jobs=2, progress=shown.append)
+    assert (result.matched, result.total) == (4000, 4000)
+    assert shown and all(" of 4,000 simulated (" in line for line in shown)
+    counts = [int(line.split(" of ")[0].replace(",", "")) for line in shown]
+    assert counts == sorted(counts) and set(counts) <= {0, 1000, 2000, 3000, 4000} and counts[-1] > 0, counts
 
 
 @pytest.mark.parametrize("board, pipeline, kind", [("icebreaker", 1, "gates"), ("ulx3s", 0, "gates"),

@@ -61,10 +61,11 @@ def sim_stage(out: Path, netlist_path: Path | None = None, simulator: str | None
     if design.stream is not None:  # pixel by pixel in raster order, image after image
         result = simulate_stream(sources, TOPLEVEL, bits.reshape(len(bits), -1, design.stream.channels), expected,
                                  score_width(net.head), latency=design.latency, build_dir=build, log=log,
-                                 simulator=simulator, jobs=jobs)
+                                 simulator=simulator, jobs=jobs, progress=lambda m: say("sim", m))
     else:
         result = simulate(sources, TOPLEVEL, bits, expected, score_width(net.head), build_dir=build, log=log,
-                          simulator=simulator, latency=design.latency, handshake=design.handshake, jobs=jobs)
+                          simulator=simulator, latency=design.latency, handshake=design.handshake, jobs=jobs,
+                          progress=lambda m: say("sim", m))
     same = (result.prediction.scores == expected.scores).all(1) & (result.prediction.classes == expected.classes)
     test_ok, random_ok = int(same[:n_test].sum()), int(same[n_test:].sum())
     say("sim", f"{result.simulator}: {what} vs netlist {test_ok}/{n_test} test, {random_ok}/{RANDOM_VECTORS} random "
