@@ -147,7 +147,7 @@ def test_a_conv_network_through_the_cli_to_rtl(tmp_path):
                              "--epochs", "2", "--lr", "0.05", "--to", "sim", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "the layers read convolutional blocks" in result.stderr  # the preset's local wiring set aside
+    assert "larger than the 3x3 image the convolutional blocks leave" in result.stderr  # the preset's window set aside
     rep = json.loads((tmp_path / "report.json").read_text())
     assert rep["bit_exact"]["rtl_vs_netlist"] == [360, 360] and rep["bit_exact"]["netlist_vs_torch"] == [360, 360]
     assert rep["gates"]["hardened"] == 8 * 36 * 7 + 3 * 8 * 9 + 300 and rep["train"]["conv"] == [8]

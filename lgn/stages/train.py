@@ -53,6 +53,12 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
     if opts.wiring == "local" and ds.image_shape is None:
         say("train", f"{ds.name} is not an image: unique wiring instead of the preset's local wiring")
         opts = replace(opts, wiring=TrainOptions.wiring)
+    elif opts.wiring == "local" and opts.conv:
+        rows, cols, _ = opts.model_config(ds).layer_image()
+        if 0 < max(rows, cols) < opts.window:  # a window drawn for the image, not for the pooled one
+            say("train", f"the {opts.window}x{opts.window} window is larger than the {rows}x{cols} image the "
+                         "convolutional blocks leave: unique wiring instead of local wiring")
+            opts = replace(opts, wiring=TrainOptions.wiring)
     if opts.shift and (ds.image_shape is None or opts.shift >= min(ds.image_shape)):
         raise LgnError(f"--shift {opts.shift} needs images of more than {opts.shift} pixels a side, and {ds.name} "
                        + ("is not an image" if ds.image_shape is None else
