@@ -66,10 +66,13 @@ class Design:
     stream: StreamedNetlist | None = field(default=None, compare=False)
 
     @classmethod
-    def streamed(cls, stream: StreamedNetlist, flat: Netlist | None = None) -> "Design":
-        """The streaming engine of ``stream`` (its dense part pipelined every layer: ``pipeline`` 1); ``flat``, its
+    def streamed(cls, stream: StreamedNetlist, flat: Netlist | None = None, pipeline: int = 1) -> "Design":
+        """The streaming engine of ``stream``, its dense part registered every ``pipeline`` layers (at
+        least 1: the head's levels are registered); ``flat``, its
         :meth:`~lgn.ir.conv.StreamedNetlist.flat` netlist where the caller has it."""
-        return cls(stream.flat() if flat is None else flat, pipeline=1, stream=stream)
+        if pipeline < 1:
+            raise ValueError("a streamed design's dense part is registered every K >= 1 layers")
+        return cls(stream.flat() if flat is None else flat, pipeline=pipeline, stream=stream)
 
     @classmethod
     def plan(cls, net: Netlist, pipeline: int | str = 0, mode: str = "none", lut_budget: int = fold.LUT_BUDGET,
@@ -108,7 +111,7 @@ class Design:
         """Clocks from input to class: the pipeline's depth, a folded inference's length, or the
         clocks from a streamed image's first pixel to its ``done`` (pixels arriving every clock)."""
         if self.stream is not None:
-            return stream_cycles(self.stream)
+            return stream_cycles(self.stream, self.pipeline)
         return sequence_latency(self.net, self.folding) if self.folded else sum(latencies(self.net, self.pipeline))
 
     @property
@@ -128,7 +131,7 @@ class Design:
 
     def classifier(self) -> Classifier | FoldedClassifier | StreamClassifier:
         if self.stream is not None:
-            return StreamClassifier(self.stream, pipeline=1)
+            return StreamClassifier(self.stream, self.pipeline)
         return FoldedClassifier(self.net, self.folding) if self.folded else Classifier(self.net, self.pipeline)
 
     def describe(self) -> str:
@@ -136,7 +139,8 @@ class Design:
             stages = sum(isinstance(s, ConvTrees) for s in self.stream.stages)
             return (f"streamed, {stages} convolutional stage{'s' if stages != 1 else ''} with one tree per kernel, "
                     f"a pixel per clock: an image every {self.cycles_per_inference} cycles, its class {self.latency} "
-                    f"cycles after its first pixel")
+                    f"cycles after its first pixel" + (f", the dense layers registered every {self.pipeline}"
+                                                       if self.pipeline > 1 else ""))
         if self.folded:
             return f"sequenced, {sum(f is not None for f in self.folding)} layers folded, {self.latency} cycles per inference"
         every = "every layer" if self.pipeline == 1 else f"every {self.pipeline} layers"
@@ -166,7 +170,7 @@ class Design:
             if hdl.get("handshake"):  # lgn before 2026-12-01 wrapped the engine in a whole-image register
                 raise LgnError("this classifier.v streams behind a start/done wrapper that lgn no longer builds",
                                "re-run `lgn compile --stream` into this folder")
-            return cls.streamed(StreamedNetlist.from_flat(net), net)
+            return cls.streamed(StreamedNetlist.from_flat(net), net, hdl.get("pipeline", 1))
         return cls.plan(net, hdl.get("pipeline", 0), hdl.get("fold", "none"), hdl.get("lut_budget", fold.LUT_BUDGET),
                         tuple(hdl.get("lanes", fold.LANES)))
 

@@ -76,9 +76,10 @@ class StreamClassifier(wiring.Component):
         return m
 
 
-def stream_cycles(net: StreamedNetlist) -> int:
+def stream_cycles(net: StreamedNetlist, pipeline: int = 1) -> int:
     """Clocks from the clock an image's first pixel is valid to its ``done``, pixels arriving
-    every clock: a model of the engine's valid strobes (each stage registers its output)."""
+    every clock, the dense part registered every ``pipeline`` layers: a model of the engine's
+    valid strobes (each stage registers its output)."""
     times = list(range(net.image[0] * net.image[1]))  # the clock each input pixel is valid
     for stage in net.stages:
         rows, cols = stage.image
@@ -89,7 +90,7 @@ def stream_cycles(net: StreamedNetlist) -> int:
             keep = [t for p, t in enumerate(times) if (p // cols) % 2 and (p % cols) % 2
                     and p // cols < rows // 2 * 2 and p % cols < cols // 2 * 2]
         times = [t + 1 for t in keep]
-    return times[-1] + 1 + sum(latencies(net.dense, 1))
+    return times[-1] + 1 + sum(latencies(net.dense, pipeline))
 
 
 def _raster(m: Module, image: tuple[int, int], valid: Value, name: str) -> tuple[Signal, Signal]:

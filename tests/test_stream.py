@@ -97,13 +97,14 @@ def test_the_engine_in_verilator_streams_the_digits_test_split_bit_exact(digits,
 @pytest.mark.parametrize("seed", range(6))
 def test_a_streamed_designs_latency_is_the_clocks_to_done(seed):
     """:attr:`Design.latency` of a streamed design (:func:`stream_cycles`) is exact: an image whose
-    pixels come every clock has its ``done`` that many clocks after its first pixel."""
+    pixels come every clock has its ``done`` that many clocks after its first pixel, its dense
+    layers registered every layer or more sparsely."""
     from amaranth.sim import Simulator
 
     from lgn.hdl.design import Design
 
     net, _ = random_streamed(np.random.default_rng(seed))
-    design = Design.streamed(net)
+    design = Design.streamed(net, pipeline=1 + seed % 3)
     dut = design.classifier()
     pixels = net.image[0] * net.image[1]
     assert design.cycles_per_inference == pixels
@@ -129,15 +130,15 @@ def test_a_streamed_designs_latency_is_the_clocks_to_done(seed):
 def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_path):
     """`lgn compile --stream` on a conv model: the netlist file keeps the stages (a fresh load
     rebuilds the design), `lgn sim` streams the test split through it pixel by pixel bit-exact,
-    `lgn verify --formal` proves it; a model without conv blocks, or --stream with --pipeline,
-    is one clear error."""
+    `lgn verify --formal` proves it, with its dense layers registered every layer or every second
+    one; a model without conv blocks, or --stream with --fold or --pipeline 0, is one clear error."""
     from lgn import stages
     from lgn.errors import LgnError
     from lgn.hdl.design import Design
     from lgn.ir import serialize
     from lgn.train.options import resolve
 
-    stages.train_stage(tmp_path / "conv", resolve("digits", {"widths": (100,), "epochs": 1, "conv": (4,)}))
+    stages.train_stage(tmp_path / "conv", resolve("digits", {"widths": (100, 60), "epochs": 1, "conv": (4,)}))
     unrolled = stages.compile_stage(tmp_path / "conv")  # --pipeline auto: says why
     assert "pipeline_choice" in unrolled["hdl"] and "stream" not in unrolled["hdl"]["mapping"]
     rep = stages.compile_stage(tmp_path / "conv", stream=True)
@@ -150,8 +151,16 @@ def test_compile_stream_then_sim_is_bit_exact_and_bad_requests_are_refused(tmp_p
     assert rep["bit_exact"]["rtl_vs_netlist"] == [360, 360]
     rep = stages.verify_stage(tmp_path / "conv")  # the trees window by window, the dense part through the taps
     assert {part: r["status"] for part, r in rep["formal"].items()} == dict.fromkeys(("stages", "core", "head"), "proven")
+    every_layer = rep["hdl"]["latency_cycles"]
+    rep = stages.compile_stage(tmp_path / "conv", pipeline=2, stream=True)  # no register between the two layers
+    assert rep["hdl"]["pipeline"] == 2 and rep["hdl"]["latency_cycles"] == every_layer - 1
+    assert stages.sim_stage(tmp_path / "conv")["bit_exact"]["rtl_vs_netlist"] == [360, 360]
+    rep = stages.verify_stage(tmp_path / "conv")
+    assert {part: r["status"] for part, r in rep["formal"].items()} == dict.fromkeys(("stages", "core", "head"), "proven")
     with pytest.raises(LgnError, match="--stream builds its own schedule"):
-        stages.compile_stage(tmp_path / "conv", pipeline=2, stream=True)
+        stages.compile_stage(tmp_path / "conv", fold="all", stream=True)
+    with pytest.raises(LgnError, match="--pipeline 0 is combinational"):
+        stages.compile_stage(tmp_path / "conv", pipeline=0, stream=True)
     stages.train_stage(tmp_path / "dense", resolve("digits", {"widths": (60,), "epochs": 1}))
     with pytest.raises(LgnError, match="no convolutional layers"):
         stages.compile_stage(tmp_path / "dense", stream=True)

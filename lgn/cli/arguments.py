@@ -165,7 +165,8 @@ def parser() -> argparse.ArgumentParser:
     def stream_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--stream", action="store_true",
                        help="a model with --conv blocks: stream its pixels through one tree per kernel (line buffers) "
-                            "instead of unrolling every position; sequenced, a pixel per clock")
+                            "instead of unrolling every position; sequenced, a pixel per clock, the dense layers "
+                            "registered every --pipeline K layers (auto: every layer)")
 
     def hdl_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--pipeline", type=_pipeline, default="auto", metavar="K",

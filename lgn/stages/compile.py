@@ -190,15 +190,17 @@ def _streamed(out: Path, model, meta: dict, opt_passes: tuple[str, ...] | None, 
     from lgn.harden import harden_streamed
     from lgn.hdl.design import Design
 
-    if pipeline not in ("auto", 0) or fold not in ("auto", "none"):
-        raise LgnError("--stream builds its own schedule: a pixel per clock, the dense layers registered every layer",
-                       "drop --pipeline and --fold")
+    if fold not in ("auto", "none"):
+        raise LgnError("--stream builds its own schedule: a pixel per clock, no folded layers", "drop --fold")
+    if pipeline == 0:
+        raise LgnError("--stream registers the dense layers every K >= 1 layers (--pipeline 0 is combinational)",
+                       "drop --pipeline (every layer) or give --pipeline K >= 1 (fewer flip-flops)")
     try:
         streamed = harden_streamed(model, meta)
     except ValueError as e:
         raise LgnError(f"--stream: {e}", "train with --conv, or compile without --stream") from None
     dense, opt = _optimise(out, streamed.dense, opt_passes)
-    design = Design.streamed(replaced(streamed, dense=dense))
+    design = Design.streamed(replaced(streamed, dense=dense), pipeline=1 if pipeline == "auto" else pipeline)
     say("compile", f"--stream: {design.describe()}")
     return streamed.flat(), design, design.to_dict(), opt
 
