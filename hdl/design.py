@@ -139,7 +139,7 @@ class Design:
             stages = sum(isinstance(s, ConvTrees) for s in self.stream.stages)
             return (f"streamed, {stages} convolutional stage{'s' if stages != 1 else ''} with one tree per kernel, "
                     f"a pixel per clock: an image every {self.cycles_per_inference} cycles, its class {self.latency} "
-                    f"cycles after its first pixel" + (f", the dense layers registered every {self.pipeline}"
+                    f"cycles after its first pixel" + (f", the dense layers registered every {self.pipeline} layers"
                                                        if self.pipeline > 1 else ""))
         if self.folded:
             return f"sequenced, {sum(f is not None for f in self.folding)} layers folded, {self.latency} cycles per inference"

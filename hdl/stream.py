@@ -76,7 +76,7 @@ class StreamClassifier(wiring.Component):
         return m
 
 
-def stream_cycles(net: StreamedNetlist, pipeline: int = 1) -> int:
+def stream_cycles(net: StreamedNetlist, pipeline: int) -> int:
     """Clocks from the clock an image's first pixel is valid to its ``done``, pixels arriving
     every clock, the dense part registered every ``pipeline`` layers: a model of the engine's
     valid strobes (each stage registers its output)."""
