@@ -23,6 +23,9 @@ CLASSIFIER_V = "classifier.v"  # the checked classifier, copied beside the top f
 #: nextpnr's default target for --board none. Timing-driven rip-up works until the target is met:
 #: one far above the design costs minutes for little, and the report gives what was achieved.
 OUT_OF_CONTEXT_MHZ = 150
+#: nextpnr's placers lgn offers: heap (its default, analytic) and static (electrostatic), which
+#: spreads a congested design enough for router2 to converge where heap's did not (docs/conv.md).
+PLACERS = ("heap", "static")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class SynthResult:
     latency_cycles: int  # from the input register to the class (pipelined and sequenced designs)
     cycles_per_inference: int  # 1 unrolled; a sequenced (folded) design's inference length
     inferences_per_s: float  # the core's throughput: Fmax / cycles per inference
+    placer: str          # nextpnr's placer (:data:`PLACERS`)
     bitstream: str
     wall_s: dict
 
@@ -54,13 +58,13 @@ def _stage(msg: str) -> None:
 
 
 def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, seed: int = 1,
-               freq_mhz: float | None = None, time_limit_s: float = toolchain.TIME_LIMIT_S
+               freq_mhz: float | None = None, time_limit_s: float = toolchain.TIME_LIMIT_S, placer: str = "heap"
                ) -> tuple[SynthResult, Path, Path]:
     """Build ``design``, whose classifier is module ``classifier`` of ``verilog`` (the file
     ``lgn compile`` wrote and ``lgn sim`` and ``lgn verify`` checked), for ``board`` in
     ``build_dir``; return the result, the bitstream and nextpnr's report. An out-of-context
     build is timed against ``freq_mhz`` (default :data:`OUT_OF_CONTEXT_MHZ`); a board's against
-    its clock.
+    its clock. ``placer`` is nextpnr's (:data:`PLACERS`).
 
     Yosys and nextpnr show their progress and each has ``time_limit_s``. Raises
     :class:`LgnError` when the design needs more LUTs than the device has (checked after Yosys,
@@ -92,7 +96,7 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, 
     _stage("nextpnr place and route ...")
     report = build_dir / "nextpnr-report.json"
     wall["nextpnr"] = _timed(design, board, time_limit_s, family.nextpnr, nextpnr_args(
-        board, family.pnr_opts, seed, freq_mhz, report.name), log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
+        board, (*family.pnr_opts, "--placer", placer), seed, freq_mhz, report.name), log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
         progress=toolchain.Progress(build_dir / "nextpnr.log", toolchain.nextpnr_status, lambda s: _stage(f"nextpnr: {s}")))
     rep = json.loads(report.read_text())
     clock = next(iter(rep["fmax"].values()))
@@ -113,7 +117,7 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, 
     result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
                          lc["used"], lc["available"], bram, round(clock["achieved"], 2), round(clock["constraint"], 2),
                          top.path_cycles, design.pipeline, top.latency, design.cycles_per_inference,
-                         round(clock["achieved"] * 1e6 / design.cycles_per_inference),
+                         round(clock["achieved"] * 1e6 / design.cycles_per_inference), placer,
                          str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
 

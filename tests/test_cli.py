@@ -48,16 +48,19 @@ def test_design_too_big_for_the_device(netlist_dir, tmp_path):
                    tmp_path)
 
 
-@pytest.mark.parametrize("board, device, clock_mhz, image_bytes, pipeline", [
-    ("ulx3s", "LFE5U-85F-6BG381C", 25.0, 1_000_000, 1),     # an uncompressed LFE5U-85F image; pipelined
-    ("orangecrab", "LFE5U-25F-8MG285C", 48.0, 500_000, 0),  # LFE5U-25F; UART on the Feather RX/TX pins
+@pytest.mark.parametrize("board, device, clock_mhz, image_bytes, pipeline, placer", [
+    ("ulx3s", "LFE5U-85F-6BG381C", 25.0, 1_000_000, 1, "heap"),     # an uncompressed LFE5U-85F image; pipelined
+    ("orangecrab", "LFE5U-25F-8MG285C", 48.0, 500_000, 0, "static"),  # LFE5U-25F; UART on the Feather RX/TX pins
 ])
-def test_synth_for_an_ecp5_board(tmp_path, board, device, clock_mhz, image_bytes, pipeline):
-    """The UART top on ECP5 boards, whose clock domain has no reset (a pipelined classifier's rst is 0)."""
+def test_synth_for_an_ecp5_board(tmp_path, board, device, clock_mhz, image_bytes, pipeline, placer):
+    """The UART top on ECP5 boards, whose clock domain has no reset (a pipelined classifier's rst is 0),
+    placed by either of nextpnr's placers."""
     out = write_compiled(tmp_path / board, random_netlist(np.random.default_rng(0)), pipeline)
-    result = lgn("synth", "--board", board, "--out", out)
+    result = lgn("synth", "--board", board, "--out", out, "--placer", placer)
     assert result.returncode == 0, result.stderr[-3000:]
     synth = json.loads((out / "report.json").read_text())["synth"]
+    log = (out / "build" / board / "nextpnr.log").read_text()
+    assert synth["placer"] == placer and ("Running Static placer" in log) == (placer == "static")
     assert synth["device"] == device and 0 < synth["luts"] < 1000 and synth["carries"] > 0 and synth["bram"] == 0
     assert synth["fmax_mhz"] * synth["path_cycles"] >= synth["clock_mhz"] == clock_mhz
     assert (out / f"{board}.bit").stat().st_size > image_bytes

@@ -93,7 +93,8 @@ def _dispatch(args: argparse.Namespace) -> dict:
     if args.command == "verify":
         return stages.verify_stage(args.out, args.netlist, tuple(args.part or ()) or None, args.timeout,
                                      args.allow_timeout)
-    return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed, args.time_limit, args.breakdown, args.freq)
+    return stages.synth_stage(args.out, args.netlist, args.board, args.pnr_seed, args.time_limit, args.breakdown, args.freq,
+                              args.placer)
 
 
 def _sized(args: argparse.Namespace) -> tuple[int | None, tuple[int, int] | None]:
@@ -121,7 +122,8 @@ def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
         "compile": lambda: stages.compile_stage(args.out, None, args.data_dir, opt_passes, args.pipeline, args.fold,
                                                   budget, lanes, stream=args.stream),
         "sim": lambda: stages.sim_stage(args.out, None, args.simulator, None, args.data_dir, jobs=args.jobs),
-        "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed, args.time_limit, args.breakdown, args.freq),
+        "synth": lambda: stages.synth_stage(args.out, None, args.board, args.pnr_seed, args.time_limit, args.breakdown,
+                                             args.freq, args.placer),
     }
     for name in stages.RUN[first:last + 1]:
         rep = steps[name]()

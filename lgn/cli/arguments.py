@@ -90,7 +90,7 @@ def _option(option: Option):
 
 def parser() -> argparse.ArgumentParser:
     from lgn import toolchain
-    from lgn.boards.flow import OUT_OF_CONTEXT_MHZ
+    from lgn.boards.flow import OUT_OF_CONTEXT_MHZ, PLACERS
     from lgn.boards.targets import BOARDS
     from lgn.hdl import fold
     from lgn.importers import FORMATS, difflogic, torchlogix
@@ -204,6 +204,9 @@ def parser() -> argparse.ArgumentParser:
     def synth_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--board", default="icebreaker", help=f"one of {', '.join(BOARDS)} (default: icebreaker)")
         p.add_argument("--pnr-seed", type=int, default=1, help="nextpnr placement seed")
+        p.add_argument("--placer", choices=PLACERS, default="heap",
+                       help="nextpnr's placer: heap (the default) or static, which spreads a congested design "
+                            "enough to route where heap's did not")
         p.add_argument("--freq", type=_positive(float), metavar="MHZ",
                        help=f"--board none: the clock nextpnr times the design against (default {OUT_OF_CONTEXT_MHZ}); a board "
                             "runs at its oscillator's")

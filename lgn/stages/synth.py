@@ -12,10 +12,12 @@ from lgn.stages.common import NETLIST, NEXTPNR_REPORT, VERILOG, design_of, prepa
 
 
 def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "icebreaker", seed: int = 1,
-                time_limit_s: float | None = None, breakdown: bool = True, freq_mhz: float | None = None) -> dict:
+                time_limit_s: float | None = None, breakdown: bool = True, freq_mhz: float | None = None,
+                placer: str = "heap") -> dict:
     """Synthesize the board top, place and route it, pack the bitstream; Yosys and nextpnr each
     within ``time_limit_s`` (default :data:`lgn.toolchain.TIME_LIMIT_S`); an out-of-context
-    build timed against ``freq_mhz`` (default :data:`lgn.boards.flow.OUT_OF_CONTEXT_MHZ`). With ``breakdown``,
+    build timed against ``freq_mhz`` (default :data:`lgn.boards.flow.OUT_OF_CONTEXT_MHZ`); placed by
+    nextpnr's ``placer`` (:data:`lgn.boards.flow.PLACERS`). With ``breakdown``,
     an unrolled classifier's LUT4s and flip-flops by part (core, head, board top: report.json
     ``synth.breakdown``, :func:`lgn.boards.cells.breakdown`)."""
     from lgn.boards import targets
@@ -35,7 +37,8 @@ def synth_stage(out: Path, netlist_path: Path | None = None, board_name: str = "
     design = design_of(out, net, netlist_path)  # as `lgn compile` built it
     design_record.set_bitstream(out, board.name, None)
     result, bitstream, nextpnr_report = synthesize(design, out / VERILOG, board, out / "build" / board.name, seed=seed,
-                                                   freq_mhz=freq_mhz, time_limit_s=time_limit_s or toolchain.TIME_LIMIT_S)
+                                                   freq_mhz=freq_mhz, time_limit_s=time_limit_s or toolchain.TIME_LIMIT_S,
+                                                   placer=placer)
     write_bytes(out / NEXTPNR_REPORT, nextpnr_report.read_bytes())
     artifacts = {"nextpnr_report": NEXTPNR_REPORT}
     if result.bitstream:
