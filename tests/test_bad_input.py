@@ -105,6 +105,7 @@ CASES = [
     ("synth-freq-of-a-board", lambda o, f: ["synth", "--netlist", f["netlist"], "--board", "ulx3s", "--freq", "100"],
      ["--freq sets the clock of an out-of-context build", "--board none"], 1),
     ("synth-freq-zero", lambda o, f: ["synth", "--board", "none", "--freq", "0"], ["expected a positive number"], 2),
+    ("synth-unknown-placer", lambda o, f: ["synth", "--board", "none", "--placer", "sa"], ["invalid choice: 'sa'"], 2),
     # flash
     ("flash-no-bitstream", lambda o, f: ["flash"], ["icebreaker.bin does not exist", "lgn synth --board icebreaker"], 1),
     ("flash-not-a-bitstream", lambda o, f: ["flash", "--bitstream", copy(f["netlist"], o / "icebreaker.bin")],
