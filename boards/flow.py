@@ -45,6 +45,9 @@ class SynthResult:
     latency_cycles: int  # from the input register to the class (pipelined and sequenced designs)
     cycles_per_inference: int  # 1 unrolled; a sequenced (folded) design's inference length
     inferences_per_s: float  # the core's throughput: Fmax / cycles per inference
+    # the core's throughput on the board, whose clock it runs at: board clock / (cycles per
+    # inference x cycles to settle); None out of context (no board clock)
+    board_inferences_per_s: float | None
     placer: str          # nextpnr's placer (:data:`PLACERS`)
     bitstream: str
     wall_s: dict
@@ -114,10 +117,13 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, 
     if board.platform:  # an out-of-context block is not a whole device: no bitstream
         wall["pack"] = toolchain.run(family.packer, [f"{TOP}.{family.routed}", bitstream.name], log=build_dir / "pack.log", cwd=build_dir)
     bram = sum(rep["utilization"].get(site, {}).get("used", 0) for site in family.bram_sites)
+    clock_mhz = round(clock["constraint"], 2)  # nextpnr's, from the period: 48.0008 for 48 MHz
     result = SynthResult(board.name, board.device, placed["luts"], placed["ffs"], cells.get(family.carry_cell, 0),
-                         lc["used"], lc["available"], bram, round(clock["achieved"], 2), round(clock["constraint"], 2),
+                         lc["used"], lc["available"], bram, round(clock["achieved"], 2), clock_mhz,
                          top.path_cycles, design.pipeline, top.latency, design.cycles_per_inference,
-                         round(clock["achieved"] * 1e6 / design.cycles_per_inference), placer,
+                         round(clock["achieved"] * 1e6 / design.cycles_per_inference),
+                         round(clock_mhz * 1e6 / (design.cycles_per_inference * top.path_cycles))
+                         if board.platform else None, placer,
                          str(bitstream) if board.platform else "", {k: round(v, 2) for k, v in wall.items()})
     return result, bitstream, report
 

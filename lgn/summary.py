@@ -54,7 +54,9 @@ def summary(rep: dict) -> str:
                                          f"({100 * s['logic_cells'] / s['logic_cells_available']:.0f}%) / {s['bram']}"),
             ("Fmax", f"{s['fmax_mhz']} MHz ({'target' if not s['bitstream'] else 'board clock'} {s['clock_mhz']} MHz"
                      + (f", {s['path_cycles']} cycles to settle)" if s["path_cycles"] > 1 else ")")),
-            ("latency / throughput", f"{s['latency_cycles']} cycles / {s['inferences_per_s']:,.0f} inferences/s"
+            ("latency / throughput", f"{s['latency_cycles']} cycles / {s['inferences_per_s']:,.0f} inferences/s at Fmax"
+                                     + (f", {s['board_inferences_per_s']:,.0f} at the board clock"
+                                        if s.get("board_inferences_per_s") else "")
                                      + ((" (sequenced, streamed)" if rep.get("hdl", {}).get("stream") else
                                          " (sequenced, folded layers)") if s.get("cycles_per_inference", 1) > 1
                                         else f" (pipeline {s['pipeline']})" if s["pipeline"] else " (combinational)")),

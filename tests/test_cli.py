@@ -63,6 +63,7 @@ def test_synth_for_an_ecp5_board(tmp_path, board, device, clock_mhz, image_bytes
     assert synth["placer"] == placer and ("Running Static placer" in log) == (placer == "static")
     assert synth["device"] == device and 0 < synth["luts"] < 1000 and synth["carries"] > 0 and synth["bram"] == 0
     assert synth["fmax_mhz"] * synth["path_cycles"] >= synth["clock_mhz"] == clock_mhz
+    assert synth["board_inferences_per_s"] == round(clock_mhz * 1e6 / synth["path_cycles"])  # a class per settle
     assert (out / f"{board}.bit").stat().st_size > image_bytes
     assert b"\xff\xff\xbd\xb3" in (out / f"{board}.bit").read_bytes()[:4096]  # what `lgn flash` checks
     # the bitstream synth recorded is flashed (here up to the missing programmer); an edited one is not
@@ -134,6 +135,7 @@ def test_stages_one_by_one_end_to_end(tmp_path):
     assert synth["pipeline"] == 1 and synth["latency_cycles"] == hdl["latency_cycles"] and synth["path_cycles"] == 1
     assert synth["fmax_mhz"] >= synth["clock_mhz"] == 12.0  # pipelined, it meets the board clock in one cycle
     assert abs(synth["inferences_per_s"] - synth["fmax_mhz"] * 1e6) < 1e4
+    assert synth["board_inferences_per_s"] == 12_000_000  # a class a clock at the board's 12 MHz
     bitstream = out / synth["bitstream"]
     assert bitstream.stat().st_size > 100_000  # an UP5K image is ~104 kB
     for name in ("model.safetensors", "netlist.safetensors", "classifier.v", "sim.log", "nextpnr-report.json"):
@@ -178,6 +180,7 @@ def test_a_folded_binary_network_end_to_end(tmp_path):
     assert synth["bram"] >= 2 and synth["cycles_per_inference"] == hdl["cycles_per_inference"] == hdl["latency_cycles"]
     assert synth["latency_cycles"] == hdl["latency_cycles"] + 2  # the out-of-context registers
     assert abs(synth["inferences_per_s"] - synth["fmax_mhz"] * 1e6 / synth["cycles_per_inference"]) < 1e3
+    assert synth["board_inferences_per_s"] is None  # out of context: no board clock
     result = lgn("verify", "--formal", "--out", out)  # simulation checks a folded design; no proof claims to
     assert result.returncode == 1 and "folds threshold layers over block RAM" in result.stderr.splitlines()[-1]
 
