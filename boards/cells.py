@@ -13,6 +13,17 @@ from pathlib import Path
 from lgn import toolchain
 from lgn.boards.targets import Board, Family
 
+LUT_SHIFTS = "lut_shifts.v"
+
+
+def tables_as_luts(build_dir: Path) -> str:
+    """Yosys commands, after ``proc`` and before a synthesis script, that turn the classifier's
+    LUT nodes (constant shifts) into $lut cells (boards/lut_shifts.v, copied into ``build_dir``:
+    YoWASP tools see only their working folder)."""
+    Path(build_dir).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(str(resources.files("lgn.boards") / LUT_SHIFTS)), Path(build_dir) / LUT_SHIFTS)
+    return f"wreduce; opt_clean; techmap -map {LUT_SHIFTS}"
+
 
 def map_to_cells(verilog: Path, toplevel: str, board: Board, build_dir: Path) -> tuple[list[Path], float]:
     """Synthesize ``verilog`` with Yosys' script for ``board``'s part, as :func:`synthesize` does, and
@@ -60,7 +71,8 @@ def _synth(verilog: Path, toplevel: str, synth: str, build_dir: Path, then: str,
     # Amaranth names each element of an array port (``scores[0]``, ...); at the top level those
     # names collide with the bit names ABC9 gives back when it reintegrates a design with
     # flip-flops (Yosys issue #4349, an assertion on ECP5): flattening and purging the aliases first avoids it
-    return toolchain.yosys_flat(verilog, toplevel, f"opt_clean -purge; {synth} -top {toplevel}; {then}", build_dir, log)
+    return toolchain.yosys_flat(verilog, toplevel, f"opt_clean -purge; {tables_as_luts(build_dir)}; {synth} -top {toplevel}; "
+                                f"{then}", build_dir, log)
 
 
 def yosys_cells(stat: Path) -> dict[str, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from amaranth.back import rtlil
 
 from lgn import toolchain
-from lgn.boards.cells import yosys_cells
+from lgn.boards.cells import tables_as_luts, yosys_cells
 from lgn.boards.targets import BOARDS, Board
 from lgn.boards.top import RegisteredTop, UARTTop
 from lgn.errors import LgnError
@@ -161,18 +161,19 @@ def _write_design(design: Design, verilog: str, board: Board, build_dir: Path) -
     """Write the top for ``board`` around the classifier in ``verilog``, and its Yosys script
     ``top.ys`` (writing ``top.json`` and ``stat.json``), into ``build_dir``; the top."""
     classifier = VerilogClassifier(design)
+    luts = f"hierarchy -top {TOP}; proc; {tables_as_luts(build_dir)}"
     if board.platform is None:
         top = RegisteredTop(design, classifier)
         (build_dir / CLASSIFIER_V).write_text(verilog)
         (build_dir / f"{TOP}.il").write_text(rtlil.convert(top, name=TOP))
-        (build_dir / f"{TOP}.ys").write_text(f"read_verilog {CLASSIFIER_V}\nread_rtlil {TOP}.il\n"
+        (build_dir / f"{TOP}.ys").write_text(f"read_verilog {CLASSIFIER_V}\nread_rtlil {TOP}.il\n{luts}\n"
                                              f"{board.synth_command} -top {TOP} -json {TOP}.json\n"
                                              "tee -q -o stat.json stat -json\n")
         return top
     top = UARTTop(design, classifier)
     platform = board.platform()
     platform.add_file(CLASSIFIER_V, verilog)
-    plan = platform.prepare(top, name=TOP, synth_opts=" ".join(board.synth_opts),
+    plan = platform.prepare(top, name=TOP, synth_opts=" ".join(board.synth_opts), script_after_read=luts,
                             script_after_synth="tee -q -o stat.json stat -json")
     for name, content in plan.files.items():
         mode = "w" if isinstance(content, str) else "wb"
