@@ -16,8 +16,13 @@ module _lgn_constant_shift_to_lut (A, B, Y);
   input [B_WIDTH-1:0] B;
   output [Y_WIDTH-1:0] Y;
 
-  wire _TECHMAP_FAIL_ = A_SIGNED || B_SIGNED || Y_WIDTH != 1 || B_WIDTH > 6 ||
-                        _TECHMAP_CONSTMSK_A_ != {A_WIDTH{1'b1}};
-  localparam [(1 << B_WIDTH) - 1:0] TABLE = _TECHMAP_CONSTVAL_A_;
-  \$lut #(.WIDTH(B_WIDTH), .LUT(TABLE)) _TECHMAP_REPLACE_ (.A(B), .Y(Y));
+  // a cell that is not a table keeps its shift; the $lut is only built for one that is (an
+  // instance of the wrong width would stop Yosys before it reads _TECHMAP_FAIL_)
+  localparam IS_TABLE = !A_SIGNED && !B_SIGNED && Y_WIDTH == 1 && B_WIDTH <= 6 &&
+                        _TECHMAP_CONSTMSK_A_ == {A_WIDTH{1'b1}};
+  wire _TECHMAP_FAIL_ = !IS_TABLE;
+  generate if (IS_TABLE) begin : table
+    localparam [(1 << B_WIDTH) - 1:0] TABLE = _TECHMAP_CONSTVAL_A_;
+    \$lut #(.WIDTH(B_WIDTH), .LUT(TABLE)) _TECHMAP_REPLACE_ (.A(B), .Y(Y));
+  end endgenerate
 endmodule
