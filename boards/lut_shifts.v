@@ -1,7 +1,7 @@
 // Yosys techmap: a constant shifted by pins to one bit (`k'hTABLE >> {pins}`, how lgn's
 // classifier.v writes a LUT node) becomes a $lut cell of that table. Synthesis scripts map such
 // shifts through techmap's constant path, one module and its opt passes per distinct table:
-// ~12x slower on LUT networks (docs/lut.md). Exact for every such cell: bit 0 of A >> B is
+// ~5x slower on LUT networks (bench/yosys_tables.py, docs/lut.md). Exact for every such cell: bit 0 of A >> B is
 // A[B], 0 past A's width, as the zero-extended table reads. Anything else stays a shift.
 (* techmap_celltype = "$shr" *)
 module _lgn_constant_shift_to_lut (A, B, Y);
