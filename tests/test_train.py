@@ -324,3 +324,51 @@ def test_a_conv_layer_loaded_from_a_state_dict_reads_its_own_leaves():
     b.load_state_dict(a.state_dict())
     x = torch.rand(128, 3)
     torch.testing.assert_close(a(x), b(x))
+
+
+@pytest.mark.parametrize("family", ["logic", "lut"])
+def test_frozen_wiring_reads_what_the_hardened_model_reads(digits, family):
+    """After ``freeze_wiring`` the relaxed pins read the hardened connections exactly (a one-hot
+    mixture), the connections no longer learn, and the gates or tables still do."""
+    config = LogicNetConfig(digits.num_features, 10, (60, 40), 2, digits.feature_range, 5.0, candidates=4,
+                            family=family, family_options={"lut_inputs": 4} if family == "lut" else {}, seed=2)
+    model = LogicNet(config)
+    args = (digits.x_train, digits.y_train, digits.x_test, digits.y_test)
+    loop.fit(model, *args, epochs=1, seed=2)
+    wired = [layer.hardened_connections() for layer in model.layers]
+    assert model.freeze_wiring() == 2
+    for layer, want in zip(model.layers, wired):
+        assert torch.equal(layer.hardened_connections(), want)
+        assert not layer.connection_logits.requires_grad
+        weights = torch.softmax(layer.connection_logits, -1)
+        assert torch.equal(weights, torch.nn.functional.one_hot(weights.argmax(-1), 4).float())
+    logits = [layer.connection_logits.clone() for layer in model.layers]
+    tables = [p.detach().clone() for n, p in model.named_parameters() if p.requires_grad]
+    history = loop.fit(model, *args, epochs=2, seed=2, history=[loop.EpochStats(1, 0, 0, 0, 0, 0)])
+    assert len(history) == 2
+    for layer, before in zip(model.layers, logits):
+        assert torch.equal(layer.connection_logits, before)
+    assert all(not torch.equal(p, q) for p, q in zip(tables, (p for p in model.parameters() if p.requires_grad)))
+    x = torch.as_tensor(digits.x_test[:200])
+    relaxed = model.train()(x)  # pins gathered at the hardened connections
+    for layer in model.layers:  # as if still learning: the (one-hot) candidate mixture
+        layer.connection_logits.requires_grad_(True)
+    assert torch.equal(model(x), relaxed)
+
+
+def test_a_run_resumed_after_the_freeze_ends_with_the_uninterrupted_model(digits):
+    config = LogicNetConfig(digits.num_features, 10, (60, 40), 2, digits.feature_range, 5.0, candidates=3, seed=4)
+    args = (digits.x_train, digits.y_train, digits.x_test, digits.y_test)
+    whole = LogicNet(config)
+    loop.fit(whole, *args, epochs=3, seed=4, freeze_wiring=1)
+    half, saved = LogicNet(config), {}
+    history = loop.fit(half, *args, epochs=2, seed=4, freeze_wiring=1,
+                       on_epoch=lambda hist, opt: saved.update(opt=opt.state_dict()))
+    resumed = LogicNet(config)  # as `lgn train --resume` finds it: a fresh model given the saved state
+    resumed.load_state_dict(half.state_dict())
+    loop.fit(resumed, *args, epochs=3, seed=4, freeze_wiring=1, history=history, optimizer_state=saved["opt"])
+    for key, value in whole.state_dict().items():
+        assert torch.equal(resumed.state_dict()[key], value), key
+    unfrozen = LogicNet(config)
+    loop.fit(unfrozen, *args, epochs=3, seed=4)
+    assert not torch.equal(unfrozen.layers[0].connection_logits, whole.layers[0].connection_logits)

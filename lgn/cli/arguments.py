@@ -146,6 +146,9 @@ def parser() -> argparse.ArgumentParser:
         g.add_argument("--candidates", type=_candidates, metavar="K",
                        help="learned connections: each gate or table input chooses among K candidates (1: fixed; "
                             "all: among every input of the layer below, or of its --window patch)")
+        g.add_argument("--freeze-wiring", type=_positive(int), metavar="EPOCH",
+                       help="after this epoch every learned connection stays at its best candidate and only the "
+                            "gates or tables train on, so the trained model reads what the hardened one reads")
         g.add_argument("--shift", type=_positive(int, zero=True), metavar="PIXELS",
                        help="images: move each training sample by up to PIXELS rows and columns at random, "
                             "anew every epoch (0: off)")

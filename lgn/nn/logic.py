@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lgn.ir import ops
-from lgn.nn.mapping import hardened_connections, register_wiring
+from lgn.nn.mapping import hardened_connections, mixes_candidates, register_wiring
 
 #: ``(16, 4)``: each op's relaxation as ``c0 + c1 a + c2 b + c3 a b`` (gate layers and conv kernels).
 GATE_COEFFICIENTS = torch.from_numpy(ops.polynomial_coefficients()).float()
@@ -237,7 +237,7 @@ class LogicLayer(nn.Module):
             a, b = self.mapping(x, self.grad_factor)
             c0, c1, c2, c3 = c.unsqueeze(-1).unbind(1)
             return c0 + c1 * a + c2 * b + c3 * a * b
-        if self.candidates <= 1 or not self.training:
+        if not (self.training and mixes_candidates(self)):
             return GateMixture.apply(x, self.hardened_connections(), c, self.grad_factor)
         # learned connections: each pin is the softmax mixture of its candidate inputs
         return _LearnedGateMixture.apply(x, self.candidate_connections, torch.softmax(self.connection_logits, -1),

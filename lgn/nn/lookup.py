@@ -21,7 +21,7 @@ from torch import nn
 from lgn.ir.tables import MAX_INPUTS
 from lgn.nn import cpu_kernels
 from lgn.nn.logic import deal
-from lgn.nn.mapping import hardened_connections, register_wiring
+from lgn.nn.mapping import hardened_connections, mixes_candidates, register_wiring
 
 
 def lookup_connections(in_features: int, out_features: int, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -124,7 +124,7 @@ class LookupLayer(nn.Module):
         native = cpu_kernels.available(x, entries)
         if self.candidates == 0:
             pins = self.mapping(x)  # discrete in training too
-        elif self.candidates == 1 or not self.training:
+        elif not (self.training and mixes_candidates(self)):
             pins = x[self.hardened_connections()]
         else:  # learned connections: each pin is the softmax mixture of its candidate inputs
             weights = torch.softmax(self.connection_logits, -1)

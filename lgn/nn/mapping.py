@@ -165,6 +165,38 @@ def register_wiring(layer: nn.Module, pins: int, in_features: int, out_features:
         layer.connection_logits = nn.Parameter(torch.zeros(pins, out_features, candidates))
 
 
+# A logit this far above the others makes the softmax exactly one-hot in float32 (exp(-1e4) is 0).
+_FIXED_LOGIT = 1e4
+
+
+def freeze_wiring(layer: nn.Module) -> bool:
+    """Fix the learned connections of a layer wired by :func:`register_wiring` at the ones it
+    reads once hardened, and stop learning them; returns whether it had learned connections.
+
+    A candidate mixture becomes exactly its argmax candidate (in value and in gradient), so the
+    relaxed model reads what the hardened one reads and training the gates or tables from here
+    on closes the gap the mixture leaves at hardening. Idempotent.
+    """
+    candidates = getattr(layer, "candidates", 1)
+    if candidates == 1:
+        return False
+    if candidates == 0:  # already discrete: only its scores stop learning
+        layer.mapping.weights.requires_grad_(False)
+        return True
+    logits = layer.connection_logits
+    with torch.no_grad():
+        choice = logits.argmax(-1, keepdim=True)
+        logits.zero_().scatter_(-1, choice, _FIXED_LOGIT)
+    logits.requires_grad_(False)
+    return True
+
+
+def mixes_candidates(layer: nn.Module) -> bool:
+    """Whether a layer wired by :func:`register_wiring` still learns a mixture of candidates
+    (else its pins read their hardened connections, as :func:`freeze_wiring` leaves them)."""
+    return layer.candidates > 1 and layer.connection_logits.requires_grad
+
+
 def hardened_connections(layer: nn.Module) -> torch.Tensor:
     """``(pins, out_features)``: the input each pin of a layer wired by :func:`register_wiring`
     reads once hardened (its argmax candidate, or its mapping's best input)."""

@@ -13,6 +13,7 @@ from lgn.nn.encoder import ThresholdEncoder, even_thresholds
 from lgn.nn.families import FAMILIES, LEARNED_FAMILIES, LOCAL_FAMILIES, OPTIONS, SIZES, family_of
 from lgn.nn.groupsum import GroupSum
 from lgn.nn.logic import WIRINGS as GATE_WIRINGS
+from lgn.nn.mapping import freeze_wiring
 from lgn.nn.patches import input_positions, patch_connections, patch_mask, unit_positions
 
 #: How layers are wired at initialisation: gate layers ``random`` or ``unique`` (see
@@ -242,6 +243,11 @@ class LogicNet(nn.Module):
                 wiring.append(patch_connections(sources, units, shape, config.window, per_unit, generator))
             sources = units
         return wiring
+
+    def freeze_wiring(self) -> int:
+        """Fix every learned connection at the input it reads once hardened and stop learning it
+        (:func:`~lgn.nn.mapping.freeze_wiring`); returns how many layers had learned connections."""
+        return sum(freeze_wiring(layer) for layer in self.layers)
 
     def sizes(self) -> dict[str, int]:
         """The model's :data:`~lgn.nn.families.SIZES`: convolutions' gates counted at every

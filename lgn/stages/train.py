@@ -64,6 +64,12 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
                        + ("is not an image" if ds.image_shape is None else
                           f"has {ds.image_shape[0]}x{ds.image_shape[1]}"),
                        "drop --shift" + ("" if ds.image_shape is None else f", or give at most {min(ds.image_shape) - 1}"))
+    if opts.freeze_wiring is not None and opts.candidates == 1:
+        raise LgnError("--freeze-wiring fixes learned connections, and this model has none (--candidates 1)",
+                       "give --candidates K (K > 1, or all), or drop --freeze-wiring")
+    if opts.freeze_wiring is not None and opts.freeze_wiring >= opts.epochs:
+        raise LgnError(f"--freeze-wiring {opts.freeze_wiring} is not before the last epoch (--epochs {opts.epochs})",
+                       "give an epoch below --epochs, or drop --freeze-wiring")
     config = opts.model_config(ds)
     _check_memory(config, opts.batch_size)
     try:
@@ -157,7 +163,8 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
     try:
         history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
                            batch_size=opts.batch_size, lr=opts.lr, schedule=opts.schedule, seed=opts.seed,
-                           optimizer_state=optimizer_state, history=history, on_epoch=on_epoch, augment=augment)
+                           optimizer_state=optimizer_state, history=history, on_epoch=on_epoch, augment=augment,
+                           freeze_wiring=opts.freeze_wiring)
         finished = True
     except loop.Diverged as e:
         kept = (f"epoch {e.epoch - 1}'s state is kept in {out / TRAIN_STATE} (delete it to start afresh)"

@@ -90,23 +90,35 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
         epochs: int, batch_size: int = 64, lr: float = 0.01, schedule: str = "constant", seed: int = 0,
         optimizer_state: dict | None = None, history: list[EpochStats] | None = None,
         on_epoch: Callable[[list[EpochStats], torch.optim.Optimizer], None] | None = None,
-        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None) -> list[EpochStats]:
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        freeze_wiring: int | None = None) -> list[EpochStats]:
     """Train ``model`` in place up to epoch ``epochs`` and return the history.
 
     Resumes after ``history[-1].epoch`` when given ``history`` and the optimizer's
     ``optimizer_state``. Calls ``on_epoch(history, optimizer)`` after each epoch (to checkpoint).
     Under ``torch.distributed`` every rank takes an interleaved share of each batch and
     gradients are averaged so that a step equals the single-process step on the whole batch.
+    After epoch ``freeze_wiring`` the learned connections stay at their argmax
+    (:meth:`LogicNet.freeze_wiring`) and only the gates or tables train on.
     """
     rank, world = _world()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
-    net = DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
+    def wrap() -> torch.nn.Module:  # DDP hooks the parameters that learn when it is built
+        return DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
+
+    frozen = freeze_wiring is not None and len(history or ()) >= freeze_wiring
+    if frozen:  # resumed after the wiring was fixed
+        model.freeze_wiring()
+    net = wrap()
     # the training data where the model is (on a GPU: moved once, not per batch)
     xt, yt = torch.as_tensor(x_train).to(_device(model)), torch.as_tensor(y_train).to(_device(model))
     history = list(history or [])
     for epoch in range(len(history) + 1, epochs + 1):
+        if freeze_wiring is not None and epoch > freeze_wiring and not frozen:
+            model.freeze_wiring()
+            net, frozen = wrap(), True
         for group in optimizer.param_groups:
             group["lr"] = epoch_lr(lr, schedule, epoch, epochs)
         model.train()
