@@ -372,3 +372,32 @@ def test_a_run_resumed_after_the_freeze_ends_with_the_uninterrupted_model(digits
     unfrozen = LogicNet(config)
     loop.fit(unfrozen, *args, epochs=3, seed=4)
     assert not torch.equal(unfrozen.layers[0].connection_logits, whole.layers[0].connection_logits)
+
+
+def test_hard_forward_trains_on_the_hardened_network(digits):
+    """Straight-through, a LUT network's training forward is the hardened network's, bit for
+    bit, and its tables still receive gradients; ``fit(hard_forward=E)`` freezes the wiring after
+    epoch E and leaves the model reporting its relaxed self."""
+    config = LogicNetConfig(digits.num_features, 10, (80, 60), 3, digits.feature_range, 6.0, candidates=4,
+                            family="lut", family_options={"lut_inputs": 6}, seed=3)
+    args = (digits.x_train, digits.y_train, digits.x_test, digits.y_test)
+    model = LogicNet(config)
+    loop.fit(model, *args, epochs=1, seed=3)
+    model.freeze_wiring()
+    x = torch.as_tensor(digits.x_test)
+    hardened = model.eval()(x)
+    model.train()
+    relaxed = model(x)
+    model.straight_through = True
+    scores = model(x)
+    assert torch.equal(scores, hardened) and not torch.equal(relaxed, hardened)
+    torch.nn.functional.cross_entropy(scores, torch.as_tensor(digits.y_test)).backward()
+    assert all(layer.logits.grad.abs().sum() > 0 for layer in model.layers)
+
+    fresh = LogicNet(config)
+    history = loop.fit(fresh, *args, epochs=3, seed=3, hard_forward=2)
+    assert not fresh.straight_through and all(not layer.connection_logits.requires_grad for layer in fresh.layers)
+    plain = LogicNet(config)
+    loop.fit(plain, *args, epochs=3, seed=3, freeze_wiring=2)  # the same but for the rounding in epoch 3
+    assert not torch.equal(plain.layers[0].logits, fresh.layers[0].logits)
+    assert len(history) == 3

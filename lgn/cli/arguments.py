@@ -149,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
         g.add_argument("--freeze-wiring", type=_positive(int), metavar="EPOCH",
                        help="after this epoch every learned connection stays at its best candidate and only the "
                             "gates or tables train on, so the trained model reads what the hardened one reads")
+        g.add_argument("--hard-forward", type=_positive(int), metavar="EPOCH",
+                       help="gate and LUT networks: after this epoch the wiring stays fixed too and training runs the "
+                            "hardened bits forward (each layer's output rounded, its gradient passed straight through)")
         g.add_argument("--shift", type=_positive(int, zero=True), metavar="PIXELS",
                        help="images: move each training sample by up to PIXELS rows and columns at random, "
                             "anew every epoch (0: off)")

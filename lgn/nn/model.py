@@ -187,6 +187,10 @@ def migrate_family_options(d: dict, known: set[str]) -> dict:
     return d
 
 
+#: The families whose relaxed outputs are probabilities of a 1, which ``straight_through`` rounds.
+STRAIGHT_THROUGH_FAMILIES: tuple[str, ...] = ("logic", "lut")
+
+
 class LogicNet(nn.Module):
     """``raw features -> ThresholdEncoder -> [convolutional blocks] -> layers -> GroupSum`` (class
     scores), the layers those of the config's family (:data:`~lgn.nn.families.FAMILIES`: e.g.
@@ -292,6 +296,16 @@ class LogicNet(nn.Module):
                      "unrolled)")
         return size
 
+    #: Train on the hardened bits: each layer's output rounded to 0 or 1 going forward, its
+    #: relaxed gradient going back (a straight-through estimator); see ``lgn train --hard-forward``.
+    straight_through: bool = False
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bits = self.encoder(x).t().contiguous()
-        return self.head(self.layers(bits).t())
+        if self.training and self.straight_through:
+            for layer in self.layers:
+                soft = layer(bits)
+                bits = soft + ((soft > 0.5).to(soft.dtype) - soft).detach()
+        else:
+            bits = self.layers(bits)
+        return self.head(bits.t())

@@ -35,6 +35,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
     from lgn import data
     from lgn.nn import LogicNet
     from lgn.nn.families import FAMILIES
+    from lgn.nn.model import STRAIGHT_THROUGH_FAMILIES
     from lgn.nn.encoder import quantile_thresholds
     from lgn.train import checkpoint
 
@@ -70,6 +71,12 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
     if opts.freeze_wiring is not None and opts.freeze_wiring >= opts.epochs:
         raise LgnError(f"--freeze-wiring {opts.freeze_wiring} is not before the last epoch (--epochs {opts.epochs})",
                        "give an epoch below --epochs, or drop --freeze-wiring")
+    if opts.hard_forward is not None and opts.hard_forward >= opts.epochs:
+        raise LgnError(f"--hard-forward {opts.hard_forward} is not before the last epoch (--epochs {opts.epochs})",
+                       "give an epoch below --epochs, or drop --hard-forward")
+    if opts.hard_forward is not None and opts.family not in STRAIGHT_THROUGH_FAMILIES:
+        raise LgnError(f"--hard-forward rounds the outputs of gate and LUT layers, and {opts.family} layers are "
+                       "neither", f"use --family {' or '.join(STRAIGHT_THROUGH_FAMILIES)}, or drop --hard-forward")
     config = opts.model_config(ds)
     _check_memory(config, opts.batch_size)
     try:
@@ -164,7 +171,7 @@ def _train(out: Path, model, opts: TrainOptions, ds, optimizer_state: dict | Non
         history = loop.fit(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, epochs=opts.epochs,
                            batch_size=opts.batch_size, lr=opts.lr, schedule=opts.schedule, seed=opts.seed,
                            optimizer_state=optimizer_state, history=history, on_epoch=on_epoch, augment=augment,
-                           freeze_wiring=opts.freeze_wiring)
+                           freeze_wiring=opts.freeze_wiring, hard_forward=opts.hard_forward)
         finished = True
     except loop.Diverged as e:
         kept = (f"epoch {e.epoch - 1}'s state is kept in {out / TRAIN_STATE} (delete it to start afresh)"

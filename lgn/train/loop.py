@@ -91,7 +91,7 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
         optimizer_state: dict | None = None, history: list[EpochStats] | None = None,
         on_epoch: Callable[[list[EpochStats], torch.optim.Optimizer], None] | None = None,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-        freeze_wiring: int | None = None) -> list[EpochStats]:
+        freeze_wiring: int | None = None, hard_forward: int | None = None) -> list[EpochStats]:
     """Train ``model`` in place up to epoch ``epochs`` and return the history.
 
     Resumes after ``history[-1].epoch`` when given ``history`` and the optimizer's
@@ -99,26 +99,30 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
     Under ``torch.distributed`` every rank takes an interleaved share of each batch and
     gradients are averaged so that a step equals the single-process step on the whole batch.
     After epoch ``freeze_wiring`` the learned connections stay at their argmax
-    (:meth:`LogicNet.freeze_wiring`) and only the gates or tables train on.
+    (:meth:`LogicNet.freeze_wiring`) and only the gates or tables train on; after epoch
+    ``hard_forward`` the wiring is frozen too and the forward pass runs on rounded bits
+    (:attr:`LogicNet.straight_through`), so the loss is the hardened network's.
     """
     rank, world = _world()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
+
     def wrap() -> torch.nn.Module:  # DDP hooks the parameters that learn when it is built
         return DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
 
-    frozen = freeze_wiring is not None and len(history or ()) >= freeze_wiring
-    if frozen:  # resumed after the wiring was fixed
-        model.freeze_wiring()
-    net = wrap()
+    def after(phase: int | None, epoch: int) -> bool:
+        return phase is not None and epoch > phase
+
+    net, frozen = wrap(), False
     # the training data where the model is (on a GPU: moved once, not per batch)
     xt, yt = torch.as_tensor(x_train).to(_device(model)), torch.as_tensor(y_train).to(_device(model))
     history = list(history or [])
     for epoch in range(len(history) + 1, epochs + 1):
-        if freeze_wiring is not None and epoch > freeze_wiring and not frozen:
+        if (after(freeze_wiring, epoch) or after(hard_forward, epoch)) and not frozen:
             model.freeze_wiring()
             net, frozen = wrap(), True
+        model.straight_through = after(hard_forward, epoch)
         for group in optimizer.param_groups:
             group["lr"] = epoch_lr(lr, schedule, epoch, epochs)
         model.train()
@@ -144,6 +148,7 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
                                   len(xt) / trained, time.perf_counter() - start))
         if on_epoch:
             on_epoch(history, optimizer)
+    model.straight_through = False  # the trained model's own (relaxed) accuracy is reported
     model.eval()
     return history
 

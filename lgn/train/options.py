@@ -31,6 +31,7 @@ class TrainOptions:
     candidates: int = defaults.CANDIDATES  # learned connections: inputs each pin chooses among (1: fixed wiring; 0: the whole pool)
     conv: tuple[int, ...] = ()   # convolutional blocks before the layers: kernels per block
     freeze_wiring: int | None = None  # after this epoch the learned connections stay at their argmax
+    hard_forward: int | None = None   # after this epoch: wiring frozen, training on rounded bits (straight-through)
     shift: int = 0               # images: training samples moved by up to this many pixels at random
     epochs: int = 80
     batch_size: int = 64
