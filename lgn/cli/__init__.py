@@ -15,7 +15,8 @@ from lgn.cli import arguments  # noqa: E402
 from lgn.errors import LgnError  # noqa: E402
 
 _TRAIN_FIELDS = ("dataset", "family", "widths", "conv", "thresholds", "encoding", "tau", "wiring", "window",
-                 "residual_init", "grad_factor", "candidates", "freeze_wiring", "hard_forward", "shift", "epochs", "batch_size", "lr", "schedule", "seed")
+                 "residual_init", "grad_factor", "candidates", "freeze_wiring", "hard_forward", "shift", "epochs",
+                 "batch_size", "lr", "schedule", "seed")
 
 
 def _configure_torch() -> None:

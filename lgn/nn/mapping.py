@@ -173,9 +173,8 @@ def freeze_wiring(layer: nn.Module) -> bool:
     """Fix the learned connections of a layer wired by :func:`register_wiring` at the ones it
     reads once hardened, and stop learning them; returns whether it had learned connections.
 
-    A candidate mixture becomes exactly its argmax candidate (in value and in gradient), so the
-    relaxed model reads what the hardened one reads and training the gates or tables from here
-    on closes the gap the mixture leaves at hardening. Idempotent.
+    A candidate mixture becomes exactly its argmax candidate (in value and in gradient), so from
+    here on the gates or tables train on the inputs the hardened model reads. Idempotent.
     """
     candidates = getattr(layer, "candidates", 1)
     if candidates == 1:
