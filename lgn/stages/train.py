@@ -68,12 +68,10 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
     if opts.freeze_wiring is not None and opts.candidates == 1:
         raise LgnError("--freeze-wiring fixes learned connections, and this model has none (--candidates 1)",
                        "give --candidates K (K > 1, or all), or drop --freeze-wiring")
-    if opts.freeze_wiring is not None and opts.freeze_wiring >= opts.epochs:
-        raise LgnError(f"--freeze-wiring {opts.freeze_wiring} is not before the last epoch (--epochs {opts.epochs})",
-                       "give an epoch below --epochs, or drop --freeze-wiring")
-    if opts.hard_forward is not None and opts.hard_forward >= opts.epochs:
-        raise LgnError(f"--hard-forward {opts.hard_forward} is not before the last epoch (--epochs {opts.epochs})",
-                       "give an epoch below --epochs, or drop --hard-forward")
+    for flag, epoch in (("--freeze-wiring", opts.freeze_wiring), ("--hard-forward", opts.hard_forward)):
+        if epoch is not None and epoch >= opts.epochs:
+            raise LgnError(f"{flag} {epoch} is not before the last epoch (--epochs {opts.epochs})",
+                           f"give an epoch below --epochs, or drop {flag}")
     if opts.hard_forward is not None and opts.family not in STRAIGHT_THROUGH_FAMILIES:
         raise LgnError(f"--hard-forward rounds the outputs of gate and LUT layers, and {opts.family} layers are "
                        "neither", f"use --family {' or '.join(STRAIGHT_THROUGH_FAMILIES)}, or drop --hard-forward")
