@@ -116,6 +116,21 @@ def test_two_gloo_processes_train_the_single_process_model(tmp_path, uninterrupt
         torch.testing.assert_close(got[key], want[key], rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.eda
+def test_a_failing_data_parallel_run_ends_in_one_clear_line(tmp_path):
+    """Every worker meets the bad data; the user sees its one ``lgn: error`` line once, not the
+    launcher's report of failed child processes."""
+    (tmp_path / "d.csv").write_text("a,b,label\n1,2,0\n3,1\n")
+    result = subprocess.run([sys.executable, "-m", "lgn.cli", "train", "--processes", "2", "--dataset",
+                             str(tmp_path / "d.csv"), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lgn: error:"), result.stderr
+    assert "d.csv line 3 has 2 columns, not 3" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
 def test_optimizer_state_round_trips_exactly(tmp_path, digits):
     model = LogicNet(LogicNetConfig(digits.num_features, 10, (50, 40), 2, digits.feature_range, 5.0, seed=1))
     saved = {}

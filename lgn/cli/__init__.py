@@ -132,9 +132,8 @@ def _run(args: argparse.Namespace, opt_passes: tuple[str, ...] | None) -> dict:
 
 
 def _launch_processes(argv: list[str], processes: int) -> int:
-    """``lgn train --processes N ...``: the same command as ``torchrun --standalone --nproc_per_node N
-    -m lgn train ...``."""
-    import subprocess
+    """``lgn train --processes N ...``: the command without ``--processes``, in N processes."""
+    from lgn.train.launch import launch
 
     rest, skip = [], False
     for arg in argv[argv.index("train") + 1:]:
@@ -145,12 +144,7 @@ def _launch_processes(argv: list[str], processes: int) -> int:
             skip = True
             continue
         rest.append(arg)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-           "-m", "lgn", "train", *rest]
-    try:  # each worker takes its share of the cores in _configure_torch (WORLD_SIZE is set there)
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:  # torchrun forwards the signal to the workers and reports them
-        return 130
+    return launch(rest, processes)
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -172,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     except LgnError as e:
         if fresh:  # a command that failed leaves no empty output folder behind
             _remove_if_empty(Path(out))
-        print(f"lgn: error: {e}", file=sys.stderr)
+        from lgn.train.launch import hand_error_to_launcher
+
+        if not hand_error_to_launcher(f"lgn: error: {e}"):
+            print(f"lgn: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         hint = f"; continue with `lgn train --out {args.out} --resume`" if args.command in ("train", "run") else ""

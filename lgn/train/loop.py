@@ -109,7 +109,7 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
         optimizer.load_state_dict(optimizer_state)
 
     def wrap() -> torch.nn.Module:  # DDP hooks the parameters that learn when it is built
-        return DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
+        return DistributedDataParallel(model, forward_sync_buffers=False) if world > 1 else model
 
     def after(phase: int | None, epoch: int) -> bool:
         return phase is not None and epoch > phase
