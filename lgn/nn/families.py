@@ -100,6 +100,9 @@ class Family:
     learned_pins:
         Inputs per unit that can learn their source (``--candidates``, ``all`` among the whole
         pool), or None for a family whose connections stay as drawn.
+    probabilities:
+        Whether its relaxed outputs are probabilities of a 1, which ``--hard-forward`` rounds
+        (:attr:`LogicNet.straight_through`).
     check:
         Raises ValueError when a config's widths or options do not fit the family (beyond each
         option's own range).
@@ -115,6 +118,7 @@ class Family:
     sizes: Callable[[nn.Module], dict[str, int]]
     options: tuple[Option, ...] = ()
     learned_pins: Callable[["LogicNetConfig"], int] | None = None
+    probabilities: bool = False
     check: Callable[["LogicNetConfig"], None] = lambda config: None
 
     @property
@@ -186,11 +190,11 @@ def _neurons(layer: XnorLinear) -> dict[str, int]:
 _FAMILIES = (
     Family("logic", "gate layers (difflogic's 16-gate softmax per node)", LogicLayer, _logic, _lower_gates,
            lambda c: (2, c.candidates), lambda c, n: "gates", lambda layer: {"gates": layer.out_features},
-           learned_pins=lambda c: 2),
+           learned_pins=lambda c: 2, probabilities=True),
     Family("lut", "layers of --lut-inputs-input lookup tables", LookupLayer, _lut, _lower_tables,
            lambda c: (c.option("lut_inputs"), c.candidates), lambda c, n: f"LUT{c.option('lut_inputs')} nodes",
            lambda layer: {"lut_nodes": layer.out_features}, (_LUT_INPUTS,),
-           learned_pins=lambda c: c.option("lut_inputs")),
+           learned_pins=lambda c: c.option("lut_inputs"), probabilities=True),
     Family("binary", "XNOR-popcount neurons with BatchNorm", XnorLinear,
            lambda c, i, o, _, g: XnorLinear(i, o, g), _lower_neurons, None, lambda c, n: "binary neurons", _neurons),
     Family("tiled", "binary neurons whose weights are one tile reused --tiles times", TiledLinear,
@@ -214,6 +218,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in _FAMILIES}
 OPTIONS: dict[str, Option] = {o.name: o for f in _FAMILIES for o in f.options}
 #: The families whose units learn their inputs, which ``--candidates all`` applies to.
 LEARNED_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.learned_pins is not None)
+#: The families whose forward pass ``--hard-forward`` rounds to bits.
+STRAIGHT_THROUGH_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.probabilities)
 #: The families with sparse wiring, which ``--wiring local`` applies to.
 LOCAL_FAMILIES: tuple[str, ...] = tuple(f.name for f in _FAMILIES if f.local_pins is not None)
 

@@ -187,10 +187,6 @@ def migrate_family_options(d: dict, known: set[str]) -> dict:
     return d
 
 
-#: The families whose relaxed outputs are probabilities of a 1, which ``straight_through`` rounds.
-STRAIGHT_THROUGH_FAMILIES: tuple[str, ...] = ("logic", "lut")
-
-
 class LogicNet(nn.Module):
     """``raw features -> ThresholdEncoder -> [convolutional blocks] -> layers -> GroupSum`` (class
     scores), the layers those of the config's family (:data:`~lgn.nn.families.FAMILIES`: e.g.

@@ -34,8 +34,7 @@ def train_stage(out: Path, opts: TrainOptions, data_dir: Path | None = None, dev
 
     from lgn import data
     from lgn.nn import LogicNet
-    from lgn.nn.families import FAMILIES
-    from lgn.nn.model import STRAIGHT_THROUGH_FAMILIES
+    from lgn.nn.families import FAMILIES, STRAIGHT_THROUGH_FAMILIES
     from lgn.nn.encoder import quantile_thresholds
     from lgn.train import checkpoint
 
