@@ -18,7 +18,7 @@ def launch(train_args: list[str], processes: int) -> int:
     The launcher runs in this process so that a failed run ends in one ``lgn: error`` line, not in
     torchrun's report of its failed children: the workers leave their messages with it
     (:func:`hand_error_to_launcher`) and it prints the first failed worker's. Rank 0 writes its
-    progress to the console as one process would; the others write to logs that go with the run.
+    progress to the console as one process would; the others write to logs kept while it runs.
     Each worker takes its share of the cores (``WORLD_SIZE``)."""
     import logging
     import tempfile
