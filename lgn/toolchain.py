@@ -66,6 +66,10 @@ def nextpnr_status(line: str) -> str | None:
         return f"routing, iteration {m[1]}: {int(m[3]):,} overused wires of {int(m[2]):,}"
     if m := re.search(r"at iteration #(\d+), type ALL", line):
         return f"analytic placement, iteration {m[1]}"
+    if m := re.match(r"Info: iter=(\d+) steplen=", line):
+        return f"static placement, iteration {m[1]}"
+    if m := re.search(r"Strict legalising (\d+) cells", line):
+        return f"legalising the placement of {int(m[1]):,} cells"
     for phase in ("Packing", "simulated annealing", "Setting up routing", "Running router"):
         if phase in line:
             return {"Packing": "packing", "simulated annealing": "refining the placement",

@@ -63,6 +63,8 @@ def test_a_run_past_its_time_limit_is_killed_with_its_last_progress(tmp_path):
     ("Info:     iter=43 wires=81234 overused=1781 overuse=1900 archfail=NA", "routing, iteration 43: 1,781 overused wires of 81,234"),
     ("Info:     at iteration #12, type ALL: wirelen solved = 2700, spread = 10217, legal = 11106; time = 0.04s",
      "analytic placement, iteration 12"),
+    ("Info: iter=551 steplen=1.140170 a=277.903259 penalty=[9.04, 9.04, 9.04, 9.04]", "static placement, iteration 551"),
+    ("Info: Strict legalising 15247 cells...", "legalising the placement of 15,247 cells"),
     ("Info: Running simulated annealing placer for refinement.", "refining the placement"),
     ("Info: Packing LUT-FFs..", "packing"),
     ("Info: Checksum: 0xa435ca30", None),
