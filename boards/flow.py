@@ -99,7 +99,8 @@ def synthesize(design: Design, verilog: Path, board: Board, build_dir: Path, *, 
     _stage("nextpnr place and route ...")
     report = build_dir / "nextpnr-report.json"
     wall["nextpnr"] = _timed(design, board, time_limit_s, family.nextpnr, nextpnr_args(
-        board, (*family.pnr_opts, "--placer", placer), seed, freq_mhz, report.name), log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
+        board, (*family.pnr_opts, "--placer", placer), seed, freq_mhz, report.name), placer=placer,
+        log=build_dir / "nextpnr.stdout.log", cwd=build_dir,
         progress=toolchain.Progress(build_dir / "nextpnr.log", toolchain.nextpnr_status, lambda s: _stage(f"nextpnr: {s}")))
     rep = json.loads(report.read_text())
     clock = next(iter(rep["fmax"].values()))
@@ -142,8 +143,10 @@ def nextpnr_args(board: Board, options: tuple[str, ...] | list[str], seed: int, 
             "--router", "router2", "--seed", str(seed), "--timing-allow-fail", "--log", "nextpnr.log", "--quiet"]
 
 
-def _timed(design: Design, board: Board, limit_s: float, tool: str, args: list[str], **kwargs) -> float:
-    """:func:`lgn.toolchain.run` under ``limit_s``, a run out of time an :class:`LgnError` naming what to try."""
+def _timed(design: Design, board: Board, limit_s: float, tool: str, args: list[str], placer: str | None = None,
+           **kwargs) -> float:
+    """:func:`lgn.toolchain.run` under ``limit_s``, a run out of time an :class:`LgnError` naming what to
+    try (for nextpnr, run with ``placer``, the other placer too)."""
     try:
         return toolchain.run(tool, args, timeout_s=limit_s, **kwargs)
     except toolchain.ToolTimeout as e:
@@ -153,6 +156,8 @@ def _timed(design: Design, board: Board, limit_s: float, tool: str, args: list[s
         bigger = [b.name for b in BOARDS.values() if b.luts > board.luts and b.family is board.family and b.platform]
         if bigger:
             tries.append(f"a bigger part (--board {bigger[0]})")
+        if placer is not None:
+            tries.append(f"the other placer (--placer {next(p for p in PLACERS if p != placer)})")
         tries.append(f"more time (--time-limit {int(limit_s * 2)})")
         raise LgnError(str(e), f"try {', or '.join(tries)}; the logs are in {e.log.parent}") from None
 

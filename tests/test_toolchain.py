@@ -97,6 +97,25 @@ def test_synth_out_of_time_is_one_line_naming_what_to_try(tmp_path):
     assert not (tmp_path / "icebreaker.bin").exists() and not (tmp_path / "report.json").exists()
 
 
+@pytest.mark.parametrize("placer, hint", [("static", "--placer heap"), ("heap", "--placer static"), (None, None)])
+def test_a_place_and_route_out_of_time_names_the_other_placer(tmp_path, placer, hint):
+    """A congested design can hang in one placer (the static one's legalisation) and place in the
+    other: nextpnr's timeout names it; another tool's does not."""
+    from types import SimpleNamespace
+
+    from lgn.boards.flow import _timed
+    from lgn.boards.targets import BOARDS
+    from lgn.errors import LgnError
+
+    design = SimpleNamespace(sequenced=True, pipeline=2)
+    with pytest.raises(LgnError) as info:
+        _timed(design, BOARDS["orangecrab"], 2, Path(sys.executable).name, ["-c", "import time; time.sleep(60)"],
+               placer=placer, log=tmp_path / "tool.log", cwd=tmp_path)
+    message = str(info.value)
+    assert "did not finish within 2 s" in message and "--time-limit 4" in message, message
+    assert (hint in message) if hint else "--placer" not in message, message
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
 def test_a_tool_dies_with_lgn(tmp_path):
     """SIGKILL to the lgn process takes its running tool with it (no Yosys left behind)."""
