@@ -114,14 +114,16 @@ def fit(model: LogicNet, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
     def after(phase: int | None, epoch: int) -> bool:
         return phase is not None and epoch > phase
 
-    net, frozen = wrap(), False
+    net, frozen = None, False
     # the training data where the model is (on a GPU: moved once, not per batch)
     xt, yt = torch.as_tensor(x_train).to(_device(model)), torch.as_tensor(y_train).to(_device(model))
     history = list(history or [])
     for epoch in range(len(history) + 1, epochs + 1):
         if (after(freeze_wiring, epoch) or after(hard_forward, epoch)) and not frozen:
             model.freeze_wiring()
-            net, frozen = wrap(), True
+            net, frozen = None, True
+        if net is None:  # built once, and again after the freeze (on resume past it: once, frozen)
+            net = wrap()
         model.straight_through = after(hard_forward, epoch)
         for group in optimizer.param_groups:
             group["lr"] = epoch_lr(lr, schedule, epoch, epochs)
