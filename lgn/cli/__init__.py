@@ -168,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             _remove_if_empty(Path(out))
         from lgn.train.launch import hand_error_to_launcher
 
-        if not hand_error_to_launcher(f"lgn: error: {e}"):
-            print(f"lgn: error: {e}", file=sys.stderr)
+        line = f"lgn: error: {e}"
+        if not hand_error_to_launcher(line):  # a data-parallel worker's line is printed once, by its launcher
+            print(line, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         hint = f"; continue with `lgn train --out {args.out} --resume`" if args.command in ("train", "run") else ""
